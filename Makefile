@@ -1,0 +1,38 @@
+# zoo_tools: `make demo` runs the demo, `make test` runs the tests. Both create .venv if missing
+# and install into it: torch first (TORCH_SPEC; default a CPU build, e.g.
+# `make TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu124" demo` for a GPU),
+# then this package with its dev extra.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.zoo_installed
+DEMO_OUT ?= demo_out
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/zoo demo-data $(DEMO_OUT)/world --seed 0
+	$(BIN)/zoo check-data $(DEMO_OUT)/world/data.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check zoo_tools tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_tracks.py
+	$(BIN)/python benchmarks/bench_dataset.py
+
+clean:
+	rm -rf $(DEMO_OUT) bench_out .pytest_cache

@@ -1,0 +1,62 @@
+"""Validation of a user's data before any training: ``zoo check-data DATA.yaml``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from zoo_tools.config import load_data_config
+from zoo_tools.errors import ZooError
+from zoo_tools.genome import Genome, resolve_contig
+from zoo_tools.intervals import assign_splits, read_bed
+from zoo_tools.tracks import open_bigwig
+
+
+def check_data(path: str) -> dict:
+    """Validate a data YAML and everything it names; return a summary dict.
+
+    Errors (ZooError, one line): bad keys, missing files, unindexed FASTA, unreadable bigWigs,
+    a bigWig sharing no contig with the genome, peak records off the genome, split contigs that
+    the genome does not have. A bigWig missing some genome contigs is reported, not an error:
+    windows on those contigs fail only if they are used.
+    """
+    cfg = load_data_config(path)
+    genome = Genome(cfg.genome)
+    tracks = []
+    for i, t in enumerate(cfg.tracks):
+        bw = open_bigwig(t.path)
+        sizes = bw.chroms()
+        bw.close()
+        missing = [c for c in genome.contigs if resolve_contig(c, sizes, t.path) is None]
+        if len(missing) == len(genome.contigs):
+            raise ZooError(
+                f"{path}: tracks[{i}] ({t.path}) shares no contig with genome {genome.path} "
+                f"(bigWig has {', '.join(list(sizes)[:5])}...); use files of the same genome build"
+            )
+        tracks.append(dict(name=t.name, assay=t.assay, cell_type=t.cell_type, missing_contigs=missing))
+    peaks = []
+    for p in cfg.peaks:
+        df = read_bed(p.path, genome)
+        peaks.append(dict(track=p.track, path=p.path, n=len(df),
+                          median_width=int((df.end - df.start).median())))
+    contigs = pd.DataFrame({"chrom": list(genome.contigs), "start": 0, "end": list(genome.contigs.values())})
+    split = assign_splits(contigs, cfg.splits.val, cfg.splits.test, genome.contigs)
+    by_split = {s: [c for c, sp in zip(split.chrom, split.split) if sp == s] for s in ("train", "val", "test")}
+    if not by_split["train"]:
+        raise ZooError(f"{path}: splits leave no contig for training; name fewer contigs under splits")
+    return dict(config=path, genome=genome.path, genome_bp=sum(genome.contigs.values()),
+                n_contigs=len(genome.contigs), tracks=tracks, peaks=peaks, splits=by_split)
+
+
+def format_check(s: dict) -> str:
+    """Human-readable report of :func:`check_data`."""
+    lines = [f"{s['config']}: OK",
+             f"  genome : {s['genome']} ({s['n_contigs']} contigs, {s['genome_bp']:,} bp)"]
+    for t in s["tracks"]:
+        miss = f"; missing contigs: {', '.join(t['missing_contigs'][:6])}" if t["missing_contigs"] else ""
+        lines.append(f"  track  : {t['name']} ({t['assay']}, {t['cell_type']}){miss}")
+    for p in s["peaks"]:
+        lines.append(f"  peaks  : {p['track']}: {p['n']} peaks, median width {p['median_width']} bp")
+    for name, contigs in s["splits"].items():
+        shown = ", ".join(contigs[:8]) + (f", ... ({len(contigs)})" if len(contigs) > 8 else "")
+        lines.append(f"  {name:<6} : {shown}")
+    return "\n".join(lines)

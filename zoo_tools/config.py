@@ -1,0 +1,161 @@
+"""YAML configs validated into pydantic models, with one-line errors that name the bad key.
+
+The data YAML is how a user brings their own files::
+
+    genome: hg38.fa                       # FASTA with .fai index
+    tracks:                               # one entry per bigWig
+      - {name: k562_atac, path: ENCFF...bigWig, assay: ATAC, cell_type: K562}
+    peaks:                                # optional: peak calls (BED/narrowPeak) per track
+      - {path: ENCFF...bed.gz, track: k562_atac}
+    splits: {val: [chr8, chr10], test: [chr9, chr18]}   # the rest is train
+    blacklist: hg38                       # optional: BED path or a genome gReLU ships one for
+
+Relative paths are resolved against the YAML file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from zoo_tools.errors import ZooError, require_file
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrackSpec(Strict):
+    name: str = Field(min_length=1)
+    path: str
+    assay: str = "unknown"
+    cell_type: str = "unknown"
+    strand: str = "."
+    description: str = ""
+
+    @field_validator("strand")
+    @classmethod
+    def _strand(cls, v: str) -> str:
+        if v not in ("+", "-", "."):
+            raise ValueError("strand must be '+', '-' or '.'")
+        return v
+
+
+class PeakSpec(Strict):
+    path: str
+    track: str
+
+
+class Splits(Strict):
+    val: list[str] = Field(default_factory=list)
+    test: list[str] = Field(default_factory=list)
+
+
+class DataConfig(Strict):
+    genome: str
+    tracks: list[TrackSpec] = Field(min_length=1)
+    peaks: list[PeakSpec] = Field(default_factory=list)
+    splits: Splits = Field(default_factory=Splits)
+    blacklist: str | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> DataConfig:
+        names = [t.name for t in self.tracks]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"track names must be unique (repeated: {', '.join(dup)})")
+        for i, p in enumerate(self.peaks):
+            if p.track not in names:
+                raise ValueError(f"peaks[{i}].track '{p.track}' names no track (tracks: {', '.join(names)})")
+        return self
+
+    @property
+    def track_names(self) -> list[str]:
+        return [t.name for t in self.tracks]
+
+    @property
+    def track_paths(self) -> list[str]:
+        return [t.path for t in self.tracks]
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """Turn a pydantic error into one line: ``file: key 'a.b[0].c': problem``."""
+    first = err.errors()[0]
+    key = ""
+    for part in first.get("loc", ()):
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    kind = first.get("type", "")
+    if kind == "extra_forbidden":
+        msg = f"unknown key '{key}' (remove it or check its spelling)"
+    elif kind == "missing":
+        msg = f"missing key '{key}'"
+    else:
+        text = first.get("msg", "invalid value").removeprefix("Value error, ")
+        msg = f"key '{key}': {text}" if key else text
+    more = len(err.errors()) - 1
+    return f"{source}: {msg}" + (f" (and {more} more problem(s))" if more else "")
+
+
+def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML mapping; ZooError naming the file for a missing file or a syntax error."""
+    path = require_file(path, "YAML file")
+    try:
+        with open(path) as fh:
+            raw = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ZooError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(raw, dict):
+        raise ZooError(f"{path}: expected a mapping of keys at the top level")
+    return raw
+
+
+def validate(model: type[BaseModel], raw: dict[str, Any], source: str) -> Any:
+    """Validate ``raw`` into ``model``; one-line ZooError naming ``source`` and the bad key."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise ZooError(format_validation_error(err, source)) from None
+
+
+def _resolve(base: Path, p: str) -> str:
+    p = os.path.expanduser(os.path.expandvars(p))
+    return p if os.path.isabs(p) else str((base / p).resolve())
+
+
+def load_data_config(path: str | os.PathLike, check_files: bool = True) -> DataConfig:
+    """Load and validate a data YAML; paths become absolute (relative to the YAML's folder).
+
+    With ``check_files`` every referenced file must exist (the error names the key, e.g.
+    ``tracks[2].path``).
+    """
+    raw = load_yaml(path)
+    cfg = validate(DataConfig, raw, str(path))
+    base = Path(path).resolve().parent
+    cfg.genome = _resolve(base, cfg.genome)
+    for t in cfg.tracks:
+        t.path = _resolve(base, t.path)
+    for p in cfg.peaks:
+        p.path = _resolve(base, p.path)
+    if cfg.blacklist and (os.sep in cfg.blacklist or "." in cfg.blacklist):
+        cfg.blacklist = _resolve(base, cfg.blacklist)
+    if check_files:
+        checks = [("genome", cfg.genome)] + [(f"tracks[{i}].path", t.path) for i, t in enumerate(cfg.tracks)]
+        checks += [(f"peaks[{i}].path", p.path) for i, p in enumerate(cfg.peaks)]
+        for key, file in checks:
+            if not os.path.isfile(file):
+                raise ZooError(f"{path}: key '{key}': file not found: {file} (paths are relative to the YAML's folder)")
+    return cfg
+
+
+def dump_config(cfg: BaseModel, path: str | os.PathLike) -> None:
+    """Write a (resolved) config as YAML beside a run's outputs."""
+    with open(path, "w") as fh:
+        yaml.safe_dump(cfg.model_dump(mode="json"), fh, sort_keys=False)

@@ -1,0 +1,269 @@
+"""Genomic windows: BED / narrowPeak reading, tiling, peak-centred and GC-matched background
+windows, blacklist filtering and chromosome splits.
+
+All intervals are pandas DataFrames with at least ``chrom, start, end`` (0-based, half-open).
+Contig names are rewritten to the genome's own spelling when a genome is given, so a BED file
+saying ``1`` works with a FASTA saying ``chr1``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from zoo_tools.errors import ZooError, require_file, short_list
+from zoo_tools.genome import Genome, gc_fraction, resolve_contig
+
+NARROWPEAK_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "signal", "pvalue",
+                      "qvalue", "summit"]
+SPLITS = ("train", "val", "test")
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+def _bed_lines(path: str) -> Iterable[tuple[int, list[str]]]:
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            yield lineno, line.rstrip("\n\r").split("\t")
+
+
+def read_bed(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFrame:
+    """Read a BED / narrowPeak file into a DataFrame (``chrom, start, end`` + extra columns).
+
+    Ten-column files are read as narrowPeak (``name, score, strand, signal, pvalue, qvalue,
+    summit``, summit being the 0-based offset from ``start``, -1 if unknown). With a ``genome``,
+    contig names are resolved to the genome's spelling and every record is checked to lie on its
+    contig. A malformed record is an error naming the file and line; none is dropped silently.
+    """
+    path = require_file(path, "BED file", "check the peaks/regions path")
+    rows = []
+    for lineno, fields in _bed_lines(path):
+        where = f"{path} line {lineno}"
+        if len(fields) < 3:
+            raise ZooError(f"{where}: expected at least 3 tab-separated columns chrom, start, end")
+        try:
+            start, end = int(fields[1]), int(fields[2])
+        except ValueError:
+            raise ZooError(f"{where}: start/end must be integers, got '{fields[1]}', '{fields[2]}'") from None
+        if start < 0 or end <= start:
+            raise ZooError(f"{where}: need 0 <= start < end, got {start}, {end}")
+        rows.append(fields[:10] if len(fields) >= 10 else fields[:3])
+    if not rows:
+        raise ZooError(f"{path}: no intervals in file")
+    narrow = all(len(r) == 10 for r in rows)
+    df = pd.DataFrame([r if narrow else r[:3] for r in rows],
+                      columns=NARROWPEAK_COLUMNS if narrow else ["chrom", "start", "end"])
+    df["start"] = df["start"].astype(np.int64)
+    df["end"] = df["end"].astype(np.int64)
+    if narrow:
+        for col in ("score", "signal", "pvalue", "qvalue"):
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+        df["summit"] = pd.to_numeric(df["summit"], errors="coerce").fillna(-1).astype(np.int64)
+    if genome is not None:
+        df = resolve_to_genome(df, genome, path)
+    return df
+
+
+def resolve_to_genome(df: pd.DataFrame, genome: Genome, source: str) -> pd.DataFrame:
+    """Rename contigs to the genome's spelling and check each record lies on its contig."""
+    df = df.copy()
+    names = {}
+    for chrom in df["chrom"].astype(str).unique():
+        hit = resolve_contig(chrom, genome.contigs, source)
+        if hit is None:
+            first = int(np.flatnonzero(df["chrom"].astype(str).to_numpy() == chrom)[0])
+            raise ZooError(
+                f"{source} record {first + 1}: contig '{chrom}' is not in genome {genome.path} "
+                f"(it has: {short_list(genome.contigs)}); use the same genome build or drop it"
+            )
+        names[chrom] = hit
+    df["chrom"] = df["chrom"].astype(str).map(names)
+    lengths = df["chrom"].map(genome.contigs).to_numpy()
+    past = np.flatnonzero(df["end"].to_numpy() > lengths)
+    if len(past):
+        r = df.iloc[past[0]]
+        raise ZooError(
+            f"{source} record {past[0] + 1}: {r.chrom}:{r.start}-{r.end} runs past the end of "
+            f"{r.chrom} (length {genome.contigs[r.chrom]:,}); check the genome build"
+        )
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Making windows
+# --------------------------------------------------------------------------------------------
+def tile(contigs: dict[str, int], window: int, stride: int | None = None,
+         chroms: Sequence[str] | None = None) -> pd.DataFrame:
+    """Tile contigs into windows of ``window`` bp every ``stride`` bp (default: no overlap).
+
+    Only whole windows are made; ``contigs`` maps name -> length (``Genome.contigs``).
+    """
+    stride = stride or window
+    if window <= 0 or stride <= 0:
+        raise ZooError(f"window ({window}) and stride ({stride}) must be positive")
+    parts = []
+    for chrom in chroms if chroms is not None else contigs:
+        n = contigs[chrom]
+        starts = np.arange(0, n - window + 1, stride, dtype=np.int64)
+        parts.append(pd.DataFrame({"chrom": chrom, "start": starts, "end": starts + window}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["chrom", "start", "end"])
+
+
+def centre_windows(df: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Windows of ``window`` bp centred on each record's summit (narrowPeak) or midpoint.
+
+    Keeps the other columns; the centre of a window of even length is ``start + window // 2``.
+    """
+    out = df.copy()
+    if "summit" in out.columns:
+        summit = out["summit"].to_numpy()
+        centre = np.where(summit >= 0, out["start"].to_numpy() + summit,
+                          (out["start"].to_numpy() + out["end"].to_numpy()) // 2)
+    else:
+        centre = (out["start"].to_numpy() + out["end"].to_numpy()) // 2
+    out["start"] = (centre - window // 2).astype(np.int64)
+    out["end"] = out["start"] + window
+    return out.reset_index(drop=True)
+
+
+def overlaps(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    """Boolean ``(len(a),)``: does each interval of ``a`` overlap any interval of ``b``?"""
+    hit = np.zeros(len(a), dtype=bool)
+    for chrom, idx in a.groupby("chrom", sort=False).indices.items():
+        other = b[b["chrom"] == chrom]
+        if other.empty:
+            continue
+        order = np.argsort(other["start"].to_numpy())
+        bs = other["start"].to_numpy()[order]
+        be = np.maximum.accumulate(other["end"].to_numpy()[order])
+        a_s = a["start"].to_numpy()[idx]
+        a_e = a["end"].to_numpy()[idx]
+        k = np.searchsorted(bs, a_e, side="left") - 1  # last b starting before a ends
+        hit[idx] = (k >= 0) & (be[np.maximum(k, 0)] > a_s)
+    return hit
+
+
+def filter_blacklist(df: pd.DataFrame, blacklist: pd.DataFrame | str) -> pd.DataFrame:
+    """Drop windows overlapping a blacklist (a DataFrame, a BED path, or a gReLU genome name).
+
+    gReLU ships the ENCODE blacklists (``hg38``, ``hg19``, ``mm10``); pass that name to use them.
+    """
+    if isinstance(blacklist, str):
+        blacklist = load_blacklist(blacklist)
+    return df[~overlaps(df, blacklist)].reset_index(drop=True)
+
+
+def load_blacklist(name_or_path: str) -> pd.DataFrame:
+    """A blacklist BED by path, or by genome name from the files gReLU ships."""
+    if os.path.exists(name_or_path):
+        return read_bed(name_or_path)
+    try:
+        from grelu.resources import get_blacklist_file
+
+        return read_bed(get_blacklist_file(name_or_path))
+    except Exception:
+        raise ZooError(
+            f"blacklist '{name_or_path}' is neither a BED file nor a genome gReLU ships a blacklist "
+            f"for (hg38, hg19, mm10)"
+        ) from None
+
+
+def gc_matched_background(genome: Genome, positives: pd.DataFrame, ratio: float = 1.0,
+                          seed: int = 0, n_bins: int = 20,
+                          exclude: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Background windows matched to ``positives`` in GC content, ``ratio`` per positive.
+
+    Candidates tile the positives' contigs with their window length and exclude anything
+    overlapping ``positives`` (or ``exclude``) and windows with >10% N. They are drawn per GC bin
+    (``n_bins`` equal-width bins on [0, 1]) in proportion to the positives' GC histogram, seeded.
+    Returns ``chrom, start, end, gc`` sorted by position; fewer than asked only if a GC bin has too
+    few candidates (logged).
+    """
+    import logging
+
+    _, _, length = _lengths(positives)
+    rng = np.random.default_rng(seed)
+    chroms = list(dict.fromkeys(positives["chrom"]))
+    cand = tile({c: genome.contigs[c] for c in chroms}, length)
+    taken = positives if exclude is None else pd.concat([positives, exclude])
+    cand = cand[~overlaps(cand, taken)].reset_index(drop=True)
+    codes = genome.batch_codes(cand["chrom"], cand["start"], length)
+    cand = cand[(codes == 4).mean(1) <= 0.1].reset_index(drop=True)
+    cand["gc"] = gc_fraction(codes[(codes == 4).mean(1) <= 0.1])
+    pos_gc = gc_fraction(genome.batch_codes(positives["chrom"], positives["start"], length))
+    edges = np.linspace(0, 1, n_bins + 1)
+    want = np.histogram(pos_gc[~np.isnan(pos_gc)], edges)[0] * ratio
+    cbin = np.clip(np.digitize(cand["gc"], edges) - 1, 0, n_bins - 1)
+    picks, short = [], 0
+    for b in range(n_bins):
+        pool = np.flatnonzero(cbin == b)
+        k = int(round(want[b]))
+        short += max(k - len(pool), 0)
+        picks.append(rng.choice(pool, size=min(k, len(pool)), replace=False))
+    if short:
+        logging.getLogger(__name__).warning("GC-matched background: %d windows short in sparse GC bins", short)
+    out = cand.iloc[np.concatenate(picks)] if picks else cand.iloc[[]]
+    return out.sort_values(["chrom", "start"]).reset_index(drop=True)
+
+
+def _lengths(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    lengths = (df["end"] - df["start"]).to_numpy()
+    if len(lengths) == 0 or (lengths != lengths[0]).any():
+        raise ZooError("windows must be non-empty and share one length (centre them first)")
+    return df["start"].to_numpy(), df["end"].to_numpy(), int(lengths[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Chromosome splits
+# --------------------------------------------------------------------------------------------
+def assign_splits(df: pd.DataFrame, val: Sequence[str], test: Sequence[str],
+                  contigs: Iterable[str] | None = None) -> pd.DataFrame:
+    """Add a ``split`` column: ``val`` / ``test`` for windows on those contigs, else ``train``.
+
+    Contig names in ``val`` / ``test`` may be aliases of the windows' names. A contig named in
+    both is an error, and so is (when ``contigs`` is given) a name that matches no contig.
+    """
+    known = list(contigs) if contigs is not None else list(dict.fromkeys(df["chrom"]))
+    both = {resolve_contig(c, known, "") or c for c in val} & {resolve_contig(c, known, "") or c for c in test}
+    if both:
+        raise ZooError(f"splits: contig(s) {sorted(both)} are in both val and test; a contig belongs to one split")
+    out = df.copy()
+    out["split"] = "train"
+    for split, names in (("val", val), ("test", test)):
+        for name in names:
+            hit = resolve_contig(name, known, "")
+            if hit is None:
+                if contigs is not None:
+                    raise ZooError(f"splits.{split}: contig '{name}' is not in the genome (it has: {short_list(known)})")
+                continue
+            out.loc[out["chrom"] == hit, "split"] = split
+    return out
+
+
+def check_split_overlap(df: pd.DataFrame) -> None:
+    """Raise if any val/test window overlaps a train window (dependent examples leak labels).
+
+    Needs a ``split`` column (see :func:`assign_splits`). Chromosome splits never trigger this;
+    it catches random or hand-made splits where neighbouring windows share sequence.
+    """
+    if "split" not in df.columns:
+        raise ZooError("intervals have no 'split' column; assign splits first")
+    train = df[df["split"] == "train"]
+    for split in ("val", "test"):
+        part = df[df["split"] == split]
+        hit = overlaps(part, train)
+        if hit.any():
+            r = part[hit].iloc[0]
+            raise ZooError(
+                f"{int(hit.sum())} {split} window(s) overlap train windows (first: {r.chrom}:"
+                f"{r.start}-{r.end}); split by chromosome so held-out windows share no sequence with training"
+            )
