@@ -18,6 +18,7 @@ RUN pip install --no-cache-dir \
     "enformer-pytorch>=0.8.12,<0.9" \
     "lightning>=2.4,<2.7" \
     "pyBigWig>=0.3.22,<0.4" \
+    "pybigtools>=0.3,<0.4" \
     "pyfaidx>=0.8.1,<0.10" \
     "cyvcf2>=0.31,<0.36" \
     "pandas>=2.0,<3" \

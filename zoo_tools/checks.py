@@ -7,11 +7,11 @@ import pandas as pd
 from zoo_tools.config import load_data_config
 from zoo_tools.errors import ZooError
 from zoo_tools.genome import Genome, resolve_contig
-from zoo_tools.intervals import assign_splits, read_bed
-from zoo_tools.tracks import open_bigwig
+from zoo_tools.intervals import assign_splits, centre_windows, read_bed
+from zoo_tools.tracks import open_bigwig, read_binned
 
 
-def check_data(path: str) -> dict:
+def check_data(path: str, regions: str | None = None, bin_size: int = 32) -> dict:
     """Validate a data YAML and everything it names; return a summary dict.
 
     Errors (ZooError, one line): bad keys, missing files, unindexed FASTA, unreadable bigWigs,
@@ -43,8 +43,25 @@ def check_data(path: str) -> dict:
     by_split = {s: [c for c, sp in zip(split.chrom, split.split) if sp == s] for s in ("train", "val", "test")}
     if not by_split["train"]:
         raise ZooError(f"{path}: splits leave no contig for training; name fewer contigs under splits")
-    return dict(config=path, genome=genome.path, genome_bp=sum(genome.contigs.values()),
-                n_contigs=len(genome.contigs), tracks=tracks, peaks=peaks, splits=by_split)
+    out = dict(config=path, genome=genome.path, genome_bp=sum(genome.contigs.values()),
+               n_contigs=len(genome.contigs), tracks=tracks, peaks=peaks, splits=by_split)
+    if regions:
+        out["regions"] = region_signal(cfg, genome, regions, bin_size)
+    return out
+
+
+def region_signal(cfg, genome: Genome, regions: str, bin_size: int) -> dict:
+    """Read every track over the regions of a BED file (centred to one length); mean per track.
+
+    This proves the regions are readable from every bigWig (a contig a bigWig lacks is an error).
+    """
+    df = read_bed(regions, genome)
+    width = int((df.end - df.start).max())
+    width = -(-width // bin_size) * bin_size
+    windows = centre_windows(df, width)
+    y = read_binned(cfg.track_paths, windows, bin_size)
+    return dict(path=regions, n=len(df), window=width,
+                mean_signal={t: float(y[:, i].mean()) for i, t in enumerate(cfg.track_names)})
 
 
 def format_check(s: dict) -> str:
@@ -59,4 +76,8 @@ def format_check(s: dict) -> str:
     for name, contigs in s["splits"].items():
         shown = ", ".join(contigs[:8]) + (f", ... ({len(contigs)})" if len(contigs) > 8 else "")
         lines.append(f"  {name:<6} : {shown}")
+    if "regions" in s:
+        r = s["regions"]
+        lines.append(f"  regions: {r['n']} from {r['path']} read as {r['window']} bp windows; mean signal "
+                     + ", ".join(f"{t} {v:.3g}" for t, v in r["mean_signal"].items()))
     return "\n".join(lines)

@@ -26,7 +26,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 def cmd_check_data(args: argparse.Namespace) -> int:
     from zoo_tools.checks import check_data, format_check
 
-    print(format_check(check_data(args.data)))
+    print(format_check(check_data(args.data, regions=args.regions, bin_size=args.bin_size)))
     return 0
 
 
@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(through chr1/1 aliases), peak files and chromosome splits; print a "
                                    "summary of tracks and contigs per split.")
     p.add_argument("data", help="data YAML (see README: 'Bring your own ENCODE files')")
+    p.add_argument("--regions", metavar="BED", help="also read every track over these regions (BED/narrowPeak)")
+    p.add_argument("--bin-size", type=int, default=32, help="bin size for --regions (default 32)")
     p.set_defaults(func=cmd_check_data)
     return parser
 

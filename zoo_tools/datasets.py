@@ -1,10 +1,11 @@
 """Torch datasets of ``(one_hot, targets)`` with reverse-complement and shift augmentation.
 
 :class:`SeqTrackDataset` serves ``(4, L)`` float32 one-hot (A,C,G,T) and ``(T, B)`` float32
-targets for N genomic windows. It keeps the integer-coded sequence of the contigs it needs (1 byte
-per bp, whatever the number or length of the windows) plus the ``(N, T, B)`` target array, and
-gathers batches with vectorised indexing: index it with an int for one example or with a list /
-array of indices for a whole batch (see :func:`batch_loader`).
+targets for N genomic windows. It keeps integer-coded sequence (1 byte per bp) in whichever form is smaller:
+each window's own bases (plus the shift margin), or the whole contigs the windows lie on (for
+dense or overlapping windows; bounded by the genome size whatever the number of windows). With
+the ``(N, T, B)`` target array it gathers batches with vectorised indexing: index it with an int
+for one example or with a list / array of indices for a whole batch (see :func:`batch_loader`).
 
 Augmentation, drawn per epoch from ``(seed, epoch)`` so it does not depend on batch size, worker
 count or order (call :meth:`SeqTrackDataset.set_epoch` at each epoch):
@@ -61,17 +62,11 @@ class SeqTrackDataset(Dataset):
             raise ZooError(f"targets must be (N, T, B) with N = {len(starts)} windows, got {targets.shape}")
         if max_shift < 0:
             raise ZooError(f"max_shift must be >= 0, got {max_shift}")
-        names = [genome.resolve(c) for c in dict.fromkeys(chroms.tolist())]
-        lookup = dict(zip(dict.fromkeys(chroms.tolist()), names))
-        blocks = [genome.contig_codes(n) for n in names]
-        offsets = np.cumsum([0] + [len(b) for b in blocks])[:-1]
-        self._seq = np.concatenate(blocks) if blocks else np.zeros(0, np.uint8)
-        idx = np.array([names.index(lookup[c]) for c in chroms], dtype=np.int64)
-        self._offset = offsets[idx].astype(np.int64)
-        self._clen = np.array([len(blocks[i]) for i in idx], dtype=np.int64)
+        self.max_shift = int(max_shift)
+        self._store_sequences(genome, chroms, starts)
         self.starts = starts
         self.targets = targets
-        self.rc, self.max_shift, self.seed = bool(rc), int(max_shift), int(seed)
+        self.rc, self.seed = bool(rc), int(seed)
         t = targets.shape[1]
         self.rc_track_perm = np.arange(t) if rc_track_perm is None else np.asarray(rc_track_perm)
         if sorted(self.rc_track_perm.tolist()) != list(range(t)):
@@ -97,11 +92,31 @@ class SeqTrackDataset(Dataset):
     def __len__(self) -> int:
         return len(self.starts)
 
+    def _store_sequences(self, genome: Genome, chroms: np.ndarray, starts: np.ndarray) -> None:
+        """Keep whichever is smaller: each window's codes (+- max_shift) or the contigs they need."""
+        m, n = self.max_shift, len(starts)
+        used = list(dict.fromkeys(chroms.tolist()))
+        contig_bp = sum(genome.length(c) for c in used)
+        if n * (self.seq_len + 2 * m) <= contig_bp:
+            self._windows = genome.batch_codes(chroms, starts - m, self.seq_len + 2 * m)
+            return
+        self._windows = None
+        names = [genome.resolve(c) for c in used]
+        blocks = [genome.contig_codes(c) for c in names]
+        offsets = np.cumsum([0] + [len(b) for b in blocks])[:-1]
+        idx = np.array([used.index(c) for c in chroms.tolist()], dtype=np.int64)
+        self._seq = np.concatenate(blocks)
+        self._offset = offsets[idx].astype(np.int64)
+        self._clen = np.array([len(b) for b in blocks], dtype=np.int64)[idx]
+
     def codes(self, idx: np.ndarray, augment: bool = True) -> np.ndarray:
         """``(b, L)`` uint8 codes of windows ``idx`` (shifted when augmenting, N past ends)."""
         idx = np.asarray(idx, dtype=np.int64)
-        start = self.starts[idx] + (self._shift[idx] if augment else 0)
-        pos = start[:, None] + np.arange(self.seq_len, dtype=np.int64)[None, :]
+        shift = self._shift[idx] if augment else np.zeros(len(idx), np.int64)
+        cols = np.arange(self.seq_len, dtype=np.int64)[None, :]
+        if self._windows is not None:
+            return self._windows[idx[:, None], self.max_shift + shift[:, None] + cols]
+        pos = self.starts[idx, None] + shift[:, None] + cols
         clen = self._clen[idx, None]
         inside = (pos >= 0) & (pos < clen)
         gathered = self._seq[self._offset[idx, None] + np.clip(pos, 0, clen - 1)]

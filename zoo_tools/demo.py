@@ -3,7 +3,7 @@
 Everything in it is generated from a seed in a few seconds, and its ground truth is written beside
 it, so a model trained on it can be checked against what was planted:
 
-``genome.fa`` (+ ``.fai``)
+``genome.fa`` (+ ``.fai`` index and ``.sizes`` chromosome sizes)
     A few contigs (about 1 Mb) of random sequence whose GC content varies in 5 kb blocks, with
     1 kb of N at each contig start, and real TF motifs (sampled from the MEME files gReLU ships)
     planted every 1.5-4.5 kb on either strand.
@@ -116,12 +116,17 @@ def plant_sites(rng: np.random.Generator, seqs: dict[str, np.ndarray], motifs: d
         while pos < len(seq) - 2000:
             motif = names[rng.integers(len(names))]
             pwm = motifs[motif]
+            lo = log_odds(pwm)
             inst = sample_instance(rng, pwm)
+            for _ in range(50):  # keep only strong instances, so every planted site is a real site
+                if affinity(lo, inst) >= 0.6:
+                    break
+                inst = sample_instance(rng, pwm)
             strand = "+" if rng.random() < 0.5 else "-"
             placed = inst if strand == "+" else (3 - inst[::-1])
             seq[pos:pos + len(inst)] = placed
             rows.append(dict(chrom=chrom, start=pos, end=pos + len(inst), strand=strand, motif=motif,
-                             affinity=affinity(log_odds(pwm), inst)))
+                             affinity=affinity(lo, inst)))
             pos += int(rng.integers(1500, 4500))
     sites = pd.DataFrame(rows)
     sites.insert(0, "site_id", [f"site{i:04d}" for i in range(len(sites))])
@@ -380,6 +385,8 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     if os.path.exists(fasta + ".fai"):
         os.remove(fasta + ".fai")
     pyfaidx.Faidx(fasta).close()
+    with open(fasta + ".sizes", "w") as fh:  # chrom sizes, as UCSC tools and gReLU expect
+        fh.writelines(f"{c}\t{n}\n" for c, n in spec.contigs.items())
 
     tracks, peaks, track_rows = [], [], []
     for cell in spec.cell_types:

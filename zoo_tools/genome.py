@@ -146,11 +146,13 @@ def require_contig(name: str, contigs: Iterable[str], source: str, fix: str = ""
 # Genome
 # --------------------------------------------------------------------------------------------
 class Genome:
-    """A FASTA reference genome read through pyfaidx.
+    """A FASTA reference genome: indexed by pyfaidx, read through a memory map of the file.
 
     Parameters
     ----------
     path : path to a FASTA file (plain or bgzip-compressed) with a ``.fai`` index beside it.
+        Plain files are memory-mapped and sliced with the index's line layout (fast, no copy of
+        the genome in memory); bgzip files are read through pyfaidx.
 
     Contig names given to any method may be aliases (``1`` for ``chr1``). Fetching a window that
     runs past either end of a contig pads the missing bases with N (all-zero one-hot); a window
@@ -177,6 +179,37 @@ class Genome:
             ) from None
         self.contigs: dict[str, int] = {k: len(v) for k, v in self._fasta.items()}
         self._cache: dict[str, np.ndarray] = {}
+        self._mm, self._fai = self._open_raw()
+
+    def _open_raw(self):
+        """Memory-map an uncompressed FASTA and read its .fai (fast path); None for bgzip."""
+        with open(self.path, "rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                return None, None
+        fai = {}
+        with open(self.path + ".fai") as fh:
+            for line in fh:
+                f = line.split("\t")
+                if len(f) >= 5:
+                    fai[f[0]] = (int(f[1]), int(f[2]), int(f[3]), int(f[4]))
+        if set(fai) != set(self.contigs) or any(v[2] <= 0 or v[3] < v[2] for v in fai.values()):
+            return None, None
+        return np.memmap(self.path, dtype=np.uint8, mode="r"), fai
+
+    def _raw(self, name: str, lo: int, hi: int) -> np.ndarray:
+        """ASCII bytes ``(hi - lo,)`` uint8 of ``[lo, hi)`` inside contig ``name`` (no padding)."""
+        if self._mm is None:
+            return np.frombuffer(str(self._fasta[name][lo:hi]).encode(), dtype=np.uint8)
+        _, offset, line_bases, line_width = self._fai[name]
+        b0 = offset + (lo // line_bases) * line_width + lo % line_bases
+        b1 = offset + ((hi - 1) // line_bases) * line_width + (hi - 1) % line_bases + 1
+        chunk = np.asarray(self._mm[b0:b1])
+        if line_width != line_bases:
+            chunk = chunk[(chunk != 10) & (chunk != 13)]
+        if len(chunk) != hi - lo:
+            raise ZooError(f"genome FASTA {self.path} does not match its index (contig {name}); "
+                           f"rebuild it with `samtools faidx {self.path}`")
+        return chunk
 
     def __repr__(self) -> str:
         return f"Genome({self.path!r}, {len(self.contigs)} contigs, {sum(self.contigs.values()):,} bp)"
@@ -207,19 +240,23 @@ class Genome:
         name, start, end = self._check(chrom, start, end)
         n = self.contigs[name]
         lo, hi = max(start, 0), min(end, n)
-        seq = str(self._fasta[name][lo:hi])
+        seq = self._raw(name, lo, hi).tobytes().decode("ascii", errors="replace")
         return "N" * (lo - start) + seq + "N" * (end - hi)
 
     def contig_codes(self, chrom: str) -> np.ndarray:
         """Whole contig as ``(len,)`` uint8 codes (A=0, C=1, G=2, T=3, other=4), cached."""
         name = self.resolve(chrom)
         if name not in self._cache:
-            self._cache[name] = encode(str(self._fasta[name][:]))
+            self._cache[name] = _ENCODE[self._raw(name, 0, self.contigs[name])]
         return self._cache[name]
 
     def codes(self, chrom: str, start: int, end: int) -> np.ndarray:
         """``(end - start,)`` uint8 codes of the interval, code 4 (N) past the contig ends."""
-        return encode(self.fetch(chrom, start, end))
+        name, start, end = self._check(chrom, start, end)
+        out = np.full(end - start, N_CODE, dtype=np.uint8)
+        lo, hi = max(start, 0), min(end, self.contigs[name])
+        out[lo - start:hi - start] = _ENCODE[self._raw(name, lo, hi)]
+        return out
 
     def one_hot(self, chrom: str, start: int, end: int) -> np.ndarray:
         """``(4, end - start)`` float32 one-hot (A,C,G,T) of the interval, all-zero past the ends."""
@@ -228,7 +265,8 @@ class Genome:
     def batch_codes(self, chroms: Sequence[str], starts: Sequence[int], length: int) -> np.ndarray:
         """Codes of many equal-length windows ``(N, length)`` uint8, N-padded past contig ends.
 
-        Each contig is loaded once (and cached), so this is the fast path for building datasets.
+        Windows covering more bp than their contigs are gathered from whole contigs (loaded once,
+        cached); sparser ones are read window by window (no contig is held in memory).
         """
         chroms = np.asarray(chroms, dtype=object)
         starts = np.asarray(starts, dtype=np.int64)
@@ -236,12 +274,17 @@ class Genome:
         offsets = np.arange(length, dtype=np.int64)
         for chrom in dict.fromkeys(chroms.tolist()):
             rows = np.flatnonzero(chroms == chrom)
-            seq = self.contig_codes(chrom)
-            bad = rows[(starts[rows] >= len(seq)) | (starts[rows] + length <= 0)]
+            n = self.length(chrom)
+            bad = rows[(starts[rows] >= n) | (starts[rows] + length <= 0)]
             if len(bad):
                 self._check(chrom, starts[bad[0]], starts[bad[0]] + length)  # raises
+            if len(rows) * length < n and self.resolve(chrom) not in self._cache:
+                for r in rows:
+                    out[r] = self.codes(chrom, starts[r], starts[r] + length)
+                continue
+            seq = self.contig_codes(chrom)
             pos = starts[rows, None] + offsets[None, :]
-            inside = (pos >= 0) & (pos < len(seq))
+            inside = (pos >= 0) & (pos < n)
             block = np.full(pos.shape, N_CODE, dtype=np.uint8)
             block[inside] = seq[pos[inside]]
             out[rows] = block

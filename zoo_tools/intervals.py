@@ -243,7 +243,8 @@ def assign_splits(df: pd.DataFrame, val: Sequence[str], test: Sequence[str],
             hit = resolve_contig(name, known, "")
             if hit is None:
                 if contigs is not None:
-                    raise ZooError(f"splits.{split}: contig '{name}' is not in the genome (it has: {short_list(known)})")
+                    raise ZooError(f"splits.{split}: contig '{name}' is not in the genome "
+                                   f"(it has: {short_list(known)})")
                 continue
             out.loc[out["chrom"] == hit, "split"] = split
     return out

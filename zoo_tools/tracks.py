@@ -5,13 +5,19 @@
 in each of B bins. Bases the bigWig does not cover (NaN) count as 0, and so do bases past a
 contig end (the same padding rule as the genome's N padding).
 
-How it is read: windows are sorted by contig and start and grouped into *spans* of at most
-``max_span`` bp whose windows lie within ``max_gap`` bp of each other. Each span is read with one
-``pyBigWig.values(numpy=True)`` call, turned into a float64 cumulative sum, and every bin mean of
-every window in the span is a difference of two cumulative sums: O(B) per window instead of O(L),
-one bigWig call per span instead of one per window, and memory bounded by ``max_span`` whatever
-the genome size or the number of tracks. Dense window sets (tiling a contig, 10,000 peaks) read
-each region once; sparse ones read only what they touch.
+How it is read, chosen by window density: windows are sorted by contig and start and grouped
+into *spans* (at most ``max_span`` bp, windows within ``max_gap`` bp of each other).
+
+* A **dense** span (tiled or overlapping windows: at least one window per ``DENSE_BP`` bp) is read
+  with one ``pyBigWig.values(numpy=True)`` call into a float64 cumulative sum, and every bin mean
+  of every window in it is a difference of two cumulative sums: O(B) per window, one call per
+  span, memory bounded by ``max_span`` whatever the genome size or number of tracks.
+* **Sparse** windows (peaks, random windows) are queried one by one for exact binned sums with
+  pybigtools (Rust), which skips the per-base array entirely; windows running past a contig end
+  take a padded per-base read.
+
+Both give the mean over all bases of the bin with uncovered bases as 0 (= binned sum / bin_size),
+agreeing with ``pyBigWig.values()`` + reshape to float32 precision (benchmarks/bench_tracks.py).
 
 Transforms (pure functions on arrays of any shape): ``arcsinh`` (for signal p-values / fold
 change: linear near 0, logarithmic for outliers), ``log1p`` (counts), ``softclip`` (Enformer /
@@ -33,7 +39,8 @@ from zoo_tools.genome import require_contig
 from zoo_tools.progress import progress_bar
 
 MAX_SPAN = 1 << 22  # 4 Mb of float32 + float64 cumsum: about 50 MB while reading
-MAX_GAP = 1 << 15  # re-reading 32 kb of gap costs about as much as one extra bigWig call
+MAX_GAP = 1 << 10  # windows closer than this may share one read
+DENSE_BP = 2048  # read a span at once when it has a window per <= 2 kb (cheaper than per-window queries)
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,7 +110,7 @@ def open_bigwig(path: str | os.PathLike):
 
 
 def _spans(starts: np.ndarray, length: int, max_span: int, max_gap: int) -> list[tuple[int, int]]:
-    """Group sorted window starts into ``(i0, i1)`` index ranges read by one bigWig call each."""
+    """Group sorted window starts into ``(i0, i1)`` index ranges that could share one read."""
     spans, i0 = [], 0
     for i in range(1, len(starts)):
         too_long = starts[i] + length - starts[i0] > max_span
@@ -117,13 +124,14 @@ def _spans(starts: np.ndarray, length: int, max_span: int, max_gap: int) -> list
 
 
 def _read_values(bw, contig: str, lo: int, hi: int) -> np.ndarray:
+    """Per-base values of ``[lo, hi)`` with NaN (uncovered) as 0, via pyBigWig."""
     import pyBigWig
 
     if pyBigWig.numpy:
         vals = bw.values(contig, lo, hi, numpy=True)
     else:  # pragma: no cover - pyBigWig built without numpy
-        vals = np.asarray(bw.values(contig, lo, hi), dtype=np.float64)
-    return np.nan_to_num(vals, nan=0.0, posinf=0.0, neginf=0.0)
+        vals = np.asarray(bw.values(contig, lo, hi), dtype=np.float32)
+    return np.nan_to_num(vals, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _bin_span(cs: np.ndarray, rel_starts: np.ndarray, n_bins: int, bin_size: int) -> np.ndarray:
@@ -134,12 +142,57 @@ def _bin_span(cs: np.ndarray, rel_starts: np.ndarray, n_bins: int, bin_size: int
     return sums / bin_size
 
 
+def _span_means(bw, contig: str, lo: int, hi: int, rel_starts, n_bins: int, bin_size: int) -> np.ndarray:
+    """Dense windows: read ``[lo, hi)`` once, bin means as differences of a float64 cumsum."""
+    vals = _read_values(bw, contig, lo, hi)
+    cs = np.empty(len(vals) + 1, dtype=np.float64)
+    cs[0] = 0.0
+    np.cumsum(vals, dtype=np.float64, out=cs[1:])
+    return _bin_span(cs, rel_starts, n_bins, bin_size)
+
+
+def _window_means(bw, summaries, contig: str, size: int, starts, length: int, bin_size: int) -> np.ndarray:
+    """Sparse windows: one exact binned-sum query per window (pybigtools), NaN as 0."""
+    n_bins = length // bin_size
+    out = np.empty((len(starts), n_bins), dtype=np.float64)
+    inside = (starts >= 0) & (starts + length <= size)
+    query = summaries.values
+    for k in np.flatnonzero(inside).tolist():
+        s = int(starts[k])
+        query(contig, s, s + length, bins=n_bins, summary="sum", exact=True, fillna=0.0, arr=out[k])
+    out[inside] /= bin_size
+    for k in np.flatnonzero(~inside).tolist():  # runs past a contig end: pad with zeros
+        s = int(starts[k])
+        vals = np.zeros(length, dtype=np.float64)
+        lo, hi = max(s, 0), min(s + length, size)
+        if hi > lo:
+            vals[lo - s:hi - s] = _read_values(bw, contig, lo, hi)
+        out[k] = vals.reshape(n_bins, bin_size).mean(1)
+    return out
+
+
+def _open_summaries(path: str):
+    """pybigtools reader for exact per-window binned sums (5-10x pyBigWig per window)."""
+    import warnings
+
+    import pybigtools
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pybigtools.open(path)
+
+
 def read_track(path: str, chroms: np.ndarray, starts: np.ndarray, length: int, bin_size: int,
                max_span: int = MAX_SPAN, max_gap: int = MAX_GAP, bar=None) -> np.ndarray:
-    """One bigWig -> ``(N, length // bin_size)`` float32 bin means for windows ``chroms, starts``."""
+    """One bigWig -> ``(N, length // bin_size)`` float32 bin means for windows ``chroms, starts``.
+
+    Windows are grouped into spans; a span whose windows cover it densely (at most
+    ``DENSE_BP`` bp of span per window) is read with one call, others window by window.
+    """
     n_bins = length // bin_size
     out = np.zeros((len(starts), n_bins), dtype=np.float32)
     bw = open_bigwig(path)
+    summaries = None
     try:
         sizes = bw.chroms()
         for chrom in dict.fromkeys(chroms.tolist()):
@@ -149,13 +202,20 @@ def read_track(path: str, chroms: np.ndarray, starts: np.ndarray, length: int, b
             rows = np.flatnonzero(chroms == chrom)
             rows = rows[np.argsort(starts[rows], kind="stable")]
             s = starts[rows]
+            sparse = []
             for i0, i1 in _spans(s, length, max_span, max_gap):
                 lo, hi = max(int(s[i0]), 0), min(int(s[i1 - 1]) + length, sizes[name])
-                if hi > lo:
-                    cs = np.concatenate([[0.0], np.cumsum(_read_values(bw, name, lo, hi), dtype=np.float64)])
-                    out[rows[i0:i1]] = _bin_span(cs, s[i0:i1] - lo, n_bins, bin_size)
-                if bar is not None:
-                    bar.update(i1 - i0)
+                if i1 - i0 >= 4 and hi - lo <= (i1 - i0) * DENSE_BP:
+                    out[rows[i0:i1]] = _span_means(bw, name, lo, hi, s[i0:i1] - lo, n_bins, bin_size)
+                else:
+                    sparse.append(np.arange(i0, i1))
+            if sparse:
+                idx = np.concatenate(sparse)
+                if summaries is None:
+                    summaries = _open_summaries(path)
+                out[rows[idx]] = _window_means(bw, summaries, name, sizes[name], s[idx], length, bin_size)
+            if bar is not None:
+                bar.update(len(rows))
     finally:
         bw.close()
     return out

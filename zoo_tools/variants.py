@@ -97,6 +97,22 @@ def open_vcf(path: str | os.PathLike):
                        f"(check it is a VCF with a '#CHROM' header line)") from None
 
 
+def _records(vcf, path: str):
+    """Iterate cyvcf2 records, turning a parse failure into a ZooError naming the record."""
+    it = iter(vcf)
+    n = 0
+    while True:
+        try:
+            rec = next(it)
+        except StopIteration:
+            return
+        except Exception as err:  # htslib parse errors surface as bare Exception
+            msg = " ".join(str(err).split())[:160]
+            raise ZooError(f"{path}: data record {n + 1} cannot be parsed ({msg}); fix or remove that line") from None
+        n += 1
+        yield rec
+
+
 def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iterator[Variant]:
     """Stream one :class:`Variant` per (record, ALT) in file order (memory flat in file size).
 
@@ -105,7 +121,7 @@ def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iter
     vcf = open_vcf(path)
     aliases: dict[str, str | None] = {}
     try:
-        for i, rec in enumerate(vcf):
+        for i, rec in enumerate(_records(vcf, str(path))):
             chrom_in = rec.CHROM
             if genome is not None and chrom_in not in aliases:
                 aliases[chrom_in] = resolve_contig(chrom_in, genome.contigs, f"genome {genome.path}")

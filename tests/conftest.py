@@ -1,0 +1,69 @@
+"""Shared fixtures: tiny hand-made files with known contents, and the demo world (built once)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyBigWig
+import pyfaidx
+import pytest
+
+os.environ.setdefault("ZOO_PROGRESS", "0")
+
+TINY = {
+    # 0-based:   0         1         2
+    #            0123456789012345678901234567
+    "chr1": "ACGTACGTNNacgtGGGGCCCCAATTAA",
+    "chrM": "GATTACAGATTACA",
+}
+
+
+def write_fasta(path, seqs: dict[str, str], index: bool = True) -> str:
+    with open(path, "w") as fh:
+        for name, seq in seqs.items():
+            fh.write(f">{name}\n")
+            for i in range(0, len(seq), 10):
+                fh.write(seq[i:i + 10] + "\n")
+    if index:
+        pyfaidx.Faidx(str(path)).close()
+    return str(path)
+
+
+def write_bigwig(path, sizes: dict[str, int], entries: list[tuple[str, int, int, float]]) -> str:
+    """entries: (chrom, start, end, value) runs, sorted; bases outside any run are uncovered."""
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(sizes.items()))
+    for chrom, start, end, value in entries:
+        bw.addEntries([chrom], [start], ends=[end], values=[float(value)])
+    bw.close()
+    return str(path)
+
+
+@pytest.fixture
+def tiny_fasta(tmp_path):
+    return write_fasta(tmp_path / "tiny.fa", TINY)
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """The demo world (seed 0), generated once per test session."""
+    from zoo_tools.demo import make_demo_world
+
+    out = tmp_path_factory.mktemp("world")
+    make_demo_world(str(out))
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def world_windows(world):
+    """300 random 2,048 bp windows on the demo genome (some running past contig ends)."""
+    import pandas as pd
+
+    from zoo_tools.genome import Genome
+
+    g = Genome(os.path.join(world, "genome.fa"))
+    rng = np.random.default_rng(1)
+    chroms = rng.choice(list(g.contigs), 300)
+    starts = np.array([rng.integers(-500, g.contigs[c] - 1500) for c in chroms])
+    return pd.DataFrame({"chrom": chroms, "start": starts, "end": starts + 2048})

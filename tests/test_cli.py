@@ -1,0 +1,112 @@
+"""The `zoo` command line, run as a user would run it (a subprocess of the installed script)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import zoo_tools
+
+from .conftest import write_bigwig, write_fasta
+
+ZOO = str(Path(sys.executable).parent / "zoo")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([ZOO, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "ZOO_PROGRESS": "0"})
+
+
+def assert_user_error(res, *needles):
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_version_and_help():
+    res = run("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"zoo_tools {zoo_tools.__version__}"
+    res = run("--help")
+    assert res.returncode == 0 and "demo-data" in res.stdout and "check-data" in res.stdout
+    assert run().returncode == 0
+
+
+@pytest.mark.slow
+def test_demo_data_then_check_data(tmp_path):
+    res = run("demo-data", tmp_path / "w", "--seed", "3")
+    assert res.returncode == 0, res.stderr
+    assert "demo world written to" in res.stdout and "planted" in res.stdout
+    for f in ("genome.fa", "genome.fa.fai", "data.yaml", "variants.vcf", "truth/variants.tsv",
+              "truth/motif_sites.tsv", "allelic/allelic_counts.tsv"):
+        assert (tmp_path / "w" / f).exists(), f
+    peaks = tmp_path / "w" / "peaks" / "cellA_ATAC.narrowPeak"
+    res = run("check-data", tmp_path / "w" / "data.yaml", "--regions", peaks)
+    assert res.returncode == 0, res.stderr
+    assert "OK" in res.stdout and "regions:" in res.stdout
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    """A user's data folder: FASTA (chr1, chr2) and a bigWig covering only chr1."""
+    write_fasta(tmp_path / "g.fa", {"chr1": "ACGT" * 50, "chr2": "GGCC" * 50})
+    write_bigwig(tmp_path / "a.bw", {"chr1": 200}, [("chr1", 0, 200, 1.0)])
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(
+        {"genome": "g.fa", "tracks": [{"name": "a", "path": "a.bw"}], "splits": {"val": [], "test": ["chr1"]}}))
+    return tmp_path
+
+
+def test_check_data_ok(user_files):
+    (user_files / "r.bed").write_text("1\t10\t50\n")
+    res = run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed", "--bin-size", "8")
+    assert res.returncode == 0, res.stderr
+    assert "missing contigs: chr2" in res.stdout
+
+
+def test_missing_file(user_files):
+    assert_user_error(run("check-data", user_files / "nope.yaml"), "nope.yaml", "not found")
+
+
+def test_fasta_without_index(user_files):
+    os.remove(user_files / "g.fa.fai")
+    assert_user_error(run("check-data", user_files / "data.yaml"), "g.fa", "has no index", "samtools faidx")
+
+
+def test_bigwig_without_requested_contig(user_files):
+    (user_files / "r.bed").write_text("chr2\t10\t50\n")
+    assert_user_error(run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed"),
+                      "contig 'chr2' not found in bigWig", "a.bw")
+
+
+def test_unknown_key(user_files):
+    data = yaml.safe_load((user_files / "data.yaml").read_text())
+    data["tracks"][0]["colour"] = "red"
+    (user_files / "data.yaml").write_text(yaml.safe_dump(data))
+    assert_user_error(run("check-data", user_files / "data.yaml"), "data.yaml", "unknown key 'tracks[0].colour'")
+
+
+def test_interval_past_contig_end(user_files):
+    (user_files / "r.bed").write_text("chr1\t10\t50\nchr1\t150\t260\n")
+    assert_user_error(run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed"),
+                      "r.bed record 2", "runs past the end of chr1", "genome build")
+
+
+def test_split_contig_not_in_genome(user_files):
+    data = yaml.safe_load((user_files / "data.yaml").read_text())
+    data["splits"]["val"] = ["chrX"]
+    (user_files / "data.yaml").write_text(yaml.safe_dump(data))
+    assert_user_error(run("check-data", user_files / "data.yaml"), "splits.val: contig 'chrX'")
+
+
+def test_bad_option_exits_2(tmp_path):
+    res = run("demo-data", tmp_path, "--seed", "abc")
+    assert res.returncode == 2 and "invalid int value" in res.stderr
+
+
+def test_console_script_installed():
+    assert shutil.which("zoo", path=str(Path(sys.executable).parent))
