@@ -110,3 +110,9 @@ def test_bad_option_exits_2(tmp_path):
 
 def test_console_script_installed():
     assert shutil.which("zoo", path=str(Path(sys.executable).parent))
+
+
+def test_bigwig_from_another_build(user_files):
+    write_bigwig(user_files / "a.bw", {"chr1": 300, "chr2": 200}, [("chr1", 0, 200, 1.0)])
+    assert_user_error(run("check-data", user_files / "data.yaml"), "a.bw", "contig chr1 is 300 bp in the bigWig",
+                      "different genome builds")

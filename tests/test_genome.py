@@ -119,3 +119,27 @@ def test_fasta_without_index(tmp_path):
 def test_missing_fasta(tmp_path):
     with pytest.raises(ZooError, match="genome FASTA not found"):
         Genome(tmp_path / "absent.fa")
+
+
+def test_crlf_fasta_and_bgzip_agree_with_plain(tmp_path):
+    import pyfaidx
+
+    seq = "ACGTTGCAAC" * 7 + "GGA"
+    p = tmp_path / "crlf.fa"
+    p.write_bytes(b">c1 description\r\n" + b"".join(seq[i:i + 8].encode() + b"\r\n" for i in range(0, len(seq), 8)))
+    pyfaidx.Faidx(str(p)).close()
+    g = Genome(p)
+    assert g.contigs == {"c1": len(seq)}
+    assert g.fetch("c1", 5, 30) == seq[5:30]
+    assert g.fetch("c1", 70, 76) == seq[70:] + "NNN"
+    np.testing.assert_array_equal(g.contig_codes("c1"), g.codes("c1", 0, len(seq)))
+    # the same genome bgzip-compressed is read through pyfaidx and gives the same answers
+    from Bio import bgzf
+
+    gz = tmp_path / "crlf.fa.gz"
+    with bgzf.BgzfWriter(str(gz), "wb") as w:
+        w.write(b">c1\n" + b"".join(seq[i:i + 8].encode() + b"\n" for i in range(0, len(seq), 8)))
+    pyfaidx.Faidx(str(gz)).close()
+    z = Genome(gz)
+    assert z._mm is None
+    assert z.fetch("c1", 5, 30) == seq[5:30] and z.fetch("c1", 70, 76) == seq[70:] + "NNN"

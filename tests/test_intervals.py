@@ -107,3 +107,9 @@ def test_splits_and_overlap_guard():
         assign_splits(w, val=["chr2"], test=["2"])
     with pytest.raises(ZooError, match="splits.test: contig 'chr9' is not in the genome"):
         assign_splits(w, val=[], test=["chr9"], contigs=["chr1", "chr2", "chr3"])
+
+
+def test_space_separated_bed_and_crlf(tiny_fasta, tmp_path):
+    p = tmp_path / "spaces.bed"
+    p.write_bytes(b"chr1 0 10\r\nchrM 2 4\r\n")
+    assert read_bed(str(p), Genome(tiny_fasta)).values.tolist() == [["chr1", 0, 10], ["chrM", 2, 4]]

@@ -32,6 +32,13 @@ def check_data(path: str, regions: str | None = None, bin_size: int = 32) -> dic
                 f"{path}: tracks[{i}] ({t.path}) shares no contig with genome {genome.path} "
                 f"(bigWig has {', '.join(list(sizes)[:5])}...); use files of the same genome build"
             )
+        for c, n in genome.contigs.items():
+            hit = resolve_contig(c, sizes, t.path)
+            if hit is not None and sizes[hit] != n:
+                raise ZooError(
+                    f"{path}: tracks[{i}] ({t.path}): contig {hit} is {sizes[hit]:,} bp in the bigWig but "
+                    f"{n:,} bp in genome {genome.path}; the files come from different genome builds"
+                )
         tracks.append(dict(name=t.name, assay=t.assay, cell_type=t.cell_type, missing_contigs=missing))
     peaks = []
     for p in cfg.peaks:

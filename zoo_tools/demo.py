@@ -44,6 +44,7 @@ import yaml
 
 from zoo_tools.genome import ALPHABET, reverse_complement
 from zoo_tools.motifs import find_motif, information, log_odds, score_codes
+from zoo_tools.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -389,8 +390,10 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
         fh.writelines(f"{c}\t{n}\n" for c, n in spec.contigs.items())
 
     tracks, peaks, track_rows = [], [], []
+    bar = progress_bar(total=2 * len(spec.cell_types), desc="demo tracks", unit="track")
     for cell in spec.cell_types:
         for assay in ("ATAC", "H3K27ac"):
+            bar.update(1)
             name = f"{cell}_{assay}"
             depth = spec.depths.get(name, 1.0)
             strengths = track_strengths(spec, cell, assay)
@@ -405,6 +408,7 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
             peaks.append(dict(path=f"peaks/{name}.narrowPeak", track=name))
             track_rows.append(dict(track=name, cell_type=cell, assay=assay, depth=depth, n_peaks=n_peaks,
                                    drivers=";".join(f"{m}={s}" for m, s in strengths.items())))
+    bar.close()
     drives = [";".join(t["track"] for t in track_rows
                        if dict(x.split("=") for x in t["drivers"].split(";") if x).get(m))
               for m in sites.motif]

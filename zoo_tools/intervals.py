@@ -33,7 +33,8 @@ def _bed_lines(path: str) -> Iterable[tuple[int, list[str]]]:
         for lineno, line in enumerate(fh, 1):
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
-            yield lineno, line.rstrip("\n\r").split("\t")
+            line = line.rstrip("\n\r")
+            yield lineno, line.split("\t") if "\t" in line else line.split()
 
 
 def read_bed(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFrame:
