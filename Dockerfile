@@ -16,6 +16,9 @@ RUN pip install --no-cache-dir \
     "kipoi>=0.8.6,<0.9" \
     "six>=1.16" \
     "enformer-pytorch>=0.8.12,<0.9" \
+    "borzoi-pytorch>=0.4.2,<0.5" \
+    "huggingface-hub>=0.20,<1" \
+    "h5py>=3.8,<4" \
     "lightning>=2.4,<2.7" \
     "pyBigWig>=0.3.22,<0.4" \
     "pybigtools>=0.3,<0.4" \
@@ -30,6 +33,9 @@ RUN pip install --no-cache-dir \
     "pyyaml>=6,<7" \
     "tqdm>=4.66,<5" \
     "matplotlib>=3.8,<4"
+
+# bpnet-lite without its dependencies: its `modisco` would replace modisco-lite's `modiscolite`
+RUN pip install --no-cache-dir --no-deps "bpnet-lite==1.1.0"
 
 WORKDIR /opt/zoo_tools
 COPY pyproject.toml README.md ./

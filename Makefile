@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# bpnet-lite without its deps: its `modisco` would replace modisco-lite's `modiscolite`
+	$(BIN)/python -m pip install --quiet --no-deps "bpnet-lite==1.1.0"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +25,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/zoo demo-data $(DEMO_OUT)/world --seed 0
 	$(BIN)/zoo check-data $(DEMO_OUT)/world/data.yaml
+	$(BIN)/zoo info demo:base --max-tasks 5
+	$(BIN)/zoo predict demo:base --genome $(DEMO_OUT)/world/genome.fa \
+		--regions $(DEMO_OUT)/world/peaks/cellA_ATAC.narrowPeak --tasks CTCF GATA --out $(DEMO_OUT)/predictions.h5
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -33,6 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tracks.py
 	$(BIN)/python benchmarks/bench_dataset.py
+	$(BIN)/python benchmarks/bench_zoo.py
 
 clean:
 	rm -rf $(DEMO_OUT) bench_out .pytest_cache

@@ -10,6 +10,27 @@ import pyfaidx
 import pytest
 
 os.environ.setdefault("ZOO_PROGRESS", "0")
+# No network in the test session: hub libraries are told so, and any socket to a non-local address
+# fails (models and data come from files the tests write).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def _no_network():
+    import socket
+
+    original = socket.socket.connect
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+            raise OSError(f"network disabled in tests (tried {address})")
+        return original(self, address)
+
+    socket.socket.connect = connect
+
+
+_no_network()
 
 TINY = {
     # 0-based:   0         1         2
@@ -38,6 +59,14 @@ def write_bigwig(path, sizes: dict[str, int], entries: list[tuple[str, int, int,
         bw.addEntries([chrom], [start], ends=[end], values=[float(value)])
     bw.close()
     return str(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def zoo_home(tmp_path_factory):
+    """A model cache for the session (ZOO_TEST_HOME reuses one across runs, e.g. the demo model)."""
+    home = os.environ.get("ZOO_TEST_HOME") or str(tmp_path_factory.mktemp("zoo_home"))
+    os.environ["ZOO_HOME"] = home
+    return home
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def dockerfile() -> dict[str, str]:
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     out = {}
     for line in text.splitlines():
-        if line.startswith("RUN pip install"):
+        if line.startswith("RUN pip install") and "--no-deps" not in line:
             out.update(norm(q) for q in re.findall(r'"([^"]+)"', line))
     return out
 
@@ -64,6 +64,9 @@ def test_modisco_lite_is_the_pinned_one():
     owner = [f for f in md.files("modisco-lite") if str(f).startswith("modiscolite/")]
     assert owner, "modiscolite is not provided by modisco-lite"
     assert Path(modiscolite.__file__).resolve() == Path(owner[0].locate()).resolve().parent / "__init__.py"
+    # bpnet-lite is installed without dependencies everywhere (Makefile, Dockerfile)
+    for f in ("Makefile", "Dockerfile"):
+        assert re.search(r'--no-deps "bpnet-lite==1\.1\.0"', (ROOT / f).read_text()), f
     try:  # bpnet-lite's `modisco` would overwrite modiscolite/ with an older release
         md.version("modisco")
         raise AssertionError("the `modisco` distribution is installed and shadows modisco-lite")

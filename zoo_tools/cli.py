@@ -30,6 +30,72 @@ def cmd_check_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_json(obj) -> None:
+    import json
+
+    print(json.dumps(obj, indent=1, default=str))
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from zoo_tools.zoo import cache, list_models
+
+    rows = list_models(args.source)
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(f"{'spec':<48} {'cached':<7} {'seq_len':>8} {'bin':>5} {'tasks':>6}  name")
+    for r in rows:
+        print(f"{r['spec']:<48} {'yes' if r['cached'] else 'no':<7} {r.get('seq_len') or '-':>8} "
+              f"{r.get('bin_size') or '-':>5} {r.get('tasks') or '-':>6}  {r.get('name', '')}")
+    print(f"\ncache: {cache.zoo_home()} (set ZOO_HOME to move it)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from zoo_tools.zoo import load_model
+
+    model = load_model(args.spec, trust=args.trust_checkpoint)
+    card = model.card
+    if args.json:
+        _print_json(card.to_dict())
+        return 0
+    print(card.summary())
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"  params   : {n_params:,}")
+    print(f"\ntasks ({card.n_tasks}):")
+    shown = card.tasks.head(args.max_tasks)
+    print(shown.to_string(index=False))
+    if card.n_tasks > args.max_tasks:
+        print(f"... {card.n_tasks - args.max_tasks} more (--max-tasks N, or --json for all)")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from zoo_tools.zoo import fetch
+
+    print(f"{args.spec}: {fetch(args.spec)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from zoo_tools.zoo import import_model
+
+    card = import_model(args.path, args.name, trust=args.trust_checkpoint)
+    print(f"imported {args.path} as '{args.name}' ({card.n_tasks} tasks, {card.seq_len:,} bp input); "
+          f"load it with `zoo info {args.name}` or load_model('{args.name}')")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from zoo_tools.predict import predict_regions
+
+    out = predict_regions(args.spec, args.genome, args.regions, args.out, tasks=args.tasks,
+                          batch_size=args.batch_size, rc_average=args.rc, precision=args.precision,
+                          trust=args.trust_checkpoint)
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -57,6 +123,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regions", metavar="BED", help="also read every track over these regions (BED/narrowPeak)")
     p.add_argument("--bin-size", type=int, default=32, help="bin size for --regions (default 32)")
     p.set_defaults(func=cmd_check_data)
+
+    trust_help = "allow checkpoints that need full unpickling (can run code: only for files you trust)"
+    p = sub.add_parser("models", help="list known models (catalog + imported) with their cache status",
+                       description="List the model catalog (configs/zoo.yaml) and imported models, with whether "
+                                   "each is in the cache ($ZOO_HOME).")
+    p.add_argument("--source", help="only this source (grelu, kipoi, enformer, borzoi, bpnet, demo, import)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("info", help="print a model's card and task table",
+                       description="Load a model and print its card: source, input length, bins, tasks, genome, "
+                                   "weights and sha256, training chromosomes, recorded metrics.")
+    p.add_argument("spec", help="model spec, e.g. demo:base, grelu:Genentech/human-atac-catlas-model, local:DIR")
+    p.add_argument("--json", action="store_true", help="print the card as JSON (all tasks)")
+    p.add_argument("--max-tasks", type=int, default=20, help="tasks to show in the table (default 20)")
+    p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("fetch", help="download a model into the cache (networked machine)",
+                       description="Download a model into $ZOO_HOME and record its sha256 (demo:base is trained "
+                                   "instead). Offline this fails with what to do instead.")
+    p.add_argument("spec", help="model spec")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("import", help="register a local checkpoint under a name",
+                       description="Register a checkpoint written by zoo_tools or gReLU (file or folder with "
+                                   "model.ckpt) under NAME, usable as a spec afterwards.")
+    p.add_argument("path", help="checkpoint file or folder")
+    p.add_argument("--name", required=True, help="name to load it by")
+    p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("predict", help="predict tracks over regions (h5, npz or bigWig output)",
+                       description="Predict every task over the regions of a BED file (each re-centred to the "
+                                   "model's input length). OUT.h5 / OUT.npz hold the arrays and coordinates; "
+                                   "OUT.bw writes one bigWig per task (OUT.<task>.bw).")
+    p.add_argument("spec", help="model spec")
+    p.add_argument("--genome", required=True, help="FASTA (with .fai)")
+    p.add_argument("--regions", required=True, help="BED / narrowPeak of regions")
+    p.add_argument("--out", required=True, help="output file: .h5, .npz or .bw")
+    p.add_argument("--tasks", nargs="+", help="task names or regular expressions (default: all)")
+    p.add_argument("--batch-size", type=int, default=64, help="sequences per batch (default 64)")
+    p.add_argument("--rc", action="store_true", help="average with the reverse-complement prediction")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="compute precision (default fp32)")
+    p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
+    p.set_defaults(func=cmd_predict)
     return parser
 
 
@@ -73,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except ZooError as err:
         print(f"zoo {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"zoo {args.command}: interrupted", file=sys.stderr)
         return 130

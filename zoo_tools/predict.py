@@ -1,0 +1,133 @@
+"""Predictions over genomic regions, written as HDF5, NPZ or one bigWig per task.
+
+``predict_regions`` reads a BED file, centres each region in a window of the model's input length,
+predicts ``(N, T, B)`` and writes:
+
+* ``.h5`` / ``.npz``: ``predictions`` (N, T, B) float32, ``chrom``, ``start``, ``end`` (the input
+  windows, 0-based), ``bin_start`` (N, B) genomic start of every output bin, ``tasks`` (names),
+  ``region`` (the BED record's index), and the model card as JSON (``card``).
+* ``.bw``: one bigWig per task, ``OUT.<task>.bw``, each output bin written as one entry; where
+  windows overlap, the earlier window (in genome order) keeps the bases it covers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+from zoo_tools.errors import ZooError, short_list
+from zoo_tools.genome import Genome
+from zoo_tools.intervals import read_bed
+
+
+def select_tasks(tasks: pd.DataFrame, patterns: list[str] | None) -> np.ndarray:
+    """Indices of tasks whose name equals, or matches as a regular expression, any pattern."""
+    if not patterns:
+        return np.arange(len(tasks))
+    names = tasks["name"].tolist()
+    keep = []
+    for pat in patterns:
+        if pat in names:
+            keep.append(names.index(pat))
+            continue
+        try:
+            rx = re.compile(pat)
+        except re.error as err:
+            raise ZooError(f"--tasks '{pat}' is not a task name or a valid regular expression ({err})") from None
+        hits = [i for i, n in enumerate(names) if rx.search(n)]
+        if not hits:
+            raise ZooError(f"--tasks '{pat}' matches no task (tasks: {short_list(names)})")
+        keep += hits
+    return np.array(sorted(dict.fromkeys(keep)), dtype=np.int64)
+
+
+def region_windows(regions: pd.DataFrame, seq_len: int) -> pd.DataFrame:
+    """Windows of ``seq_len`` bp centred on each region (``region`` = its row index)."""
+    centre = (regions["start"].to_numpy() + regions["end"].to_numpy()) // 2
+    start = centre - seq_len // 2
+    return pd.DataFrame({"chrom": regions["chrom"].to_numpy(), "start": start, "end": start + seq_len,
+                         "region": np.arange(len(regions))})
+
+
+def write_bigwigs(prefix: str, genome: Genome, windows: pd.DataFrame, bin_start: np.ndarray,
+                  bin_size: int, preds: np.ndarray, names: list[str]) -> list[str]:
+    """One bigWig per task from per-bin predictions; overlapping bins keep the first writer."""
+    import pyBigWig
+
+    order = np.lexsort((windows["start"].to_numpy(), windows["chrom"].map(list(genome.contigs).index).to_numpy()))
+    paths = []
+    for t, name in enumerate(names):
+        safe = re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
+        path = f"{prefix}.{safe}.bw"
+        bw = pyBigWig.open(path, "w")
+        bw.addHeader(list(genome.contigs.items()))
+        for chrom in dict.fromkeys(windows["chrom"].to_numpy()[order]):
+            rows = order[windows["chrom"].to_numpy()[order] == chrom]
+            starts = bin_start[rows].ravel()
+            values = preds[rows, t].ravel().astype(np.float64)
+            ends = starts + bin_size
+            last, keep_s, keep_e, keep_v = 0, [], [], []
+            n = genome.contigs[chrom]
+            for s, e, v in zip(starts.tolist(), ends.tolist(), values.tolist()):
+                s, e = max(s, last, 0), min(e, n)
+                if e > s:
+                    keep_s.append(s)
+                    keep_e.append(e)
+                    keep_v.append(v)
+                    last = e
+            if keep_s:
+                bw.addEntries([chrom] * len(keep_s), keep_s, ends=keep_e, values=keep_v)
+        bw.close()
+        paths.append(path)
+    return paths
+
+
+def predict_regions(spec: str, genome: str, regions: str, out: str, tasks: list[str] | None = None,
+                    batch_size: int = 64, rc_average: bool = False, precision: str = "fp32",
+                    trust: bool = False) -> str:
+    """Predict a model over a BED file's regions and write ``out``; returns a one-line summary."""
+    from zoo_tools.zoo import load_model
+
+    ext = next((e for e in (".h5", ".npz", ".bw") if out.endswith(e)), None)
+    if ext is None:
+        raise ZooError(f"--out {out}: choose a .h5, .npz or .bw file name")
+    if batch_size < 1:
+        raise ZooError(f"--batch-size must be >= 1, got {batch_size}")
+    g = Genome(genome)
+    model = load_model(spec, trust=trust)
+    card = model.card
+    keep = select_tasks(card.tasks, tasks)
+    windows = region_windows(read_bed(regions, g), card.seq_len)
+    preds = model.predict(windows, genome=g, batch_size=batch_size, rc_average=rc_average,
+                          precision=precision)[:, keep]
+    bin_start = (windows["start"].to_numpy()[:, None] + card.output_start
+                 + np.arange(preds.shape[-1])[None, :] * card.bin_size)
+    names = card.tasks["name"].iloc[keep].tolist()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    arrays = dict(predictions=preds.astype(np.float32), chrom=windows["chrom"].astype(str).to_numpy(),
+                  start=windows["start"].to_numpy(), end=windows["end"].to_numpy(), bin_start=bin_start,
+                  region=windows["region"].to_numpy(), tasks=np.array(names))
+    if ext == ".npz":
+        np.savez_compressed(out, card=np.array(card.to_json()), **arrays)
+        written = [out]
+    elif ext == ".h5":
+        import h5py
+
+        with h5py.File(out, "w") as fh:
+            for k, v in arrays.items():
+                fh.create_dataset(k, data=v.astype("S") if v.dtype.kind == "U" else v,
+                                  compression="gzip" if v.ndim > 1 else None)
+            fh.attrs["card"] = card.to_json()
+            fh.attrs["spec"] = spec
+        written = [out]
+    else:
+        written = write_bigwigs(out[:-3], g, windows, bin_start, card.bin_size, preds, names)
+    shape = "x".join(map(str, preds.shape))
+    where = written[0] if len(written) == 1 else f"{len(written)} bigWigs {written[0]} ..."
+    return f"predicted {shape} (regions x tasks x bins) with {spec}: {where}"
+
+
+__all__ = ["predict_regions", "select_tasks"]

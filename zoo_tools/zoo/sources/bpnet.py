@@ -1,0 +1,105 @@
+"""bpnet-lite adapter (``bpnet:<file>``): BPNet and ChromBPNet.
+
+bpnet-lite models return ``(profile logits (N, S, L_out), log counts (N, 1))``: one multinomial
+over all S strands x L_out positions and one total count (trained against ``log(1 + reads)``).
+zoo_tools maps them to tracks x bins at base resolution: **expected reads per bp**
+``softmax(logits over S*L_out) * max(exp(log counts) - 1, 0)``, shape ``(N, S, L_out)``, one task
+per strand (``bin_size = 1``, ``crop_bins = trimming``). The input length is free (default
+2,114 bp, bpnet-lite's; ``load_model(spec, seq_len=N)``).
+
+Files: a ``state_dict`` saved with ``torch.save(model.state_dict(), f)`` loads safely
+(``weights_only``), its architecture read from the tensor shapes (filters, layers, strands, control
+tracks); a whole pickled model (``torch.save(model)``, what bpnet-lite's ``fit`` writes) needs
+``--trust-checkpoint``. Models with control tracks are run with zero controls. bpnet-lite is
+installed without its dependencies (its ``modisco`` would replace modisco-lite): the Makefile does
+``pip install --no-deps bpnet-lite``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from zoo_tools.errors import ZooError
+from zoo_tools.zoo import cache
+from zoo_tools.zoo.card import ModelCard, task_table
+from zoo_tools.zoo.model import ZooModel
+from zoo_tools.zoo.sources.checkpoint import load_checkpoint
+
+DEFAULT_INPUT = 2114
+
+
+def expected_reads(logits: torch.Tensor, log_counts: torch.Tensor) -> torch.Tensor:
+    """``(N, S, L)`` logits + ``(N, 1)`` log counts -> expected reads per strand and bp."""
+    n, s, length = logits.shape
+    prob = torch.softmax(logits.reshape(n, s * length), dim=-1).reshape(n, s, length)
+    total = torch.clamp(torch.expm1(log_counts.reshape(n, 1, 1)), min=0)
+    return prob * total
+
+
+class BPNetOutputs(nn.Module):
+    """``(N, 4, L)`` -> the bpnet-lite model -> packed ``(N, S + 1, L_out)``: logits, then log counts."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_ctl = getattr(self.model, "n_control_tracks", 0) or 0
+        ctl = torch.zeros(x.shape[0], n_ctl, x.shape[-1], device=x.device, dtype=x.dtype) if n_ctl else None
+        logits, log_counts = self.model(x, ctl) if ctl is not None else self.model(x)
+        return torch.cat([logits, log_counts.reshape(-1, 1, 1).expand(-1, 1, logits.shape[-1])], dim=1)
+
+
+class ExpectedReads(nn.Module):
+    """Packed ``(N, S + 1, L)`` -> expected reads ``(N, S, L)``."""
+
+    def forward(self, packed: torch.Tensor) -> torch.Tensor:
+        return expected_reads(packed[:, :-1], packed[:, -1, :1])
+
+
+def bpnet_from_state_dict(state: dict) -> nn.Module:
+    """Rebuild a bpnet-lite BPNet from its state_dict shapes."""
+    from bpnetlite import BPNet
+
+    try:
+        n_filters = state["iconv.weight"].shape[0]
+        n_layers = len([k for k in state if k.startswith("rconvs.") and k.endswith(".weight")])
+        n_outputs, fin = state["fconv.weight"].shape[:2]
+    except KeyError as err:
+        raise ZooError(f"state_dict is not a bpnet-lite BPNet (missing {err})") from None
+    model = BPNet(n_filters=n_filters, n_layers=n_layers, n_outputs=n_outputs, n_control_tracks=fin - n_filters,
+                  verbose=False)
+    model.load_state_dict(state)
+    return model
+
+
+def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
+    """``bpnet:<file>`` -> ZooModel predicting expected reads per strand and bp."""
+    if not os.path.exists(ref):
+        raise ZooError(f"bpnet model file not found: {ref}")
+    try:
+        import bpnetlite  # noqa: F401  (needed to rebuild or unpickle the model)
+    except ImportError:
+        raise ZooError("bpnet models need bpnet-lite: `pip install --no-deps bpnet-lite==1.1.0` "
+                       "(without deps: its `modisco` dependency would replace modisco-lite)") from None
+    obj = load_checkpoint(ref, trust=trust)
+    model = obj if isinstance(obj, nn.Module) else bpnet_from_state_dict(obj)
+    model.eval()
+    bpnet = getattr(model, "accessibility", model)
+    trimming = int(getattr(bpnet, "trimming", 0))
+    n_out = int(bpnet.fconv.out_channels)
+    seq_len = int(seq_len or DEFAULT_INPUT)
+    if seq_len <= 2 * trimming:
+        raise ZooError(f"bpnet input length {seq_len} must exceed twice the model's trimming ({trimming})")
+    strands = ["+", "-"] if n_out == 2 else ["."] * n_out
+    tasks = task_table([f"{os.path.basename(ref)}:{i}{s if s != '.' else ''}" for i, s in enumerate(strands)])
+    tasks["strand"] = strands
+    kind = type(model).__name__
+    card = ModelCard(source="bpnet", name=ref, seq_len=seq_len, bin_size=1, n_bins=seq_len - 2 * trimming,
+                     crop_bins=trimming, tasks=tasks, weights=os.path.abspath(ref), sha256=cache.sha256_file(ref),
+                     output="expected reads per bp: softmax(profile logits) x (exp(log counts) - 1)",
+                     notes=f"{kind}; input {seq_len} bp (load_model(..., seq_len=N) to change); zero control tracks")
+    return ZooModel(BPNetOutputs(model), ExpectedReads(), card).eval()
