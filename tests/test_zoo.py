@@ -283,3 +283,21 @@ def test_predict_batch_size_does_not_change_results(tmp_path):
 
 def test_cache_folder_is_zoo_home(zoo_home):
     assert str(cache.zoo_home()) == os.path.abspath(zoo_home)
+
+
+def test_chrombpnet_pickled_model(tmp_path):
+    from bpnetlite import BPNet, ChromBPNet
+
+    from zoo_tools.zoo.sources.bpnet import expected_reads
+
+    torch.manual_seed(0)
+    bias = BPNet(n_filters=4, n_layers=1, n_outputs=1, n_control_tracks=0, verbose=False)
+    accessibility = BPNet(n_filters=8, n_layers=2, n_outputs=1, n_control_tracks=0, verbose=False)
+    native = ChromBPNet(bias, accessibility).eval()
+    path = tmp_path / "chrombpnet.torch"
+    torch.save(native, path)
+    model = load_model(f"bpnet:{path}", seq_len=256, trust=True)
+    assert model.card.crop_bins == accessibility.trimming and model.card.n_tasks == 1
+    x = rand_one_hot(2, 256)
+    with torch.no_grad():
+        assert float((model(x) - expected_reads(*native(x))).abs().max()) < 1e-5

@@ -1,0 +1,81 @@
+"""Evaluation metrics on held-out windows (pure functions on arrays).
+
+Arrays are ``(N, T, B)`` predictions and observations (N windows, T tasks, B bins). Correlations
+are computed per task over all windows and bins (flattened), on the raw scale and on
+``log1p`` scale (signal tracks are heavy-tailed: a few peaks dominate raw Pearson). Peak metrics
+score a window by its mean prediction and label it by whether it is a peak window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """``(N, T, B)`` -> ``(T, N*B)`` float64."""
+    x = np.asarray(x, dtype=np.float64)
+    return x.transpose(1, 0, 2).reshape(x.shape[1], -1)
+
+
+def pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Per-task Pearson ``(T,)`` of ``(N, T, B)`` arrays; NaN for a constant task."""
+    p, o = _flat(pred), _flat(obs)
+    p = p - p.mean(1, keepdims=True)
+    o = o - o.mean(1, keepdims=True)
+    denom = np.sqrt((p ** 2).sum(1) * (o ** 2).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (p * o).sum(1) / np.where(denom > 0, denom, 1), np.nan)
+
+
+def spearman(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Per-task Spearman ``(T,)``: Pearson of average ranks."""
+    p = np.stack([rankdata(r) for r in _flat(pred)])[:, None, :].transpose(1, 0, 2)
+    o = np.stack([rankdata(r) for r in _flat(obs)])[:, None, :].transpose(1, 0, 2)
+    return pearson(p, o)
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half); NaN if only one class is present."""
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision (area under precision-recall, step-wise); NaN without positives.
+
+    Unlike auROC, its chance level is the positive fraction, so it shows how well rare peaks
+    are found among many background windows (the seeds' class-imbalance pitfall).
+    """
+    scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
+    if labels.sum() == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    hits = labels[order]
+    tp = np.cumsum(hits)
+    precision = tp / np.arange(1, len(hits) + 1)
+    return float((precision * hits).sum() / hits.sum())
+
+
+def track_metrics(pred: np.ndarray, obs: np.ndarray, names: list[str],
+                  is_peak: np.ndarray | None = None) -> dict:
+    """Per-task and mean metrics: pearson, pearson_log1p, spearman, and with ``is_peak`` (N,)
+    auroc / auprc of the window-mean prediction for peak vs background windows."""
+    pred, obs = np.asarray(pred), np.asarray(obs)
+    per = {
+        "pearson": pearson(pred, obs),
+        "pearson_log1p": pearson(np.log1p(np.clip(pred, 0, None)), np.log1p(np.clip(obs, 0, None))),
+        "spearman": spearman(pred, obs),
+    }
+    if is_peak is not None and np.asarray(is_peak).any() and not np.asarray(is_peak).all():
+        score = pred.mean(-1)
+        per["auroc"] = np.array([auroc(score[:, t], is_peak) for t in range(pred.shape[1])])
+        per["auprc"] = np.array([auprc(score[:, t], is_peak) for t in range(pred.shape[1])])
+        per["auprc_chance"] = np.full(pred.shape[1], float(np.mean(is_peak)))
+    out = {"per_task": {n: {k: float(v[i]) for k, v in per.items()} for i, n in enumerate(names)}}
+    out["mean"] = {k: float(np.nanmean(v)) for k, v in per.items()}
+    return out
