@@ -96,6 +96,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from zoo_tools.finetune import run, summary
+    from zoo_tools.recipes import load_recipe
+
+    recipe = load_recipe(args.recipe, args.set)
+    metrics = run(recipe, args.out)
+    if "test" in metrics:
+        print(summary(metrics, args.out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -169,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="compute precision (default fp32)")
     p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("finetune", help="fine-tune a model on your tracks with a recipe",
+                       description="Run a fine-tuning recipe (recipes/*.yaml): new multi-task head on a zoo model's "
+                                   "trunk, trained on the tracks of a data YAML with chromosome splits. Writes "
+                                   "model.ckpt (load with local:OUT), metrics.json, log.csv, curves.png, "
+                                   "pred_vs_obs.png and config.yaml into OUT.")
+    p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe key, e.g. --set data=my_data.yaml --set train.epochs=3 (repeatable)")
+    p.set_defaults(func=cmd_finetune)
     return parser
 
 

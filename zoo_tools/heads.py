@@ -2,8 +2,10 @@
 
 :class:`MultiTaskHead` maps a trunk embedding ``(N, C, B')`` to ``(N, T, B)`` outputs for T tracks
 and B bins: optional average pooling of ``B'`` embedding bins down to ``B`` (``B'`` must be a
-multiple of ``B``), a 1x1 convolution (optionally through a hidden layer), and an output
-transform fixed by the loss:
+multiple of ``B``), optionally ``layers`` convolutions of ``hidden`` channels across bins
+(``kernel_size``, dilations 1, 2, 4, ...: each output bin sees its neighbours, which a small base
+model's local embedding does not), a 1x1 convolution to the tasks, and an output transform fixed
+by the loss:
 
 ==============  ======================================  =====================================
 loss            head outputs (``logits``)               prediction (``forward``)
@@ -48,22 +50,27 @@ class MultiTaskHead(nn.Module):
     """Embedding ``(N, C, B')`` -> ``(N, T, B)``; see the module docstring for losses."""
 
     def __init__(self, in_channels: int, n_tasks: int, in_bins: int, n_bins: int, loss: str = "poisson",
-                 hidden: int = 0, scale: np.ndarray | None = None, dropout: float = 0.0):
+                 hidden: int = 0, scale: np.ndarray | None = None, dropout: float = 0.0, layers: int = 1,
+                 kernel_size: int = 1):
         super().__init__()
         if loss not in LOSSES:
             raise ZooError(f"head.loss '{loss}' is not one of {', '.join(LOSSES)}")
         if in_bins % n_bins:
             raise ZooError(f"head: the trunk gives {in_bins} bins, which cannot be pooled to {n_bins} target bins "
                            f"(choose a bin size whose bin count divides {in_bins})")
+        if hidden == 0 and (layers > 1 or kernel_size > 1):
+            raise ZooError("head: layers > 1 or kernel_size > 1 need a hidden width (head.hidden)")
         self.config = dict(in_channels=in_channels, n_tasks=n_tasks, in_bins=in_bins, n_bins=n_bins, loss=loss,
-                           hidden=hidden, dropout=dropout)
+                           hidden=hidden, dropout=dropout, layers=layers, kernel_size=kernel_size)
         self.loss_name = loss
         self.pool = nn.AvgPool1d(in_bins // n_bins) if in_bins != n_bins else nn.Identity()
-        layers: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []
-        if hidden:
-            layers += [nn.Conv1d(in_channels, hidden, 1), nn.GELU()]
-        layers.append(nn.Conv1d(hidden or in_channels, n_tasks, 1))
-        self.net = nn.Sequential(*layers)
+        mods: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []
+        width = in_channels
+        for i in range(layers if hidden else 0):  # dilated convolutions across bins: context of
+            mods += [nn.Conv1d(width, hidden, kernel_size, dilation=2 ** i, padding="same"), nn.GELU()]
+            width = hidden  # +-(kernel_size // 2) * (2**layers - 1) bins around each bin
+        mods.append(nn.Conv1d(width, n_tasks, 1))
+        self.net = nn.Sequential(*mods)
         self.counts = nn.Linear(hidden or in_channels, n_tasks) if loss == "multinomial" else None
         self.register_buffer("scale", torch.as_tensor(np.ones(n_tasks) if scale is None else scale,
                                                       dtype=torch.float32))

@@ -51,7 +51,14 @@ def _load_local(ref: str, trust: bool = False, **_) -> ZooModel:
                            f"`zoo import`)")
     if not os.path.exists(path):
         raise ZooError(f"local model not found: {path} (give a checkpoint file or a folder with model.ckpt)")
-    return grelu.load_grelu_checkpoint(path, name=os.path.abspath(ref), trust=trust, source="local")
+    from zoo_tools.zoo.sources.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path, trust=trust)
+    if isinstance(ckpt, dict) and "zoo_tools" in ckpt:  # written by `zoo finetune`
+        from zoo_tools.finetune import load_finetuned
+
+        return load_finetuned(ckpt, path)
+    return grelu.load_grelu_checkpoint(path, name=os.path.abspath(ref), trust=trust, source="local", ckpt=ckpt)
 
 
 def _load_demo(ref: str, trust: bool = False, **_) -> ZooModel:

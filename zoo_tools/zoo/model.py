@@ -53,12 +53,15 @@ class ZooModel(nn.Module):
     """
 
     def __init__(self, trunk: nn.Module, head: nn.Module, card: ModelCard,
-                 activation: nn.Module | None = None):
+                 activation: nn.Module | None = None, arch: dict | None = None):
         super().__init__()
         self.trunk = trunk
         self.head = head
         self.activation = activation if activation is not None else nn.Identity()
         self.card = card
+        # how to rebuild the trunk without its weights (for fine-tuned checkpoints):
+        # {"kind": "grelu", "model_params": ...}, {"kind": "enformer", "config": ...} or {"kind": "spec", "spec": ...}
+        self.arch = arch or {"kind": "spec", "spec": f"{card.source}:{card.name}"}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, L)`` one-hot -> ``(N, T, B)``."""

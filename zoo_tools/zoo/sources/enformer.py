@@ -78,6 +78,18 @@ def _read_targets(folder: str, head: str, n: int):
                          "strand": ".", "description": f"enformer {head} head track"})
 
 
+def trunk_from_config(config: dict, use_tf_gamma: bool = False) -> nn.Module:
+    """An EnformerTrunk with random weights from a saved config (no download)."""
+    from enformer_pytorch import Enformer, EnformerConfig
+
+    cfg = {k: v for k, v in config.items() if k not in ("architectures", "transformers_version")}
+    model = Enformer(EnformerConfig(**cfg))
+    for module in model.modules():
+        if hasattr(module, "use_tf_gamma"):
+            module.use_tf_gamma = use_tf_gamma
+    return EnformerTrunk(model)
+
+
 def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
     """``<HF id or dir>[:head,...]`` -> ZooModel."""
     import pandas as pd
@@ -122,4 +134,5 @@ def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
                      weights=weights, sha256=cache.sha256_file(weights) if weights else "",
                      output="Softplus: expected signal per 128 bp bin" if pool == 128 else "Softplus output",
                      notes=f"heads {','.join(heads)}; use_tf_gamma={use_tf}")
-    return ZooModel(EnformerTrunk(model), EnformerHeads(model.heads, heads), card).eval()
+    arch = {"kind": "enformer", "config": config.to_dict(), "use_tf_gamma": bool(use_tf)}
+    return ZooModel(EnformerTrunk(model), EnformerHeads(model.heads, heads), card, arch=arch).eval()

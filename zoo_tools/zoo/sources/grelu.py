@@ -121,9 +121,9 @@ def card_from_checkpoint(ckpt: dict, model: nn.Module, name: str, weights: str, 
 
 
 def load_grelu_checkpoint(path: str, name: str | None = None, trust: bool = False, sha: str = "",
-                          source: str = "grelu") -> ZooModel:
+                          source: str = "grelu", ckpt: dict | None = None) -> ZooModel:
     """A gReLU Lightning checkpoint file -> :class:`ZooModel` (no gReLU Trainer, no network)."""
-    ckpt = load_checkpoint(path, trust=trust)
+    ckpt = ckpt if ckpt is not None else load_checkpoint(path, trust=trust)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
         raise ZooError(f"{path} is not a gReLU/Lightning checkpoint (no state_dict / hyper_parameters)")
     mp = ckpt["hyper_parameters"].get("model_params")
@@ -140,7 +140,8 @@ def load_grelu_checkpoint(path: str, name: str | None = None, trust: bool = Fals
     card = card_from_checkpoint(ckpt, model, name or os.path.basename(path), os.path.abspath(path),
                                 sha or cache.sha256_file(path))
     card.source = source
-    return ZooModel(model.embedding, model.head, card, activation).eval()
+    arch = {"kind": "grelu", "model_params": dict(mp)}
+    return ZooModel(model.embedding, model.head, card, activation, arch=arch).eval()
 
 
 def fetch(repo_id: str, filename: str = DEFAULT_FILE) -> str:

@@ -1,0 +1,123 @@
+"""`zoo finetune` end to end on the demo world: numbers, outputs, reload, guards, bad input."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from zoo_tools.errors import ZooError
+from zoo_tools.heads import MultiTaskHead, task_scale
+from zoo_tools.recipes import load_recipe
+from zoo_tools.zoo import load_model
+
+from .test_cli import assert_user_error, run
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "multitask_encode.yaml")
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, zoo_home):
+    out = tmp_path_factory.mktemp("ft_full")
+    res = run("finetune", RECIPE, "--out", out)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out, res.stdout
+
+
+@pytest.fixture(scope="module")
+def frozen_run(tmp_path_factory, zoo_home):
+    out = tmp_path_factory.mktemp("ft_frozen")
+    res = run("finetune", RECIPE, "--out", out, "--set", "train.freeze_trunk=true")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out, res.stdout
+
+
+@pytest.mark.slow
+def test_full_finetune_meets_the_numbers_and_reloads(full_run):
+    out, stdout = full_run
+    for f in ("model.ckpt", "metrics.json", "log.csv", "curves.png", "pred_vs_obs.png", "config.yaml"):
+        assert os.path.exists(out / f), f
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["test"]["mean"]["pearson"] >= 0.6 and m["test"]["mean"]["pearson_log1p"] >= 0.6
+    assert m["total_seconds"] < 300
+    assert m["chromosomes"] == {"train": ["chr1", "chr2"], "val": ["chr3"], "test": ["chr4"]}
+    assert set(m["test"]["per_task"]) == {f"cell{c}_{a}" for c in "ABC" for a in ("ATAC", "H3K27ac")}
+    assert m["data_report"]["class_balance"]["train"]["peak"] > 0
+    assert any("sequencing depth" in w for w in m["warnings"])  # the demo tracks differ in depth
+    assert "mean Pearson" in stdout
+    log = pd.read_csv(out / "log.csv")
+    assert {"epoch", "train_loss", "val_loss"} <= set(log.columns)
+    # the output is a model like any other: same card, same predictions
+    model = load_model(f"local:{out}")
+    card = model.card
+    assert card.n_tasks == 6 and card.seq_len == 1024 and card.test_chroms == ["chr4"]
+    assert card.metrics["test_pearson"] == pytest.approx(m["test"]["mean"]["pearson"])
+    windows = pd.DataFrame({"chrom": ["chr4"], "start": [50_000], "end": [51_024]})
+    world = os.path.join(os.environ["ZOO_HOME"], "demo_world")
+    y = model.predict(windows, genome=os.path.join(world, "genome.fa"), progress=False)
+    assert y.shape == (1, 6, 32) and np.isfinite(y).all() and (y >= 0).all()
+
+
+@pytest.mark.slow
+def test_frozen_trunk_uses_the_embedding_cache(frozen_run):
+    out, stdout = frozen_run
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["embedding_cache"] is True and "(embedding cache)" in stdout
+    assert m["test"]["mean"]["pearson"] >= 0.4
+    cached = list((pathlib_home() / "embeddings").glob("*.npy"))
+    assert cached, "no cached embeddings written"
+    assert load_model(f"local:{out}").card.n_tasks == 6
+
+
+def pathlib_home():
+    from zoo_tools.zoo.cache import zoo_home
+
+    return zoo_home()
+
+
+def test_recipe_includes_sets_and_errors(tmp_path):
+    r = load_recipe(RECIPE, ["train.epochs=2", "head.loss=mse", "data=other.yaml"])
+    assert r.train.epochs == 2 and r.head.loss == "mse" and r.head.hidden == 64  # from the include
+    assert r.data == os.path.abspath("other.yaml")
+    with pytest.raises(ZooError, match=r"unknown key 'train.epoch'"):
+        load_recipe(RECIPE, ["train.epoch=2"])
+    with pytest.raises(ZooError, match=r"key 'head.loss'"):
+        load_recipe(RECIPE, ["head.loss=hinge"])
+    bad = tmp_path / "r.yaml"
+    bad.write_text(yaml.safe_dump({"include": ["missing.yaml"], "model": "demo:base", "data": "demo"}))
+    with pytest.raises(ZooError, match="key 'include': file not found"):
+        load_recipe(str(bad))
+
+
+def test_finetune_bad_input(tmp_path, world):
+    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", "train.nonsense=1"),
+                      "unknown key 'train.nonsense'")
+    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", "model=grelu:acme/none"),
+                      "not in the cache")
+    data = os.path.join(world, "data.yaml")
+    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
+                          "--set", "head.task_weights={nosuch_track: 2}"), "head.task_weights", "nosuch_track")
+    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
+                          "--set", "windows.bin_size=48"), "does not divide")
+
+
+def test_head_losses_and_scale():
+    torch.manual_seed(0)
+    targets = np.stack([np.full((5, 4), 10.0), np.full((5, 4), 0.1)], axis=1)  # (5, 2, 4): two scales
+    scale = task_scale(targets, "poisson")
+    assert np.allclose(scale, [10.0, 0.1])
+    for loss in ("poisson", "mse", "bce", "multinomial"):
+        head = MultiTaskHead(8, 2, 8, 4, loss=loss, hidden=16, layers=2, kernel_size=3, scale=scale)
+        emb = torch.randn(5, 8, 8)
+        out = head(emb)
+        assert out.shape == (5, 2, 4)
+        y = torch.from_numpy(targets if loss != "bce" else (targets > 1).astype(np.float64)).float()
+        assert torch.isfinite(head.loss(head.logits(emb), y))
+    # poisson predictions come back in the tracks' units: zero logits -> exp(0) * scale
+    head = MultiTaskHead(8, 2, 8, 4, loss="poisson", scale=scale)
+    assert torch.allclose(head.activate(torch.zeros(1, 2, 4)), torch.tensor(scale)[None, :, None].expand(1, 2, 4))
+    with pytest.raises(ZooError, match="cannot be pooled"):
+        MultiTaskHead(8, 2, 10, 4)

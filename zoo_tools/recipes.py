@@ -1,0 +1,139 @@
+"""Fine-tuning recipes: YAML validated into pydantic models, with includes and ``--set``.
+
+A recipe::
+
+    include: [../configs/train/default.yaml]    # reusable blocks, merged under this file
+    name: multitask_encode
+    model: demo:base                           # any load_model spec
+    data: demo                                 # a data YAML, or `demo` for the demo world
+    head: {loss: poisson, hidden: 0}
+    windows: {background_ratio: 1.0}
+    train: {epochs: 6, freeze_trunk: false, head_warmup_epochs: 1}
+    trainer: {accelerator: auto, devices: 1}   # passed to lightning.Trainer unchanged
+
+Includes are merged first (in order), the recipe over them, then ``--set a.b=value`` overrides
+(values parsed as YAML). Relative paths in ``include`` and ``data`` are relative to the file that
+names them. Unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, field_validator
+
+from zoo_tools.config import Strict, load_yaml, validate
+from zoo_tools.errors import ZooError
+
+
+class HeadSpec(Strict):
+    type: Literal["multitask"] = "multitask"
+    loss: Literal["poisson", "mse", "bce", "multinomial"] = "poisson"
+    hidden: int = Field(0, ge=0)
+    layers: int = Field(1, ge=1)
+    kernel_size: int = Field(1, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    normalize: bool = True
+    task_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class WindowSpec(Strict):
+    peaks: bool = True
+    background_ratio: float = Field(1.0, ge=0)
+    bin_size: int | None = Field(None, gt=0)
+    transform: Literal["none", "arcsinh", "log1p", "softclip"] = "none"
+    min_spacing: int = Field(64, ge=0)
+
+
+class TrainSpec(Strict):
+    epochs: int = Field(6, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    trunk_lr: float | None = Field(None, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    freeze_trunk: bool = False
+    head_warmup_epochs: int = Field(1, ge=0)
+    rc: bool = False
+    max_shift: int = Field(0, ge=0)
+    patience: int = Field(3, ge=1)
+    grad_clip: float = Field(1.0, ge=0)
+    precision: str = "32-true"
+    seed: int = 0
+    deterministic: bool = True
+    embedding_cache: Literal["auto", "on", "off"] = "auto"
+    num_workers: int = Field(0, ge=0)
+
+    @field_validator("embedding_cache", mode="before")
+    @classmethod
+    def _yaml_bool(cls, v):  # YAML reads a bare on / off as a boolean
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
+
+class Recipe(Strict):
+    include: list[str] = Field(default_factory=list)
+    name: str = "finetune"
+    model: str
+    data: str
+    head: HeadSpec = Field(default_factory=HeadSpec)
+    windows: WindowSpec = Field(default_factory=WindowSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    trainer: dict[str, Any] = Field(default_factory=dict)
+    logger: Literal["csv", "wandb"] = "csv"
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """Recursive dict merge: values of ``over`` win; nested dicts merge."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def _with_includes(path: str, seen: tuple = ()) -> dict:
+    if os.path.abspath(path) in seen:
+        raise ZooError(f"{path}: include cycle ({' -> '.join(seen)})")
+    raw = load_yaml(path)
+    base: dict = {}
+    folder = Path(path).resolve().parent
+    for inc in raw.get("include", []) or []:
+        inc_path = str(folder / inc) if not os.path.isabs(inc) else inc
+        if not os.path.exists(inc_path):
+            raise ZooError(f"{path}: key 'include': file not found: {inc_path}")
+        base = deep_merge(base, _with_includes(inc_path, seen + (os.path.abspath(path),)))
+    merged = deep_merge(base, {k: v for k, v in raw.items() if k != "include"})
+    if isinstance(merged.get("data"), str) and merged["data"] != "demo" and "data" in raw:
+        d = os.path.expanduser(merged["data"])
+        merged["data"] = d if os.path.isabs(d) else str(folder / d)
+    return merged
+
+
+def apply_sets(raw: dict, sets: list[str] | None) -> dict:
+    """Apply ``key.sub=value`` overrides (value parsed as YAML)."""
+    out = copy.deepcopy(raw)
+    for item in sets or []:
+        if "=" not in item:
+            raise ZooError(f"--set '{item}': expected key.sub=value")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = out
+        for p in parts[:-1]:
+            if not isinstance(node.setdefault(p, {}), dict):
+                raise ZooError(f"--set '{item}': '{p}' is not a section")
+            node = node[p]
+        node[parts[-1]] = yaml.safe_load(value) if value != "" else ""
+    return out
+
+
+def load_recipe(path: str, sets: list[str] | None = None) -> Recipe:
+    """Read a recipe with its includes and overrides, validated (errors name the bad key)."""
+    raw = apply_sets(_with_includes(path), sets)
+    data = raw.get("data")
+    if isinstance(data, str) and data not in ("demo",) and sets and any(s.startswith("data=") for s in sets):
+        raw["data"] = os.path.abspath(os.path.expanduser(data))
+    recipe = validate(Recipe, raw, path)
+    recipe.include = []
+    return recipe
