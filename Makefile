@@ -28,6 +28,9 @@ demo: $(STAMP)
 	$(BIN)/zoo info demo:base --max-tasks 5
 	$(BIN)/zoo predict demo:base --genome $(DEMO_OUT)/world/genome.fa \
 		--regions $(DEMO_OUT)/world/peaks/cellA_ATAC.narrowPeak --tasks CTCF GATA --out $(DEMO_OUT)/predictions.h5
+	$(BIN)/zoo finetune recipes/multitask_encode.yaml --out $(DEMO_OUT)/finetune \
+		--set data=$(DEMO_OUT)/world/data.yaml
+	$(BIN)/zoo info local:$(DEMO_OUT)/finetune --max-tasks 6
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -121,3 +121,46 @@ def test_head_losses_and_scale():
     assert torch.allclose(head.activate(torch.zeros(1, 2, 4)), torch.tensor(scale)[None, :, None].expand(1, 2, 4))
     with pytest.raises(ZooError, match="cannot be pooled"):
         MultiTaskHead(8, 2, 10, 4)
+
+
+@pytest.mark.slow
+def test_same_recipe_finetunes_an_enformer_and_a_grelu_checkpoint(tmp_path, world):
+    """The recipe is model-agnostic: a tiny Enformer of the full architecture, and a gReLU
+    checkpoint whose own training set included the test chromosome (the guard warns)."""
+    from . import zoo_fixtures as fx
+
+    data = os.path.join(world, "data.yaml")
+    enf = fx.enformer_dir(tmp_path / "enf")
+    out = tmp_path / "enf_ft"
+    res = run("finetune", RECIPE, "--out", out, "--set", f"model=enformer:{enf}", "--set", f"data={data}",
+              "--set", "train.epochs=1", "--set", "head.hidden=0", "--set", "head.layers=1",
+              "--set", "head.kernel_size=1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    model = load_model(f"local:{out}")  # rebuilt from the saved Enformer config, no base weights needed
+    assert model.card.seq_len == 64 and model.card.n_tasks == 6 and model.card.n_bins == 4
+    assert model.arch["kind"] == "enformer"
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 64)), 4).float().transpose(1, 2)
+    assert model(x).shape == (2, 6, 4)
+
+    import lightning  # noqa: F401
+    from .zoo_fixtures import grelu_checkpoint
+
+    ckpt = grelu_checkpoint(tmp_path / "base.ckpt")
+    import torch as _t
+
+    raw = _t.load(ckpt, weights_only=False)
+    raw["data_params"]["train"]["intervals"]["chrom"] = ["chr1", "chr4"]  # the base saw chr4
+    _t.save(raw, ckpt)
+    out2 = tmp_path / "grelu_ft"
+    res = run("finetune", RECIPE, "--out", out2, "--set", f"model=local:{ckpt}", "--set", f"data={data}",
+              "--set", "train.epochs=1")
+    assert res.returncode == 0, res.stderr[-3000:]
+    m = json.loads((out2 / "metrics.json").read_text())
+    assert any("chr4 were in" in w for w in m["warnings"])
+    assert load_model(f"local:{out2}").card.bin_size == 16
+
+
+def test_head_incompatible_with_base(tmp_path, world):
+    data = os.path.join(world, "data.yaml")
+    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
+                          "--set", "windows.bin_size=8"), "cannot be pooled to 128 target bins")

@@ -307,7 +307,7 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str):
                                                                      ckpt],
                    gradient_clip_val=spec.grad_clip or None, deterministic=spec.deterministic,
                    precision=spec.precision, enable_model_summary=False, num_sanity_val_steps=0,
-                   default_root_dir=out, accelerator="auto", devices=1, log_every_n_steps=1)
+                   default_root_dir=out, accelerator="auto", devices=1, log_every_n_steps=50)
     options.update(recipe.trainer)
     try:
         trainer = L.Trainer(**options)
@@ -470,10 +470,14 @@ def run(recipe: Recipe, out: str) -> dict:
     bin_size = recipe.windows.bin_size or base.card.bin_size
     if not seq_len or seq_len % bin_size:
         raise ZooError(f"windows.bin_size {bin_size} does not divide the model's input length {seq_len}")
+    crop = base.card.crop_bins * base.card.bin_size // bin_size  # target bins outside the model's output
+    n_out_bins = seq_len // bin_size - 2 * crop
+    c, b_in = embedding_shape(base.trunk, seq_len)
+    if n_out_bins < 1 or b_in % n_out_bins:
+        raise ZooError(f"head: the trunk gives {b_in} bins, which cannot be pooled to {n_out_bins} target bins "
+                       f"(windows.bin_size {bin_size}); choose a bin size whose bin count divides {b_in}")
     windows = build_windows(cfg, genome, seq_len, recipe.windows, spec.seed)
     targets = read_binned(cfg.track_paths, windows, bin_size, transform=recipe.windows.transform)
-    n_out_bins = targets.shape[-1] - 2 * (base.card.crop_bins * base.card.bin_size // bin_size)
-    crop = (targets.shape[-1] - n_out_bins) // 2
     targets = np.ascontiguousarray(targets[:, :, crop:crop + n_out_bins])
     report = data_report(windows, targets, cfg.track_names, bin_size)
     warnings = []
@@ -488,7 +492,6 @@ def run(recipe: Recipe, out: str) -> dict:
         log.warning(w)
     split = windows.split.to_numpy()
     idx = {s: np.flatnonzero(split == s) for s in ("train", "val", "test")}
-    c, b_in = embedding_shape(base.trunk, seq_len)
     scale = task_scale(targets[idx["train"]], recipe.head.loss) if recipe.head.normalize else None
     head = MultiTaskHead(c, len(cfg.tracks), b_in, n_out_bins, loss=recipe.head.loss, hidden=recipe.head.hidden,
                          scale=scale, dropout=recipe.head.dropout, layers=recipe.head.layers,
