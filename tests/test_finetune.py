@@ -164,3 +164,14 @@ def test_head_incompatible_with_base(tmp_path, world):
     data = os.path.join(world, "data.yaml")
     assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
                           "--set", "windows.bin_size=8"), "cannot be pooled to 128 target bins")
+
+
+@pytest.mark.slow
+def test_wandb_offline_run_folder(tmp_path, zoo_home):
+    out = tmp_path / "wb"
+    res = run("finetune", RECIPE, "--out", out, "--set", "train.freeze_trunk=true", "--set", "train.epochs=1",
+              "--set", "logger=wandb")
+    assert res.returncode == 0, res.stderr[-3000:]
+    runs = list((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("run-*.wandb")), "no offline W&B run written"
+    assert (out / "metrics.json").exists()
