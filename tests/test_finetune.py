@@ -142,15 +142,10 @@ def test_same_recipe_finetunes_an_enformer_and_a_grelu_checkpoint(tmp_path, worl
     x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 64)), 4).float().transpose(1, 2)
     assert model(x).shape == (2, 6, 4)
 
-    import lightning  # noqa: F401
-    from .zoo_fixtures import grelu_checkpoint
-
-    ckpt = grelu_checkpoint(tmp_path / "base.ckpt")
-    import torch as _t
-
-    raw = _t.load(ckpt, weights_only=False)
+    ckpt = fx.grelu_checkpoint(tmp_path / "base.ckpt")
+    raw = torch.load(ckpt, weights_only=False)
     raw["data_params"]["train"]["intervals"]["chrom"] = ["chr1", "chr4"]  # the base saw chr4
-    _t.save(raw, ckpt)
+    torch.save(raw, ckpt)
     out2 = tmp_path / "grelu_ft"
     res = run("finetune", RECIPE, "--out", out2, "--set", f"model=local:{ckpt}", "--set", f"data={data}",
               "--set", "train.epochs=1")
@@ -175,3 +170,32 @@ def test_wandb_offline_run_folder(tmp_path, zoo_home):
     runs = list((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("run-*.wandb")), "no offline W&B run written"
     assert (out / "metrics.json").exists()
+
+
+def test_embedding_dataset_reverse_complement_strands():
+    from zoo_tools.finetune import EmbeddingDataset
+
+    emb = np.stack([np.zeros((4, 3, 5)), np.ones((4, 3, 5))], axis=1).astype(np.float32)  # strand 0 / 1
+    targets = np.arange(4 * 2 * 5, dtype=np.float32).reshape(4, 2, 5)
+    ds = EmbeddingDataset(emb, targets, rc=True, seed=0)
+    e, y = ds[np.arange(4)]
+    for i in range(4):
+        if ds.flip[i]:  # reverse-complement strand: its cached embedding, targets reversed along bins
+            assert float(e[i].mean()) == 1.0 and torch.equal(y[i], torch.from_numpy(targets[i, :, ::-1].copy()))
+        else:
+            assert float(e[i].mean()) == 0.0 and torch.equal(y[i], torch.from_numpy(targets[i]))
+    assert ds[0][0].shape == (3, 5)
+
+
+@pytest.mark.slow
+def test_rc_cache_equals_sequence_level_rc(tmp_path, zoo_home):
+    """Caching both strands is exactly sequence-level reverse-complement augmentation."""
+    got = {}
+    for mode in ("on", "off"):
+        out = tmp_path / mode
+        res = run("finetune", RECIPE, "--out", out, "--set", "train.freeze_trunk=true", "--set", "train.rc=true",
+                  "--set", "train.epochs=2", "--set", f"train.embedding_cache={mode}")
+        assert res.returncode == 0, res.stderr[-3000:]
+        got[mode] = json.loads((out / "metrics.json").read_text())
+    assert got["on"]["embedding_cache"] and not got["off"]["embedding_cache"]
+    assert got["on"]["test"]["mean"]["pearson"] == pytest.approx(got["off"]["test"]["mean"]["pearson"], abs=1e-4)

@@ -148,10 +148,14 @@ class FineTuner(nn.Module):
 
 
 class EmbeddingDataset(torch.utils.data.Dataset):
-    """Cached trunk embeddings ``(N, [2,] C, B')`` with targets; RC picks a strand per epoch."""
+    """Cached trunk embeddings ``(N, [2,] C, B')`` with targets; with ``rc`` each epoch picks per
+    window the forward embedding with its targets, or the reverse complement's embedding with the
+    targets reversed along bins (strand-paired tracks swapped), as sequence-level RC would."""
 
-    def __init__(self, emb: np.ndarray, targets: np.ndarray, rc: bool, seed: int):
+    def __init__(self, emb: np.ndarray, targets: np.ndarray, rc: bool, seed: int,
+                 rc_track_perm: np.ndarray | None = None):
         self.emb, self.targets, self.rc, self.seed = emb, targets, rc, seed
+        self.perm = np.arange(targets.shape[1]) if rc_track_perm is None else np.asarray(rc_track_perm)
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -167,9 +171,9 @@ class EmbeddingDataset(torch.utils.data.Dataset):
         idx = np.atleast_1d(np.asarray(idx))
         if self.rc:
             e = np.where(self.flip[idx, None, None], self.emb[idx, 1], self.emb[idx, 0])
-            y = np.where(self.flip[idx, None, None], self.targets[idx, :, ::-1], self.targets[idx])
-        else:
-            e, y = self.emb[idx], self.targets[idx]
+            y = np.where(self.flip[idx, None, None], self.targets[idx][:, self.perm, ::-1], self.targets[idx])
+        else:  # forward strand only (a two-strand cache outside training)
+            e, y = (self.emb[idx, 0] if self.emb.ndim == 4 else self.emb[idx]), self.targets[idx]
         e = torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))
         y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
         return (e[0], y[0]) if single else (e, y)
@@ -201,7 +205,7 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
             e = model.trunk(x).numpy()
             if rc:
                 out[idx, 0] = e
-                out[idx, 1] = model.trunk(x.flip((-2, -1))).numpy()[..., ::-1]
+                out[idx, 1] = model.trunk(x.flip((-2, -1))).numpy()  # paired with reversed targets
             else:
                 out[idx] = e
             bar.update(len(idx))
@@ -501,15 +505,19 @@ def run(recipe: Recipe, out: str) -> dict:
     cached = spec.embedding_cache == "on" or (spec.embedding_cache == "auto" and spec.freeze_trunk
                                               and spec.max_shift == 0)
     plain = SeqTrackDataset(genome, windows, targets)
+    from zoo_tools.zoo.card import task_table
+    from zoo_tools.zoo.model import rc_task_perm
+
+    perm = rc_task_perm(task_table(pd.DataFrame([t.model_dump() for t in cfg.tracks])))
     if cached:
         emb = cache_embeddings(net, plain, spec.rc, data_key(base.card.sha256 or recipe.model, windows, seq_len,
                                                             spec.rc))
-        sets = {s: EmbeddingDataset(emb[i], targets[i], spec.rc and s == "train", spec.seed)
+        sets = {s: EmbeddingDataset(emb[i], targets[i], spec.rc and s == "train", spec.seed, perm)
                 for s, i in idx.items()}
     else:
         sets = {s: SeqTrackDataset(genome, windows.iloc[i].reset_index(drop=True), targets[i],
                                    rc=spec.rc and s == "train", max_shift=spec.max_shift if s == "train" else 0,
-                                   seed=spec.seed) for s, i in idx.items()}
+                                   seed=spec.seed, rc_track_perm=perm) for s, i in idx.items()}
     single = all(str(recipe.trainer.get(k, 1)) in ("1", "auto") for k in ("devices", "num_nodes"))
     loaders = {s: make_loader(d, spec.batch_size, s == "train", spec.seed, spec.num_workers, batched=single)
                for s, d in sets.items()}
