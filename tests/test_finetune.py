@@ -199,3 +199,16 @@ def test_rc_cache_equals_sequence_level_rc(tmp_path, zoo_home):
         got[mode] = json.loads((out / "metrics.json").read_text())
     assert got["on"]["embedding_cache"] and not got["off"]["embedding_cache"]
     assert got["on"]["test"]["mean"]["pearson"] == pytest.approx(got["off"]["test"]["mean"]["pearson"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tmp_path, zoo_home):
+    """trainer: {devices: 2, strategy: ddp} goes to Lightning unchanged: 2 gloo processes, one output."""
+    out = tmp_path / "ddp"
+    res = run("finetune", RECIPE, "--out", out, "--set", "train.epochs=1", "--set", "trainer.devices=2",
+              "--set", "trainer.strategy=ddp", "--set", "trainer.accelerator=cpu")
+    assert res.returncode == 0, res.stderr[-3000:]
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["test"]["per_task"]) == {f"cell{c}_{a}" for c in "ABC" for a in ("ATAC", "H3K27ac")}
+    assert np.isfinite(m["test"]["mean"]["pearson"])
+    assert load_model(f"local:{out}").card.n_tasks == 6

@@ -195,7 +195,7 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
         return np.load(path, mmap_mode="r")
     c, b = embedding_shape(model.trunk, dataset.seq_len)  # dataset: a SeqTrackDataset without augmentation
     shape = (len(dataset), 2, c, b) if rc else (len(dataset), c, b)
-    tmp = folder / f"{key}.tmp.npy"
+    tmp = folder / f"{key}.{os.getpid()}.tmp.npy"  # several DDP ranks may build it at once
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
     model.trunk.eval()
     with torch.no_grad(), progress_bar(total=len(dataset), desc="caching trunk embeddings", unit="win") as bar:
@@ -313,6 +313,9 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str):
                    precision=spec.precision, enable_model_summary=False, num_sanity_val_steps=0,
                    default_root_dir=out, accelerator="auto", devices=1, log_every_n_steps=50)
     options.update(recipe.trainer)
+    if options.get("strategy") == "ddp" and not spec.freeze_trunk:
+        # the trunk is frozen during the head warm-up: its parameters get no gradient then
+        options["strategy"] = "ddp_find_unused_parameters_true"
     try:
         trainer = L.Trainer(**options)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -521,7 +524,9 @@ def run(recipe: Recipe, out: str) -> dict:
     single = all(str(recipe.trainer.get(k, 1)) in ("1", "auto") for k in ("devices", "num_nodes"))
     loaders = {s: make_loader(d, spec.batch_size, s == "train", spec.seed, spec.num_workers, batched=single)
                for s, d in sets.items()}
-    lit = lightning_module(net, spec, len(loaders["train"]), weights, cached)
+    # with cached embeddings Lightning sees only the head (no unused trunk parameters under DDP)
+    lit = lightning_module(FineTuner(nn.Identity(), head) if cached else net, spec, len(loaders["train"]),
+                           weights, cached)
     t_fit = time.time()
     best, log_csv, trainer = fit(lit, loaders, recipe, out)
     fit_s = time.time() - t_fit
