@@ -295,11 +295,18 @@ def make_loader(ds, batch_size: int, shuffle: bool, seed: int, num_workers: int,
 
 def fit(lit, loaders: dict, recipe: Recipe, out: str):
     """Run Lightning; returns the path of the best checkpoint and the CSV log path."""
+    import warnings
+
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     spec = recipe.train
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:  # quiet unless `zoo -v`
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen trunk, by design
     loggers = [CSVLogger(out, name="lightning_logs", version="")]
     if recipe.logger == "wandb":
         from lightning.pytorch.loggers import WandbLogger
@@ -311,7 +318,8 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str):
                                                                      ckpt],
                    gradient_clip_val=spec.grad_clip or None, deterministic=spec.deterministic,
                    precision=spec.precision, enable_model_summary=False, num_sanity_val_steps=0,
-                   default_root_dir=out, accelerator="auto", devices=1, log_every_n_steps=50)
+                   default_root_dir=out, accelerator="auto", devices=1,
+                   log_every_n_steps=max(1, min(50, len(loaders["train"]))))
     options.update(recipe.trainer)
     if options.get("strategy") == "ddp" and not spec.freeze_trunk:
         # the trunk is frozen during the head warm-up: its parameters get no gradient then
