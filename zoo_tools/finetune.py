@@ -572,12 +572,17 @@ def run(recipe: Recipe, out: str) -> dict:
 def summary(m: dict, out: str) -> str:
     """Short report of a run."""
     t = m["test"]["mean"]
-    lines = [f"fine-tuned {m['model']} ({m['recipe']}) in {m['total_seconds']:.0f} s, {m['epochs_run']} epochs"
+    lines = [f"fine-tuned {m['model']} ({m['recipe']}) in {m['total_seconds']:.0f} s, {m['epochs_run']} epoch(s)"
              f"{' (embedding cache)' if m['embedding_cache'] else ''}",
              f"  test ({', '.join(m['chromosomes']['test'])}): mean Pearson {t['pearson']:.3f}, "
              f"log1p {t['pearson_log1p']:.3f}, Spearman {t['spearman']:.3f}"
              + (f", auROC {t['auroc']:.3f}, auPRC {t['auprc']:.3f} (chance {t['auprc_chance']:.2f})"
                 if "auroc" in t else "")]
+    bal = m["data_report"]["class_balance"]
+    lines.append("  windows (peak/background): " + ", ".join(
+        f"{s} {bal[s]['peak']}/{bal[s]['background']}" for s in ("train", "val", "test") if s in bal))
+    lines.append("  track depth (mean signal per bp, train): " + ", ".join(
+        f"{k} {v:.3g}" for k, v in m["data_report"]["track_depth"].items()))
     for w in m["warnings"]:
         lines.append(f"  warning: {w}")
     lines.append(f"  outputs: {out}/ (model.ckpt, metrics.json, log.csv, curves.png, pred_vs_obs.png, config.yaml)")
