@@ -198,8 +198,9 @@ def gc_matched_background(genome: Genome, positives: pd.DataFrame, ratio: float 
     taken = positives if exclude is None else pd.concat([positives, exclude])
     cand = cand[~overlaps(cand, taken)].reset_index(drop=True)
     codes = genome.batch_codes(cand["chrom"], cand["start"], length)
-    cand = cand[(codes == 4).mean(1) <= 0.1].reset_index(drop=True)
-    cand["gc"] = gc_fraction(codes[(codes == 4).mean(1) <= 0.1])
+    mostly_acgt = (codes == 4).mean(1) <= 0.1
+    cand = cand[mostly_acgt].reset_index(drop=True)
+    cand["gc"] = gc_fraction(codes[mostly_acgt])
     pos_gc = gc_fraction(genome.batch_codes(positives["chrom"], positives["start"], length))
     edges = np.linspace(0, 1, n_bins + 1)
     want = np.histogram(pos_gc[~np.isnan(pos_gc)], edges)[0] * ratio

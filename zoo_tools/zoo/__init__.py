@@ -192,7 +192,7 @@ def _fetch_hf_pretrained(source: str, ref: str) -> str:
         raise ZooError(f"{source}:{ref} cannot be downloaded: downloads are off (HF_HUB_OFFLINE)")
     model = load_model(f"{source}:{ref}")
     target = cache.model_dir(source, ref)
-    inner = getattr(model.trunk, "enformer", None) or getattr(model.trunk, "borzoi", None)
+    inner = getattr(model.trunk, source)  # EnformerTrunk.enformer / BorzoiTrunk.borzoi
     inner.save_pretrained(str(target))
     cache.register(f"{source}:{ref}", target, source)
     return str(target)

@@ -86,7 +86,7 @@ def _chroms(split: dict) -> list[str]:
     return list(dict.fromkeys(str(c) for c in chroms))
 
 
-def card_from_checkpoint(ckpt: dict, model: nn.Module, name: str, weights: str, sha: str) -> ModelCard:
+def card_from_checkpoint(ckpt: dict, name: str, weights: str, sha: str) -> ModelCard:
     """Model card from a gReLU checkpoint's hyper-parameters and data_params."""
     hp = ckpt.get("hyper_parameters", {})
     mp, dp = hp.get("model_params", {}), ckpt.get("data_params", {}) or {}
@@ -137,7 +137,7 @@ def load_grelu_checkpoint(path: str, name: str | None = None, trust: bool = Fals
         raise ZooError(f"{path}: weights do not fit the architecture in its hyper-parameters "
                        f"({str(err).splitlines()[0][:160]})") from None
     activation, _ = activation_for(ckpt["hyper_parameters"].get("train_params", {}))
-    card = card_from_checkpoint(ckpt, model, name or os.path.basename(path), os.path.abspath(path),
+    card = card_from_checkpoint(ckpt, name or os.path.basename(path), os.path.abspath(path),
                                 sha or cache.sha256_file(path))
     card.source = source
     arch = {"kind": "grelu", "model_params": dict(mp)}
