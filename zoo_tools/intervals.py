@@ -16,6 +16,7 @@ import pandas as pd
 
 from zoo_tools.errors import ZooError, require_file, short_list
 from zoo_tools.genome import Genome, gc_fraction, resolve_contig
+from zoo_tools.tracks import window_arrays
 
 NARROWPEAK_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "signal", "pvalue",
                       "qvalue", "summit"]
@@ -191,7 +192,7 @@ def gc_matched_background(genome: Genome, positives: pd.DataFrame, ratio: float 
     """
     import logging
 
-    _, _, length = _lengths(positives)
+    _, _, length = window_arrays(positives)
     rng = np.random.default_rng(seed)
     chroms = list(dict.fromkeys(positives["chrom"]))
     cand = tile({c: genome.contigs[c] for c in chroms}, length)
@@ -215,13 +216,6 @@ def gc_matched_background(genome: Genome, positives: pd.DataFrame, ratio: float 
         logging.getLogger(__name__).warning("GC-matched background: %d windows short in sparse GC bins", short)
     out = cand.iloc[np.concatenate(picks)] if picks else cand.iloc[[]]
     return out.sort_values(["chrom", "start"]).reset_index(drop=True)
-
-
-def _lengths(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    lengths = (df["end"] - df["start"]).to_numpy()
-    if len(lengths) == 0 or (lengths != lengths[0]).any():
-        raise ZooError("windows must be non-empty and share one length (centre them first)")
-    return df["start"].to_numpy(), df["end"].to_numpy(), int(lengths[0])
 
 
 # --------------------------------------------------------------------------------------------
