@@ -188,8 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "pred_vs_obs.png and config.yaml into OUT.")
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a recipe key, e.g. --set data=my_data.yaml --set train.epochs=3 (repeatable)")
+    p.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
+                   help="override recipe keys, e.g. --set data=my_data.yaml train.epochs=3 (repeatable)")
     p.set_defaults(func=cmd_finetune)
     return parser
 

@@ -543,7 +543,7 @@ def run(recipe: Recipe, out: str) -> dict:
         lit.load_state_dict(state)
     metrics = {"recipe": recipe.name, "model": recipe.model, "data": recipe.data, "bin_size": bin_size,
                "embedding_cache": cached, "epochs_run": int(trainer.current_epoch), "fit_seconds": round(fit_s, 1),
-               "seconds_per_epoch": round(fit_s / max(trainer.current_epoch, 1), 2),
+               "seconds_per_epoch": round(fit_s / max(trainer.current_epoch, 1), 3),
                "chromosomes": {s: sorted(set(windows.chrom[split == s])) for s in ("train", "val", "test")},
                "data_report": report, "warnings": warnings}
     if trainer.global_rank != 0:
