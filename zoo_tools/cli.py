@@ -103,6 +103,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.set)
     metrics = run(recipe, args.out)
     if "test" in metrics:
+        if metrics.get("head") == "siamese":
+            from zoo_tools.siamese import summary
+        elif metrics.get("head") == "celltype":
+            from zoo_tools.celltype import summary
         print(summary(metrics, args.out))
     return 0
 

@@ -57,12 +57,32 @@ class Splits(Strict):
     test: list[str] = Field(default_factory=list)
 
 
+class AllelicSpec(Strict):
+    """A table of allele-specific read counts at heterozygous SNVs (TSV, or CSV by extension).
+
+    The other keys name the table's columns: ``pos`` is 1-based (as in a VCF); ``group`` (optional)
+    names a column whose values (cell types, samples) become one task each; ``truth`` (optional)
+    names a column with a known log ratio, reported beside the observed one.
+    """
+
+    path: str
+    chrom: str = "chrom"
+    pos: str = "pos"
+    ref: str = "ref"
+    alt: str = "alt"
+    ref_count: str = "ref_count"
+    alt_count: str = "alt_count"
+    group: str | None = None
+    truth: str | None = None
+
+
 class DataConfig(Strict):
     genome: str
     tracks: list[TrackSpec] = Field(min_length=1)
     peaks: list[PeakSpec] = Field(default_factory=list)
     splits: Splits = Field(default_factory=Splits)
     blacklist: str | None = None
+    allelic: AllelicSpec | None = None
 
     @model_validator(mode="after")
     def _names(self) -> DataConfig:
@@ -84,11 +104,16 @@ class DataConfig(Strict):
         return [t.path for t in self.tracks]
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """Turn a pydantic error into one line: ``file: key 'a.b[0].c': problem``."""
+def format_validation_error(err: ValidationError, source: str, tags: tuple[str, ...] = ()) -> str:
+    """Turn a pydantic error into one line: ``file: key 'a.b[0].c': problem``.
+
+    ``tags``: discriminator values pydantic puts in the key path of a tagged union (left out).
+    """
     first = err.errors()[0]
     key = ""
     for part in first.get("loc", ()):
+        if part in tags:
+            continue
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
     kind = first.get("type", "")
     if kind == "extra_forbidden":
@@ -117,12 +142,12 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return raw
 
 
-def validate(model: type[BaseModel], raw: dict[str, Any], source: str) -> Any:
+def validate(model: type[BaseModel], raw: dict[str, Any], source: str, tags: tuple[str, ...] = ()) -> Any:
     """Validate ``raw`` into ``model``; one-line ZooError naming ``source`` and the bad key."""
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise ZooError(format_validation_error(err, source)) from None
+        raise ZooError(format_validation_error(err, source, tags)) from None
 
 
 def _resolve(base: Path, p: str) -> str:
@@ -144,11 +169,14 @@ def load_data_config(path: str | os.PathLike, check_files: bool = True) -> DataC
         t.path = _resolve(base, t.path)
     for p in cfg.peaks:
         p.path = _resolve(base, p.path)
+    if cfg.allelic:
+        cfg.allelic.path = _resolve(base, cfg.allelic.path)
     if cfg.blacklist and (os.sep in cfg.blacklist or "." in cfg.blacklist):
         cfg.blacklist = _resolve(base, cfg.blacklist)
     if check_files:
         checks = [("genome", cfg.genome)] + [(f"tracks[{i}].path", t.path) for i, t in enumerate(cfg.tracks)]
         checks += [(f"peaks[{i}].path", p.path) for i, p in enumerate(cfg.peaks)]
+        checks += [("allelic.path", cfg.allelic.path)] if cfg.allelic else []
         for key, file in checks:
             if not os.path.isfile(file):
                 raise ZooError(f"{path}: key '{key}': file not found: {file} (paths are relative to the YAML's folder)")

@@ -16,7 +16,7 @@ it, so a model trained on it can be checked against what was planted:
 ``peaks/<track>.narrowPeak``
     Peaks at the sites driving each track (10-column narrowPeak, summit at the motif centre).
 ``data.yaml``
-    The data config (genome, tracks, peaks, chromosome splits) that recipes take.
+    The data config (genome, tracks, peaks, chromosome splits, allelic counts table) that recipes take.
 ``variants.vcf``
     SNVs that break planted driver motifs, neutral SNVs far from any site, MNVs, indels and one
     multi-allelic record. ``truth/variants.tsv`` says which break a motif (one row per ALT).
@@ -48,6 +48,7 @@ from zoo_tools.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
+DEMO_VERSION = 2  # bump when the world's files change (cached worlds are then rebuilt)
 ATAC_HEIGHT, ATAC_SCALE = 30.0, 50.0  # peak rate (reads/bp at depth 1) and Laplace scale (bp)
 CHIP_HEIGHT, CHIP_SD = 8.0, 250.0
 BACKGROUND_RATE = {"ATAC": 0.3, "H3K27ac": 0.4}
@@ -422,12 +423,13 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     allelic.to_csv(os.path.join(out, "allelic", "allelic_counts.tsv"), sep="\t", index=False)
 
     data = dict(genome="genome.fa", tracks=tracks, peaks=peaks,
-                splits=dict(val=list(spec.val), test=list(spec.test)))
+                splits=dict(val=list(spec.val), test=list(spec.test)),
+                allelic=dict(path="allelic/allelic_counts.tsv", group="cell_type", truth="true_log_ratio"))
     with open(os.path.join(out, "data.yaml"), "w") as fh:
         fh.write("# Demo world data config (zoo demo-data). Paths are relative to this file.\n")
         yaml.safe_dump(data, fh, sort_keys=False)
     summary = dict(
-        folder=os.path.abspath(out), seed=spec.seed, genome_bp=int(sum(spec.contigs.values())),
+        version=DEMO_VERSION, folder=os.path.abspath(out), seed=spec.seed, genome_bp=int(sum(spec.contigs.values())),
         contigs=dict(spec.contigs), tracks=[t["track"] for t in track_rows],
         sites={m: int((sites.motif == m).sum()) for m in motifs},
         decoy=spec.decoy, variants=int(len(truth_rows(variants))),

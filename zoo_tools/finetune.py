@@ -37,7 +37,7 @@ from torch import nn
 from zoo_tools.config import DataConfig, load_data_config
 from zoo_tools.errors import ZooError
 from zoo_tools.genome import Genome
-from zoo_tools.heads import MultiTaskHead, task_scale
+from zoo_tools.heads import MultiTaskHead, SiameseHead, task_scale
 from zoo_tools.intervals import (
     assign_splits,
     centre_windows,
@@ -64,10 +64,23 @@ def resolve_data(data: str) -> str:
     from zoo_tools.zoo.cache import zoo_home
 
     folder = zoo_home() / "demo_world"
-    if not (folder / "data.yaml").exists():
+    if not (folder / "data.yaml").exists() or not demo_is_current(folder):
         log.warning("making the demo world in %s", folder)
         make_demo_world(str(folder))
     return str(folder / "data.yaml")
+
+
+def demo_is_current(folder) -> bool:
+    """Whether a demo world was made by this version of the generator (older ones lack files)."""
+    import yaml
+
+    from zoo_tools.demo import DEMO_VERSION
+
+    try:
+        with open(os.path.join(folder, "summary.yaml")) as fh:
+            return (yaml.safe_load(fh) or {}).get("version") == DEMO_VERSION
+    except OSError:
+        return False
 
 
 def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int) -> pd.DataFrame:
@@ -225,9 +238,13 @@ def data_key(model_sha: str, windows: pd.DataFrame, seq_len: int, rc: bool) -> s
 # --------------------------------------------------------------------------------------------
 # Lightning
 # --------------------------------------------------------------------------------------------
-def lightning_module(net: FineTuner, spec, steps_per_epoch: int, task_weights: torch.Tensor | None,
-                     cached: bool):
-    """The LightningModule: loss, trunk freezing schedule, optimiser and one-cycle schedule."""
+def lightning_module(net: nn.Module, spec, steps_per_epoch: int, task_weights: torch.Tensor | None,
+                     cached: bool, loss_fn=None):
+    """The LightningModule: loss, trunk freezing schedule, optimiser and one-cycle schedule.
+
+    ``net`` has ``trunk`` and ``head``; ``loss_fn(net, batch) -> loss`` replaces the multi-task
+    loss for other heads (siamese, cell type).
+    """
     import lightning as L
 
     class LitFineTune(L.LightningModule):
@@ -240,6 +257,8 @@ def lightning_module(net: FineTuner, spec, steps_per_epoch: int, task_weights: t
             return self.net.head.logits(x) if cached else self.net.logits(x)
 
         def _loss(self, batch):
+            if loss_fn is not None:
+                return loss_fn(self.net, batch)
             x, y = batch
             w = self.task_weights if self.task_weights.numel() else None
             return self.net.head.loss(self._logits(x), y, w)
@@ -384,9 +403,15 @@ def plot_pred_vs_obs(pred: np.ndarray, obs: np.ndarray, names: list[str], metric
     plt.close(fig)
 
 
-def save_model(path: str, base, head: MultiTaskHead, net: FineTuner, card, recipe: Recipe) -> None:
-    """A zoo_tools checkpoint: how to rebuild the trunk, the head config, weights and the card."""
-    ckpt = {"zoo_tools": {"format": 1, "arch": base.arch, "head": head.config, "base_spec": recipe.model},
+def save_model(path: str, base, head: nn.Module, net: nn.Module, card, recipe: Recipe, kind: str = "multitask",
+               net_args: dict | None = None) -> None:
+    """A zoo_tools checkpoint: how to rebuild the trunk, the head config, weights and the card.
+
+    ``kind``: ``multitask``, ``siamese`` or ``celltype``; ``net_args``: extra constructor
+    arguments of the network (e.g. the cell-type model's input signals).
+    """
+    ckpt = {"zoo_tools": {"format": 1, "kind": kind, "arch": base.arch, "head": head.config, "base_spec": recipe.model,
+                          "net": net_args or {}},
             "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
             "card": json.loads(card.to_json())}
     torch.save(ckpt, path)
@@ -399,20 +424,19 @@ def load_finetuned(ckpt: dict, path: str):
 
     meta = ckpt["zoo_tools"]
     arch = meta["arch"]
-    if arch["kind"] == "grelu":
-        from zoo_tools.zoo.sources.grelu import build_architecture
-
-        trunk = build_architecture(arch["model_params"]).embedding
-    elif arch["kind"] == "enformer":
-        from zoo_tools.zoo.sources.enformer import trunk_from_config
-
-        trunk = trunk_from_config(arch["config"], arch.get("use_tf_gamma", False))
+    trunk = rebuild_trunk(arch)
+    kind = meta.get("kind", "multitask")
+    if kind == "siamese":
+        from zoo_tools.siamese import SiameseNet as Net
+        from zoo_tools.siamese import SiameseZooModel as Model
+        head = SiameseHead(**meta["head"])
+    elif kind == "celltype":
+        from zoo_tools.celltype import CellTypeNet as Net
+        from zoo_tools.celltype import CellTypeZooModel as Model
+        head = MultiTaskHead(**meta["head"])
     else:
-        from zoo_tools.zoo import load_model
-
-        trunk = load_model(arch["spec"]).trunk
-    head = MultiTaskHead(**meta["head"])
-    net = FineTuner(trunk, head)
+        Net, Model, head = FineTuner, ZooModel, MultiTaskHead(**meta["head"])
+    net = Net(trunk, head, **meta.get("net", {}))
     try:
         net.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:
@@ -420,7 +444,25 @@ def load_finetuned(ckpt: dict, path: str):
         raise ZooError(f"{path}: weights do not fit the saved architecture ({detail})") from None
     card = ModelCard.from_dict(ckpt["card"])
     card.weights = os.path.abspath(path)
-    return ZooModel(trunk, head, card, arch=arch).eval()
+    model = Model(trunk, head, card, arch=arch, **meta.get("net", {}))
+    if kind == "celltype":
+        model.net = net
+    return model.eval()
+
+
+def rebuild_trunk(arch: dict) -> nn.Module:
+    """The base trunk's architecture (weights come from the fine-tuned checkpoint)."""
+    if arch["kind"] == "grelu":
+        from zoo_tools.zoo.sources.grelu import build_architecture
+
+        return build_architecture(arch["model_params"]).embedding
+    if arch["kind"] == "enformer":
+        from zoo_tools.zoo.sources.enformer import trunk_from_config
+
+        return trunk_from_config(arch["config"], arch.get("use_tf_gamma", False))
+    from zoo_tools.zoo import load_model
+
+    return load_model(arch["spec"]).trunk
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,6 +510,14 @@ def run(recipe: Recipe, out: str) -> dict:
     from zoo_tools.datasets import SeqTrackDataset
     from zoo_tools.zoo import load_model
 
+    if recipe.head.type == "siamese":
+        from zoo_tools.siamese import run as run_siamese
+
+        return run_siamese(recipe, out)
+    if recipe.head.type == "celltype":
+        from zoo_tools.celltype import run as run_celltype
+
+        return run_celltype(recipe, out)
     t0 = time.time()
     os.makedirs(out, exist_ok=True)
     spec = recipe.train

@@ -118,3 +118,36 @@ class MultiTaskHead(nn.Module):
         if task_weights is not None:
             per_task = per_task * task_weights / task_weights.mean()
         return per_task.mean()
+
+
+class SiameseHead(nn.Module):
+    """Twin embeddings ``(N, C, B')`` of a reference and an alternative sequence -> ``(N, T)``.
+
+    The variant sits at the centre of both inputs; the head reads the ``context_bins`` embedding
+    bins around it, encodes each allele with the same layer (``f``), compares them with an MLP on
+    ``[f_ref, f_alt, f_alt - f_ref]`` (``g``) and is antisymmetric **by construction**:
+    ``out(ref, alt) = (g(ref, alt) - g(alt, ref)) / 2``, so swapping the alleles flips the sign
+    and identical alleles give exactly 0. Output: predicted ``log((alt + 1) / (ref + 1))`` per task.
+    """
+
+    def __init__(self, in_channels: int, in_bins: int, n_tasks: int, context_bins: int = 5, hidden: int = 64,
+                 dropout: float = 0.0):
+        super().__init__()
+        context_bins = max(1, min(context_bins, in_bins))
+        self.config = dict(in_channels=in_channels, in_bins=in_bins, n_tasks=n_tasks, context_bins=context_bins,
+                           hidden=hidden, dropout=dropout)
+        self.context = context_bins
+        self.encode = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_channels * context_bins, hidden),
+                                    nn.GELU())
+        self.compare = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, n_tasks))
+
+    def centre(self, emb: torch.Tensor) -> torch.Tensor:
+        """``(N, C, B')`` -> ``(N, C, context_bins)`` around the centre bin (``B' // 2``)."""
+        lo = emb.shape[-1] // 2 - self.context // 2
+        return emb[..., lo:lo + self.context]
+
+    def forward(self, ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+        fr, fa = self.encode(self.centre(ref)), self.encode(self.centre(alt))
+        fwd = self.compare(torch.cat([fr, fa, fa - fr], dim=1))
+        rev = self.compare(torch.cat([fa, fr, fr - fa], dim=1))
+        return 0.5 * (fwd - rev)

@@ -21,16 +21,18 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from zoo_tools.config import Strict, load_yaml, validate
 from zoo_tools.errors import ZooError
 
 
 class HeadSpec(Strict):
+    """``type: multitask``: every track of the data YAML, T tracks x B bins (recipes/multitask_encode.yaml)."""
+
     type: Literal["multitask"] = "multitask"
     loss: Literal["poisson", "mse", "bce", "multinomial"] = "poisson"
     hidden: int = Field(0, ge=0)
@@ -39,6 +41,35 @@ class HeadSpec(Strict):
     dropout: float = Field(0.0, ge=0, lt=1)
     normalize: bool = True
     task_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class SiameseHeadSpec(Strict):
+    """``type: siamese``: ref / alt twins -> allelic imbalance per group (recipes/siamese_allelic.yaml)."""
+
+    type: Literal["siamese"]
+    hidden: int = Field(64, ge=1)
+    context_bins: int = Field(5, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    weight_by_depth: bool = True   # weigh each pair's squared error by its read depth (mean 1)
+
+
+class CellTypeHeadSpec(Strict):
+    """``type: celltype``: sequence + the cell type's input signal -> its other assays
+    (recipes/novel_celltype_atac.yaml)."""
+
+    type: Literal["celltype"]
+    input_assay: str = "ATAC"                       # tracks of this assay are the input (case-insensitive)
+    target_assays: list[str] = Field(default_factory=list)   # default: every other assay
+    holdout_cell_types: list[str] = Field(default_factory=list)  # default: the last complete cell type
+    loss: Literal["poisson", "mse"] = "poisson"
+    hidden: int = Field(64, ge=1)
+    layers: int = Field(3, ge=1)
+    kernel_size: int = Field(5, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    sequence_only_control: bool = True              # also train the same model without the input signal
+
+
+Head = Annotated[HeadSpec | SiameseHeadSpec | CellTypeHeadSpec, Field(discriminator="type")]
 
 
 class WindowSpec(Strict):
@@ -78,11 +109,19 @@ class Recipe(Strict):
     name: str = "finetune"
     model: str
     data: str
-    head: HeadSpec = Field(default_factory=HeadSpec)
+    head: Head = Field(default_factory=HeadSpec)
     windows: WindowSpec = Field(default_factory=WindowSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     trainer: dict[str, Any] = Field(default_factory=dict)
     logger: Literal["csv", "wandb"] = "csv"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_head_type(cls, raw):
+        head = raw.get("head") if isinstance(raw, dict) else None
+        if isinstance(head, dict) and "type" not in head:
+            raw = {**raw, "head": {**head, "type": "multitask"}}
+        return raw
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -134,6 +173,6 @@ def load_recipe(path: str, sets: list[str] | None = None) -> Recipe:
     data = raw.get("data")
     if isinstance(data, str) and data not in ("demo",) and sets and any(s.startswith("data=") for s in sets):
         raw["data"] = os.path.abspath(os.path.expanduser(data))
-    recipe = validate(Recipe, raw, path)
+    recipe = validate(Recipe, raw, path, tags=("multitask", "siamese", "celltype"))
     recipe.include = []
     return recipe
