@@ -444,10 +444,7 @@ def load_finetuned(ckpt: dict, path: str):
         raise ZooError(f"{path}: weights do not fit the saved architecture ({detail})") from None
     card = ModelCard.from_dict(ckpt["card"])
     card.weights = os.path.abspath(path)
-    model = Model(trunk, head, card, arch=arch, **meta.get("net", {}))
-    if kind == "celltype":
-        model.net = net
-    return model.eval()
+    return Model(trunk, head, card, arch=arch, **meta.get("net", {})).eval()
 
 
 def rebuild_trunk(arch: dict) -> nn.Module:
