@@ -116,3 +116,20 @@ def test_bigwig_from_another_build(user_files):
     write_bigwig(user_files / "a.bw", {"chr1": 300, "chr2": 200}, [("chr1", 0, 200, 1.0)])
     assert_user_error(run("check-data", user_files / "data.yaml"), "a.bw", "contig chr1 is 300 bp in the bigWig",
                       "different genome builds")
+
+
+def test_every_command_and_option_is_documented_in_the_readme():
+    import argparse
+
+    from zoo_tools.cli import build_parser
+
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"finetune", "tune", "predict", "demo-data"} <= set(sub.choices)
+    for name, parser in sub.choices.items():
+        assert f"zoo {name}" in readme, f"zoo {name} is not in the README"
+        for action in parser._actions:
+            for opt in action.option_strings:
+                if opt.startswith("--") and opt != "--help":
+                    assert f"`{opt}" in readme or f" {opt} " in readme or f" {opt}=" in readme, \
+                        f"zoo {name} {opt} is not in the README"

@@ -185,7 +185,7 @@ def _pairs(windows_idx: np.ndarray, cells: list[int]) -> np.ndarray:
     return np.array([(w, c) for c in cells for w in windows_idx], dtype=np.int64).reshape(-1, 2)
 
 
-def run(recipe: Recipe, out: str) -> dict:
+def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a novel-cell-type recipe into ``out``; returns the metrics (also ``out/metrics.json``)."""
     import lightning as L
 
@@ -254,7 +254,7 @@ def run(recipe: Recipe, out: str) -> dict:
         x = genome.batch_codes(windows.chrom.to_numpy(), windows.start.to_numpy(), seq_len)
     single = all(str(recipe.trainer.get(k, 1)) in ("1", "auto") for k in ("devices", "num_nodes"))
 
-    def train_one(n_signals: int, folder: str):
+    def train_one(n_signals: int, folder: str, extra=()):
         head = MultiTaskHead(c_emb + n_signals, len(design["targets"]), n_bins, n_bins, loss=hs.loss,
                              hidden=hs.hidden, dropout=hs.dropout, layers=hs.layers, kernel_size=hs.kernel_size)
         net = CellTypeNet(base.trunk, head, n_signals, b_in, n_bins)
@@ -264,7 +264,7 @@ def run(recipe: Recipe, out: str) -> dict:
                    for s, d in sets.items()}
         lit = lightning_module(train_net, spec, len(loaders["train"]), None, cached, loss_fn=celltype_loss)
         L.seed_everything(spec.seed, workers=True, verbose=False)
-        best, log_csv, trainer = fit(lit, loaders, recipe, folder)
+        best, log_csv, trainer = fit(lit, loaders, recipe, folder, extra)
         if best:
             lit.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
         return net, train_net, head, log_csv, trainer
@@ -280,7 +280,7 @@ def run(recipe: Recipe, out: str) -> dict:
         return np.concatenate(res) if res else np.zeros((0,) + target.shape[2:], np.float32)
 
     t_fit = time.time()
-    net, train_net, head, log_csv, trainer = train_one(1, out)
+    net, train_net, head, log_csv, trainer = train_one(1, out, callbacks)
     fit_s = time.time() - t_fit
     names = design["targets"]
     baseline = target[train_c].mean(0)  # (Nw, T, B): the training cell types' average

@@ -111,6 +111,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from zoo_tools.tune import run_tune, summary
+
+    table = run_tune(args.recipe, args.space, args.trials, args.out, sets=args.set, address=args.address,
+                     cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
+    print(summary(table, args.out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -195,6 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
                    help="override recipe keys, e.g. --set data=my_data.yaml train.epochs=3 (repeatable)")
     p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("tune", help="hyper-parameter search over a recipe (Ray Tune, ASHA)",
+                       description="Sample recipe settings from a space YAML, run each trial with Ray Tune and stop "
+                                   "the poor ones early with ASHA. Writes trials.tsv and best_config.yaml (run it "
+                                   "with zoo finetune) into OUT.")
+    p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
+    p.add_argument("--space", required=True, help="search space YAML, e.g. configs/tune/multitask_space.yaml")
+    p.add_argument("--trials", type=int, default=8, help="number of sampled trials (default 8)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--address", help="Ray cluster address (e.g. ray://head:10001 or auto); default: a local Ray")
+    p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs reserved per trial (default 1)")
+    p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs reserved per trial (default 0)")
+    p.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
+                   help="recipe overrides applied to every trial, e.g. --set train.epochs=4")
+    p.set_defaults(func=cmd_tune)
     return parser
 
 

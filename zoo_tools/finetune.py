@@ -312,8 +312,11 @@ def make_loader(ds, batch_size: int, shuffle: bool, seed: int, num_workers: int,
                       generator=torch.Generator().manual_seed(seed) if shuffle else None)
 
 
-def fit(lit, loaders: dict, recipe: Recipe, out: str):
-    """Run Lightning; returns the path of the best checkpoint and the CSV log path."""
+def fit(lit, loaders: dict, recipe: Recipe, out: str, callbacks=()):
+    """Run Lightning; returns the path of the best checkpoint and the CSV log path.
+
+    ``callbacks``: extra Lightning callbacks (``zoo tune`` reports each epoch through one).
+    """
     import warnings
 
     import lightning as L
@@ -333,8 +336,8 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str):
         loggers.append(WandbLogger(project="zoo_tools", name=recipe.name, save_dir=out, offline=True))
     ckpt = ModelCheckpoint(dirpath=os.path.join(out, "lightning_logs", "checkpoints"), monitor="val_loss",
                            save_top_k=1, save_weights_only=True, filename="best")
-    options = dict(max_epochs=spec.epochs, logger=loggers, callbacks=[EarlyStopping("val_loss", patience=spec.patience),
-                                                                     ckpt],
+    options = dict(max_epochs=spec.epochs, logger=loggers,
+                   callbacks=[EarlyStopping("val_loss", patience=spec.patience), ckpt, *callbacks],
                    gradient_clip_val=spec.grad_clip or None, deterministic=spec.deterministic,
                    precision=spec.precision, enable_model_summary=False, num_sanity_val_steps=0,
                    default_root_dir=out, accelerator="auto", devices=1,
@@ -499,8 +502,12 @@ def card_for(recipe: Recipe, cfg: DataConfig, base, head: MultiTaskHead, metrics
                      notes=f"fine-tuned from {recipe.model} with recipe {recipe.name}")
 
 
-def run(recipe: Recipe, out: str) -> dict:
-    """Run a recipe into folder ``out``; returns the metrics dict (also ``out/metrics.json``)."""
+def run(recipe: Recipe, out: str, callbacks=()) -> dict:
+    """Run a recipe into folder ``out``; returns the metrics dict (also ``out/metrics.json``).
+
+    Dispatches on ``recipe.head.type`` (``siamese`` and ``celltype`` have their own modules);
+    ``callbacks`` are extra Lightning callbacks.
+    """
     import lightning as L
 
     from zoo_tools.config import dump_config
@@ -510,11 +517,11 @@ def run(recipe: Recipe, out: str) -> dict:
     if recipe.head.type == "siamese":
         from zoo_tools.siamese import run as run_siamese
 
-        return run_siamese(recipe, out)
+        return run_siamese(recipe, out, callbacks)
     if recipe.head.type == "celltype":
         from zoo_tools.celltype import run as run_celltype
 
-        return run_celltype(recipe, out)
+        return run_celltype(recipe, out, callbacks)
     t0 = time.time()
     os.makedirs(out, exist_ok=True)
     spec = recipe.train
@@ -583,7 +590,7 @@ def run(recipe: Recipe, out: str) -> dict:
     lit = lightning_module(FineTuner(nn.Identity(), head) if cached else net, spec, len(loaders["train"]),
                            weights, cached)
     t_fit = time.time()
-    best, log_csv, trainer = fit(lit, loaders, recipe, out)
+    best, log_csv, trainer = fit(lit, loaders, recipe, out, callbacks)
     fit_s = time.time() - t_fit
     if best:
         state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]

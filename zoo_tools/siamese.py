@@ -189,7 +189,7 @@ def plot_pairs(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, path: str) 
     plt.close(fig)
 
 
-def run(recipe: Recipe, out: str) -> dict:
+def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a siamese recipe into ``out``; returns the metrics dict (also ``out/metrics.json``)."""
     import lightning as L
 
@@ -263,7 +263,7 @@ def run(recipe: Recipe, out: str) -> dict:
     train_net = SiameseNet(nn.Identity(), head) if cached else net
     lit = lightning_module(train_net, spec, len(loaders["train"]), None, cached, loss_fn=pair_loss)
     t_fit = time.time()
-    best, log_csv, trainer = fit(lit, loaders, recipe, out)
+    best, log_csv, trainer = fit(lit, loaders, recipe, out, callbacks)
     fit_s = time.time() - t_fit
     if best:
         lit.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
