@@ -64,15 +64,77 @@ def test_check_data_on_other_world(other_world):
     assert "val    : 2" in res.stdout and "test   : X" in res.stdout
 
 
-@pytest.mark.slow
-def test_finetune_on_other_world(other_world, tmp_path, zoo_home):
-    out = tmp_path / "ft"
+@pytest.fixture(scope="module")
+def other_tuned(other_world, tmp_path_factory, zoo_home):
+    out = tmp_path_factory.mktemp("other_ft")
     res = run("finetune", RECIPE, "--out", out, "--set", f"data={os.path.join(other_world, 'data.yaml')}",
-              "--set", "train.freeze_trunk=true", "--set", "train.epochs=4")
+              "train.freeze_trunk=true")
     assert res.returncode == 0, res.stderr[-3000:]
-    m = json.loads((out / "metrics.json").read_text())
+    return out
+
+
+@pytest.mark.slow
+def test_finetune_on_other_world(other_world, other_tuned):
+    m = json.loads((other_tuned / "metrics.json").read_text())
     assert m["chromosomes"] == {"train": ["1"], "val": ["2"], "test": ["X"]}
     assert set(m["test"]["per_task"]) == {"liver_ATAC", "liver_H3K27ac", "brain_ATAC", "brain_H3K27ac"}
     assert m["test"]["mean"]["pearson"] > 0.3  # the pretrained vocabulary covers these motifs too
     data = yaml.safe_load(open(os.path.join(other_world, "data.yaml")))
     assert data["splits"] == {"val": ["chr2"], "test": ["chrX"]}
+
+
+@pytest.mark.slow
+def test_score_variants_on_other_world(other_world, other_tuned, tmp_path):
+    """UCSC names in the VCF against an Ensembl FASTA; the planted truth still ranks first."""
+    import pandas as pd
+
+    from zoo_tools.metrics import auroc
+    from zoo_tools.scoring import read_scores
+
+    src = open(os.path.join(other_world, "variants.vcf")).read().splitlines()
+    vcf = tmp_path / "ucsc.vcf"
+    vcf.write_text("\n".join(line.replace("##contig=<ID=", "##contig=<ID=chr") if line.startswith("##")
+                             else line if line.startswith("#") else "chr" + line for line in src) + "\n")
+    out = tmp_path / "s.tsv"
+    res = run("score-variants", "--model", f"local:{other_tuned}", "--vcf", vcf, "--genome",
+              os.path.join(other_world, "genome.fa"), "--out", out)
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = read_scores(str(out))
+    truth = pd.read_csv(os.path.join(other_world, "truth", "variants.tsv"), sep="\t", dtype={"chrom": str})
+    m = s.merge(truth, on=["chrom", "pos", "ref", "alt"], how="left")
+    assert (s.status == "ok").all() and set(s.chrom) <= {"1", "2", "X"} and m.breaks_motif.notna().all()
+    assert auroc(m.max_abs_effect.to_numpy(), m.breaks_motif.to_numpy().astype(bool)) >= 0.85
+
+
+@pytest.mark.slow
+def test_siamese_and_novel_cell_type_on_other_world(other_world, tmp_path):
+    import pandas as pd
+
+    root = os.path.join(os.path.dirname(__file__), "..", "recipes")
+    # the allelic table in UCSC spelling with a few hostile rows
+    table = pd.read_csv(os.path.join(other_world, "allelic", "allelic_counts.tsv"), sep="\t", dtype={"chrom": str})
+    table["chrom"] = "chr" + table["chrom"]
+    bad = table.head(3).copy()
+    bad.loc[bad.index[0], "chrom"] = "chrUn_gl000220"
+    bad.loc[bad.index[1], "ref"] = "N"
+    bad.loc[bad.index[2], "alt"] = "<DEL>"
+    pd.concat([table, bad]).to_csv(os.path.join(other_world, "allelic", "hostile.tsv"), sep="\t", index=False)
+    cfg = yaml.safe_load(open(os.path.join(other_world, "data.yaml")))
+    cfg["allelic"]["path"] = "allelic/hostile.tsv"
+    data = os.path.join(other_world, "data_hostile_allelic.yaml")
+    with open(data, "w") as fh:
+        yaml.safe_dump(cfg, fh)
+    res = run("finetune", os.path.join(root, "siamese_allelic.yaml"), "--out", tmp_path / "siam", "--set",
+              f"data={data}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    m = json.loads((tmp_path / "siam" / "metrics.json").read_text())
+    assert m["allelic_rows"]["ok"] == len(table) and sum(m["allelic_rows"].values()) == len(table) + 3
+    assert m["allelic_rows"]["contig_missing"] == 1 and m["allelic_rows"]["not_snv"] == 2
+    assert m["chromosomes"]["test"] == ["X"] and m["test"]["pooled"]["truth"]["pearson"] > 0.3
+    res = run("finetune", os.path.join(root, "novel_celltype_atac.yaml"), "--out", tmp_path / "novel", "--set",
+              f"data={os.path.join(other_world, 'data.yaml')}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    m = json.loads((tmp_path / "novel" / "metrics.json").read_text())
+    assert m["holdout_cell_types"] == ["brain"] and m["train_cell_types"] == ["liver"]
+    test = m["evaluations"]["test"]
+    assert test["model"]["mean"]["pearson"] > test["cell_type_average"]["mean"]["pearson"]

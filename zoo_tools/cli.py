@@ -111,6 +111,34 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score_variants(args: argparse.Namespace) -> int:
+    from zoo_tools.genome import Genome
+    from zoo_tools.scoring import output_format, parse_scores, parse_shard, score_vcf
+    from zoo_tools.zoo import load_model
+
+    output_format(args.out)
+    kinds, shard = parse_scores(args.score), parse_shard(args.shard)
+    if args.batch_size < 1 or args.window_bins < 0:
+        raise ZooError("--batch-size must be >= 1 and --window-bins >= 0")
+    genome = Genome(args.genome)
+    model = load_model(args.model, trust=args.trust_checkpoint)
+    res = score_vcf(model, args.vcf, genome, args.out, tasks=args.tasks, kinds=kinds, window_bins=args.window_bins,
+                    rc=args.rc, batch_size=args.batch_size, resume=args.resume, shard=shard,
+                    chunk_size=args.chunk_size, pseudocount=args.pseudocount)
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(res["statuses"].items(), key=lambda kv: kv[0] != "ok"))
+    resumed = f" (resumed after {res['resumed_after']} rows)" if args.resume and res["resumed_after"] > 0 else ""
+    print(f"scored {res['rows']} allele(s) of {args.vcf}{resumed}: {statuses}\n  -> {res['out']}")
+    return 0
+
+
+def cmd_merge_scores(args: argparse.Namespace) -> int:
+    from zoo_tools.scoring import merge_scores
+
+    n = merge_scores(args.shards, args.out)
+    print(f"merged {len(args.shards)} shard(s), {n} rows -> {args.out}")
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from zoo_tools.tune import run_tune, summary
 
@@ -193,6 +221,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="compute precision (default fp32)")
     p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("score-variants", help="score the variants of a VCF with a model",
+                       description="Predict every ALT allele of a VCF (multi-allelic records split) against its "
+                                   "reference, centred in the model's window, and write one row per allele in input "
+                                   "order with a status and per-task scores. OUT: .tsv, .tsv.gz, .parquet or "
+                                   ".vcf.gz (scores as INFO fields).")
+    p.add_argument("--model", required=True, help="model spec (zoo, kipoi, local:DIR of a fine-tuned or siamese model)")
+    p.add_argument("--vcf", required=True, help="VCF, VCF.gz or BCF")
+    p.add_argument("--genome", required=True, help="FASTA (with .fai) of the VCF's build")
+    p.add_argument("--out", required=True, help="output: .tsv, .tsv.gz, .parquet or .vcf.gz")
+    p.add_argument("--tasks", nargs="+", help="task names or regular expressions (default: all)")
+    p.add_argument("--window-bins", type=int, default=0,
+                   help="output bins scored, centred on the variant's bin (default 0: all bins)")
+    p.add_argument("--score", default="diff,log2fc",
+                   help="comma-separated score kinds: diff, log2fc, ref, alt, maxdiff (default diff,log2fc)")
+    p.add_argument("--pseudocount", type=float, default=1.0, help="pseudocount of log2fc (default 1)")
+    rc = p.add_mutually_exclusive_group()
+    rc.add_argument("--rc", dest="rc", action="store_true", default=True,
+                    help="average over both strands (default)")
+    rc.add_argument("--no-rc", dest="rc", action="store_false", help="forward strand only")
+    p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
+    p.add_argument("--chunk-size", type=int, default=1024,
+                   help="alleles scored and written per chunk: the unit --resume restarts from (default 1024)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.partial.tsv")
+    p.add_argument("--shard", metavar="I/N", help="score records I-1, I-1+N, ... only (array jobs); join with "
+                                                 "zoo merge-scores")
+    p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
+    p.set_defaults(func=cmd_score_variants)
+
+    p = sub.add_parser("merge-scores", help="join the shards of a sharded score-variants run",
+                       description="Concatenate the outputs of zoo score-variants --shard 1/N ... N/N in input "
+                                   "order; every record must be in exactly one shard.")
+    p.add_argument("shards", nargs="+", help="shard outputs (.tsv, .tsv.gz or .parquet)")
+    p.add_argument("--out", required=True, help="merged output: .tsv, .tsv.gz or .parquet")
+    p.set_defaults(func=cmd_merge_scores)
 
     p = sub.add_parser("finetune", help="fine-tune a model on your tracks with a recipe",
                        description="Run a fine-tuning recipe (recipes/*.yaml): new multi-task head on a zoo model's "

@@ -336,7 +336,9 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str, callbacks=()):
         loggers.append(WandbLogger(project="zoo_tools", name=recipe.name, save_dir=out, offline=True))
     ckpt = ModelCheckpoint(dirpath=os.path.join(out, "lightning_logs", "checkpoints"), monitor="val_loss",
                            save_top_k=1, save_weights_only=True, filename="best")
-    options = dict(max_epochs=spec.epochs, logger=loggers,
+    # no early stop in the first half: the one-cycle schedule's rising learning rate makes the
+    # validation loss climb for a few epochs before it falls (small data sets stopped there)
+    options = dict(max_epochs=spec.epochs, min_epochs=max(1, spec.epochs // 2), logger=loggers,
                    callbacks=[EarlyStopping("val_loss", patience=spec.patience), ckpt, *callbacks],
                    gradient_clip_val=spec.grad_clip or None, deterministic=spec.deterministic,
                    precision=spec.precision, enable_model_summary=False, num_sanity_val_steps=0,

@@ -87,8 +87,14 @@ def genome_status(genome: Genome, chrom: str | None, pos: int, ref: str) -> str:
 
 def open_vcf(path: str | os.PathLike):
     """Open a VCF / VCF.gz / BCF with cyvcf2; ZooError naming the file if it cannot be read."""
-    from cyvcf2 import VCF
+    import logging
 
+    from cyvcf2 import VCF
+    from cyvcf2.cyvcf2 import set_htslib_log_level
+
+    # htslib's own stderr chatter ("contig not defined in the header", parse errors) is replaced by
+    # our one-line errors and statuses; `zoo -v` shows it again
+    set_htslib_log_level(3 if logging.getLogger().getEffectiveLevel() <= logging.INFO else 0)
     path = require_file(path, "VCF", "give a .vcf, .vcf.gz or .bcf file")
     try:
         return VCF(path, lazy=True, threads=1)

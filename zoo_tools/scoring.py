@@ -1,0 +1,440 @@
+"""Variant-effect scoring of VCFs with any loaded model (``zoo score-variants``).
+
+**Windows.** Each ALT allele of each record (multi-allelic records are split) gets a reference
+and an alternative window of the model's input length ``L``. The first REF base sits at index
+``c = ceil(L / 2) - 1`` (gReLU's ``variants_to_intervals`` convention, so predictions agree
+with gReLU's ``predict_variant_effects`` base for base; a siamese model uses the index it was
+trained with, ``L // 2``). The alternative window keeps the left flank ``[start, c)``
+unchanged, puts the ALT allele at ``c`` and fills the rest from the reference after the REF
+allele, trimmed to ``L`` on the right (tangermeme's ``deletion_effect`` / ``insertion_effect``
+rule with ``left=False``). For SNVs and MNVs the two windows differ only in the allele; for
+indels the output bins left of the variant cover the same bases in both windows and bins right
+of it are shifted by the indel length (under one bin for short indels), so bins are compared
+one to one. Windows past a contig end are padded with N (all-zero one-hot).
+
+**Scores** per task, over the selected output bins (``window_bins`` bins centred on the bin
+holding the variant, or all bins): with ``ref`` / ``alt`` the mean prediction over those bins,
+``diff = alt - ref``, ``log2fc = log2((alt + pc) / (ref + pc))``, ``maxdiff`` the signed
+``alt - ref`` of the bin where it is largest in absolute value. ``max_abs_effect`` is the
+largest ``|diff|`` over the selected tasks (``|value|`` of a siamese model). With ``rc`` both
+windows are also predicted reverse-complemented and the predictions averaged before scoring
+(as gReLU's ``rc=True``). A siamese model outputs the imbalance of the pair directly (``diff``).
+
+**Nothing is lost.** Every (record, ALT) is one output row in input order with a ``status``
+(:mod:`zoo_tools.variants`: ``ok``, ``contig_missing``, ``out_of_bounds``, ``ref_mismatch``,
+``symbolic_allele``, ``missing_alt``, ``invalid_allele``; here also ``contig_too_short`` when
+the contig is shorter than the model's input); rows that are not ``ok`` have empty scores.
+
+**Scale.** The VCF is streamed in chunks; each chunk's rows are appended to ``OUT.partial.tsv``
+and flushed, so ``resume`` continues after the last complete row without rescoring; ``shard``
+``(i, n)`` takes records ``i-1, i-1+n, ...`` and :func:`merge_scores` joins shards in input order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+
+from zoo_tools.datasets import codes_to_tensor
+from zoo_tools.errors import ZooError
+from zoo_tools.genome import Genome, encode
+from zoo_tools.progress import progress_bar
+from zoo_tools.variants import Variant, iter_variants
+from zoo_tools.zoo.model import rc_task_perm
+
+log = logging.getLogger(__name__)
+
+SCORES = ("diff", "log2fc", "ref", "alt", "maxdiff")
+BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status"]
+FORMATS = (".tsv", ".tsv.gz", ".parquet", ".vcf.gz")
+
+
+def centre_index(seq_len: int, siamese: bool = False) -> int:
+    """Index of the first REF base in a window of ``seq_len`` bp."""
+    return seq_len // 2 if siamese else math.ceil(seq_len / 2) - 1
+
+
+# --------------------------------------------------------------------------------------------
+# Windows
+# --------------------------------------------------------------------------------------------
+def allele_windows(genome: Genome, variants: list[Variant], seq_len: int, centre: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and alternative windows ``(n, seq_len)`` uint8 codes (see the module docstring)."""
+    n = len(variants)
+    extra = max([max(len(v.ref) - len(v.alt), 0) for v in variants] + [0])
+    starts = np.array([v.pos - 1 - centre for v in variants], dtype=np.int64)
+    ext = genome.batch_codes(np.array([v.chrom for v in variants], dtype=object), starts, seq_len + extra)
+    ref = np.ascontiguousarray(ext[:, :seq_len])
+    alt = ref.copy()
+    snv = np.array([len(v.ref) == 1 and len(v.alt) == 1 for v in variants])
+    if snv.any():
+        alt[snv, centre] = encode("".join(v.alt for v, s in zip(variants, snv) if s))
+    for i in np.flatnonzero(~snv):
+        v = variants[i]
+        a = encode(v.alt)
+        if len(v.alt) == len(v.ref):
+            alt[i, centre:centre + len(a)] = a[:seq_len - centre]
+        else:
+            row = np.concatenate([ext[i, :centre], a, ext[i, centre + len(v.ref):]])
+            alt[i] = row[:seq_len]
+    assert alt.shape == (n, seq_len)
+    return ref, alt
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions
+# --------------------------------------------------------------------------------------------
+def _forward(model, x: torch.Tensor, batch_size: int, device) -> np.ndarray:
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out.append(model(x[i:i + batch_size].to(device)).float().cpu())
+    return torch.cat(out).numpy()
+
+
+def predict_alleles(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: bool = True, batch_size: int = 64,
+                    device: str | torch.device | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions ``(n, T, B)`` for the reference and alternative windows (strand-averaged with
+    ``rc``: the reverse complement's prediction flipped back along bins, stranded tasks swapped).
+
+    Reference and alternative windows go through the model in the same batches.
+    """
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.eval().to(device)
+    n = len(ref_codes)
+    x = codes_to_tensor(np.concatenate([ref_codes, alt_codes]))
+    y = _forward(model, x, batch_size, device)
+    if rc:
+        perm = rc_task_perm(model.card.tasks)
+        y_rc = _forward(model, x.flip((-2, -1)), batch_size, device)[:, perm, ::-1]
+        y = 0.5 * (y + y_rc)
+    return y[:n], y[n:]
+
+
+def predict_siamese(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: bool = True, batch_size: int = 64,
+                    device=None) -> np.ndarray:
+    """``(n, T)`` imbalance of a siamese model (averaged over both strands with ``rc``)."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.eval().to(device)
+    xr, xa = codes_to_tensor(ref_codes), codes_to_tensor(alt_codes)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(xr), batch_size):
+            r, a = xr[i:i + batch_size].to(device), xa[i:i + batch_size].to(device)
+            y = model.compare(r, a)
+            if rc:
+                y = 0.5 * (y + model.compare(r.flip((-2, -1)), a.flip((-2, -1))))
+            out.append(y.float().cpu())
+    return torch.cat(out).numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------------------------
+def score_bins(n_bins: int, variant_bin: int, window_bins: int) -> slice:
+    """Output bins scored: ``window_bins`` bins centred on ``variant_bin`` (clipped), or all (0)."""
+    if window_bins <= 0 or window_bins >= n_bins:
+        return slice(0, n_bins)
+    lo = min(max(variant_bin - window_bins // 2, 0), n_bins - window_bins)
+    return slice(lo, lo + window_bins)
+
+
+def effect_scores(ref: np.ndarray, alt: np.ndarray, kinds: Iterable[str], bins: slice,
+                  pseudocount: float = 1.0) -> dict[str, np.ndarray]:
+    """``(n, T, B)`` predictions -> ``{kind: (n, T)}`` scores over ``bins``."""
+    r, a = ref[:, :, bins].astype(np.float64), alt[:, :, bins].astype(np.float64)
+    rm, am = r.mean(-1), a.mean(-1)
+    out = {}
+    for k in kinds:
+        if k == "diff":
+            out[k] = am - rm
+        elif k == "log2fc":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[k] = np.log2((np.maximum(am, 0) + pseudocount) / (np.maximum(rm, 0) + pseudocount))
+        elif k == "ref":
+            out[k] = rm
+        elif k == "alt":
+            out[k] = am
+        elif k == "maxdiff":
+            d = a - r
+            idx = np.abs(d).argmax(-1)
+            out[k] = np.take_along_axis(d, idx[..., None], -1)[..., 0]
+        else:
+            raise ZooError(f"--score '{k}' is not one of {', '.join(SCORES)}")
+    return out
+
+
+def parse_scores(text: str | Iterable[str]) -> list[str]:
+    kinds = [k.strip() for k in (text.split(",") if isinstance(text, str) else text) if k.strip()]
+    bad = [k for k in kinds if k not in SCORES]
+    if bad or not kinds:
+        raise ZooError(f"--score {','.join(bad) or '(empty)'}: choose from {', '.join(SCORES)} (comma-separated)")
+    return list(dict.fromkeys(kinds))
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise ZooError(f"--shard '{text}': expected I/N with 1 <= I <= N, e.g. --shard 3/10")
+    return int(m.group(1)), int(m.group(2))
+
+
+def output_format(path: str) -> str:
+    for ext in FORMATS:
+        if path.endswith(ext):
+            return ext
+    raise ZooError(f"--out {path}: the name must end in {', '.join(FORMATS)}")
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming driver
+# --------------------------------------------------------------------------------------------
+class Scorer:
+    """Scores chunks of :class:`Variant` rows with one model; ``columns`` are the output columns."""
+
+    def __init__(self, model, genome: Genome, tasks: np.ndarray, kinds: list[str], window_bins: int = 0,
+                 rc: bool = True, batch_size: int = 64, pseudocount: float = 1.0, device=None):
+        self.model, self.genome, self.rc, self.batch_size, self.device = model, genome, rc, batch_size, device
+        self.siamese = bool(getattr(model, "is_siamese", False))
+        if getattr(model, "net", None) is not None and getattr(model.net, "n_signals", 0):
+            raise ZooError(f"{model.card.name} needs a cell type's input signal besides the sequence; "
+                           f"it cannot score a VCF alone (use a sequence-only or siamese model)")
+        card = model.card
+        self.seq_len = card.seq_len
+        if not self.seq_len:
+            raise ZooError(f"{card.source}:{card.name} has no fixed input length; cannot build variant windows")
+        self.centre = centre_index(self.seq_len, self.siamese)
+        self.kinds = ["diff"] if self.siamese else kinds
+        if self.siamese and kinds != ["diff"]:
+            log.warning("a siamese model predicts the imbalance of the pair: only the diff score is written")
+        self.tasks = tasks
+        self.names = card.tasks["name"].astype(str).to_numpy()[tasks].tolist()
+        vbin = (self.centre - card.crop_bins * card.bin_size) // max(card.bin_size, 1)
+        self.bins = score_bins(card.n_bins, int(vbin), window_bins)
+        self.pseudocount = pseudocount
+        self.columns = BASE_COLUMNS + [f"{t}:{k}" for t in self.names for k in self.kinds] + ["max_abs_effect"]
+
+    def status(self, v: Variant) -> str:
+        if v.status == "ok" and self.genome.contigs.get(v.chrom, 0) < self.seq_len:
+            return "contig_too_short"
+        return v.status
+
+    def score(self, variants: list[Variant]) -> pd.DataFrame:
+        """One output row per variant, in order; scores only for ``ok`` rows."""
+        statuses = [self.status(v) for v in variants]
+        base = pd.DataFrame({"record": [v.record for v in variants], "chrom": [v.chrom for v in variants],
+                             "pos": [v.pos for v in variants], "id": [v.id for v in variants],
+                             "ref": [v.ref for v in variants], "alt": [v.alt for v in variants], "status": statuses})
+        values = np.full((len(variants), len(self.columns) - len(BASE_COLUMNS)), np.nan)
+        ok = [i for i, s in enumerate(statuses) if s == "ok"]
+        if ok:
+            ref_c, alt_c = allele_windows(self.genome, [variants[i] for i in ok], self.seq_len, self.centre)
+            if self.siamese:
+                y = predict_siamese(self.model, ref_c, alt_c, self.rc, self.batch_size, self.device)[:, self.tasks]
+                scores = {"diff": y}
+                summary = np.abs(y).max(1)
+            else:
+                r, a = predict_alleles(self.model, ref_c, alt_c, self.rc, self.batch_size, self.device)
+                scores = effect_scores(r[:, self.tasks], a[:, self.tasks], self.kinds, self.bins, self.pseudocount)
+                d = scores["diff"] if "diff" in scores else effect_scores(r[:, self.tasks], a[:, self.tasks],
+                                                                          ["diff"], self.bins)["diff"]
+                summary = np.abs(d).max(1)
+            cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds]
+            values[ok] = np.column_stack(cols + [summary])
+        return pd.concat([base, pd.DataFrame(values, columns=self.columns[len(BASE_COLUMNS):])], axis=1)
+
+
+def _chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
+    chunk = []
+    for v in rows:
+        chunk.append(v)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _complete_rows(path: str, columns: list[str]) -> int:
+    """Rows already written to a partial file (an incomplete last line is cut off)."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        end = data.rfind(b"\n") + 1
+        fh.truncate(end)
+    lines = data[:end].decode().splitlines()
+    if not lines:
+        return -1
+    if lines[0].split("\t") != columns:
+        raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to start over")
+    return len(lines) - 1
+
+
+def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None = None, kinds=("diff", "log2fc"),
+              window_bins: int = 0, rc: bool = True, batch_size: int = 64, resume: bool = False,
+              shard: tuple[int, int] | None = None, chunk_size: int = 1024, pseudocount: float = 1.0,
+              device=None) -> dict:
+    """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
+
+    Returns ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path}``.
+    """
+    from zoo_tools.predict import select_tasks
+
+    fmt = output_format(out)
+    idx = select_tasks(model.card.tasks, tasks)
+    scorer = Scorer(model, genome, idx, list(kinds), window_bins, rc, batch_size, pseudocount, device)
+    partial = out + ".partial.tsv"
+    done = _complete_rows(partial, scorer.columns) if resume and os.path.exists(partial) else -1
+    if resume and done < 0 and os.path.exists(out):
+        raise ZooError(f"{out} is already complete; remove it (or drop --resume) to score again")
+    os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
+    mode = "a" if done >= 0 else "w"
+    rows = iter_variants(vcf, genome)
+    if shard:
+        i, n = shard
+        rows = (v for v in rows if v.record % n == i - 1)
+    counts: dict[str, int] = {}
+    mismatches: list[str] = []
+    n_rows = 0
+    with open(partial, mode) as fh, progress_bar(desc=f"scoring {os.path.basename(vcf)}", unit="variant") as bar:
+        if done < 0:
+            fh.write("\t".join(scorer.columns) + "\n")
+            done = 0
+        for chunk in _chunks(rows, chunk_size):
+            first = n_rows  # index of the chunk's first row in this run's output
+            for v in chunk:
+                s = scorer.status(v)
+                counts[s] = counts.get(s, 0) + 1
+                if s == "ref_mismatch" and len(mismatches) < 3:
+                    mismatches.append(f"{v.chrom}:{v.pos} {v.ref}")
+            n_rows += len(chunk)
+            if n_rows > done:  # rows before `done` were written before an interruption
+                df = scorer.score(chunk[max(done - first, 0):])
+                df.to_csv(fh, sep="\t", header=False, index=False, float_format="%.6g", na_rep="")
+                fh.flush()
+                os.fsync(fh.fileno())
+            bar.update(len(chunk))
+    if n_rows == 0:
+        os.remove(partial)
+        raise ZooError(f"{vcf}: no records to score" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
+    bad = counts.get("ref_mismatch", 0)
+    if bad and bad >= max(3, 0.05 * n_rows):
+        log.warning("%d of %d variants have a REF that differs from the genome (e.g. %s): are the VCF and %s "
+                    "on the same build?", bad, n_rows, ", ".join(mismatches), genome.path)
+    finish(partial, out, fmt, vcf, scorer)
+    return {"rows": n_rows, "statuses": counts, "resumed_after": done, "out": out, "columns": scorer.columns}
+
+
+# --------------------------------------------------------------------------------------------
+# Output formats
+# --------------------------------------------------------------------------------------------
+def read_scores(path: str) -> pd.DataFrame:
+    """Read a scores file written by :func:`score_vcf` (.tsv, .tsv.gz, .parquet)."""
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="\t", dtype={"chrom": str, "id": str, "ref": str, "alt": str, "status": str},
+                       keep_default_na=False, na_values=[""])
+
+
+def finish(partial: str, out: str, fmt: str, vcf: str, scorer: Scorer | None = None) -> None:
+    """Turn the partial TSV into the requested format (atomically) and remove it."""
+    tmp = out + ".tmp"
+    if fmt == ".tsv":
+        os.replace(partial, out)
+        return
+    if fmt == ".tsv.gz":
+        with open(partial, "rb") as src, gzip.open(tmp, "wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+    elif fmt == ".parquet":
+        read_scores(partial).to_parquet(tmp, index=False)
+    else:
+        write_vcf(read_scores(partial), vcf, tmp)
+    os.replace(tmp, out)
+    os.remove(partial)
+
+
+def _info_id(column: str) -> str:
+    return "ZOO_" + re.sub(r"[^A-Za-z0-9_.]", "_", column)
+
+
+def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
+    """Scores as INFO fields of a bgzipped VCF (one line per ALT: multi-allelic records split)."""
+    from Bio import bgzf
+
+    from zoo_tools.variants import open_vcf
+
+    vcf = open_vcf(source_vcf)
+    header = vcf.raw_header.strip().splitlines()
+    vcf.close()
+    score_cols = [c for c in df.columns if c not in BASE_COLUMNS]
+    info = ['##INFO=<ID=ZOO_STATUS,Number=1,Type=String,Description="zoo_tools score-variants status: ok, or why '
+            'the allele was not scored (contig_missing, out_of_bounds, ref_mismatch, symbolic_allele, missing_alt, '
+            'invalid_allele, contig_too_short)">']
+    for c in score_cols:
+        if c == "max_abs_effect":
+            desc = "largest absolute diff over the scored tasks"
+        else:
+            task, kind = c.rsplit(":", 1)
+            desc = {"diff": "alt - ref mean prediction over the scored bins", "log2fc": "log2((alt+pc)/(ref+pc))",
+                    "ref": "mean reference prediction", "alt": "mean alternative prediction",
+                    "maxdiff": "alt - ref at the bin with the largest absolute difference"}[kind]
+            desc = f"{desc}, task {task}"
+        info.append(f'##INFO=<ID={_info_id(c)},Number=1,Type=Float,Description="zoo_tools {desc}">')
+    with bgzf.BgzfWriter(path, "wb") as fh:
+        for line in header[:-1]:
+            fh.write((line + "\n").encode())
+        for line in info:
+            fh.write((line + "\n").encode())
+        fh.write(("\t".join(header[-1].split("\t")[:8]) + "\n").encode())
+        values = df[score_cols].to_numpy(dtype=np.float64)
+        ids = [_info_id(c) for c in score_cols]
+        for k, row in enumerate(df[BASE_COLUMNS].itertuples(index=False)):
+            fields = [f"ZOO_STATUS={row.status}"]
+            fields += [f"{i}={v:.6g}" for i, v in zip(ids, values[k]) if np.isfinite(v)]
+            fh.write(("\t".join([str(row.chrom), str(row.pos), str(row.id), row.ref, row.alt, ".", ".",
+                                 ";".join(fields)]) + "\n").encode())
+
+
+def merge_scores(paths: list[str], out: str) -> int:
+    """Join shard outputs into one file in input order; every record must appear exactly once."""
+    from zoo_tools.errors import require_file
+
+    frames = []
+    for p in paths:
+        require_file(p, "scores file", "give the shard outputs of zoo score-variants --shard")
+        frames.append(read_scores(p))
+    cols = frames[0].columns.tolist()
+    for p, f in zip(paths[1:], frames[1:]):
+        if f.columns.tolist() != cols:
+            raise ZooError(f"{p}: columns differ from {paths[0]}; merge shards of one run only")
+    df = pd.concat(frames, ignore_index=True)
+    order = df.record.to_numpy()
+    records = np.unique(order)
+    if len(records) and (records[0] != 0 or records[-1] != len(records) - 1):
+        missing = sorted(set(range(int(records[-1]) + 1)) - set(records.tolist()))
+        raise ZooError(f"records {missing[:5]}{'...' if len(missing) > 5 else ''} are in no shard; pass every "
+                       f"shard's output (--shard 1/N ... N/N)")
+    alt_rank = df.groupby("record", sort=False).cumcount()  # ALT order within a record as written
+    dup = df.duplicated(["record", "alt"]) & ~df.alt.isna()
+    if dup.any():
+        raise ZooError(f"record {int(df.record[dup].iloc[0])} appears in more than one shard; pass each shard once")
+    df = df.assign(_k=alt_rank).sort_values(["record", "_k"], kind="stable").drop(columns="_k")
+    fmt = output_format(out)
+    if fmt == ".vcf.gz":
+        raise ZooError("merge-scores writes .tsv, .tsv.gz or .parquet (score into .vcf.gz without sharding)")
+    if fmt == ".parquet":
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, sep="\t", index=False, float_format="%.6g", na_rep="",
+                  compression="gzip" if fmt == ".tsv.gz" else None)
+    return len(df)
