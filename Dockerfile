@@ -32,7 +32,8 @@ RUN pip install --no-cache-dir \
     "pydantic>=2.5,<3" \
     "pyyaml>=6,<7" \
     "tqdm>=4.66,<5" \
-    "matplotlib>=3.8,<4"
+    "matplotlib>=3.8,<4" \
+    "pyarrow>=14,<27"
 
 # bpnet-lite without its dependencies: its `modisco` would replace modisco-lite's `modiscolite`
 RUN pip install --no-cache-dir --no-deps "bpnet-lite==1.1.0"

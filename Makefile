@@ -31,6 +31,14 @@ demo: $(STAMP)
 	$(BIN)/zoo finetune recipes/multitask_encode.yaml --out $(DEMO_OUT)/finetune \
 		--set data=$(DEMO_OUT)/world/data.yaml
 	$(BIN)/zoo info local:$(DEMO_OUT)/finetune --max-tasks 6
+	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/finetune --vcf $(DEMO_OUT)/world/variants.vcf \
+		--genome $(DEMO_OUT)/world/genome.fa --out $(DEMO_OUT)/variant_scores.tsv.gz
+	$(BIN)/zoo finetune recipes/siamese_allelic.yaml --out $(DEMO_OUT)/siamese \
+		--set data=$(DEMO_OUT)/world/data.yaml
+	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/siamese --vcf $(DEMO_OUT)/world/variants.vcf \
+		--genome $(DEMO_OUT)/world/genome.fa --out $(DEMO_OUT)/variant_imbalance.vcf.gz
+	$(BIN)/zoo finetune recipes/novel_celltype_atac.yaml --out $(DEMO_OUT)/novel_celltype \
+		--set data=$(DEMO_OUT)/world/data.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

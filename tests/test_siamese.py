@@ -137,3 +137,30 @@ def test_siamese_recipe_without_allelic_table_is_one_line(tmp_path, world):
     data.write_text(yaml.safe_dump(cfg))
     res = run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}")
     assert_user_error(res, "no `allelic:` table", str(data))
+
+
+@pytest.mark.slow
+def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
+    """`zoo score-variants` with a siamese model: the pair's predicted imbalance, both strands."""
+    from zoo_tools.datasets import codes_to_tensor
+    from zoo_tools.scoring import read_scores
+    from zoo_tools.siamese import allele_codes
+
+    out_dir, _ = siamese_run
+    out = tmp_path / "imbalance.tsv"
+    res = run("score-variants", "--model", f"local:{out_dir}", "--vcf", os.path.join(world, "variants.vcf"),
+              "--genome", os.path.join(world, "genome.fa"), "--out", out)
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = read_scores(str(out))
+    assert list(s.columns[7:]) == ["cellA:diff", "cellC:diff", "cellB:diff", "max_abs_effect"]
+    snv = s[(s.ref.str.len() == 1) & (s.alt.str.len() == 1)].head(8)
+    model = load_model(f"local:{out_dir}")
+    ref, alt = allele_codes(Genome(os.path.join(world, "genome.fa")), snv, model.card.seq_len)
+    xr, xa = codes_to_tensor(ref), codes_to_tensor(alt)
+    with torch.no_grad():
+        want = 0.5 * (model.compare(xr, xa) + model.compare(xr.flip((-2, -1)), xa.flip((-2, -1)))).numpy()
+    assert snv[["cellA:diff", "cellC:diff", "cellB:diff"]].to_numpy() == pytest.approx(want, abs=1e-5)
+    truth = pd.read_csv(os.path.join(world, "truth", "variants.tsv"), sep="\t")
+    m = s.merge(truth, on=["chrom", "pos", "ref", "alt"])
+    # a variant that breaks a motif lowers the alt allele's accessibility: negative imbalance
+    assert m[m.breaks_motif]["cellA:diff"].mean() < m[~m.breaks_motif]["cellA:diff"].mean()

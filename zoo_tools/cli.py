@@ -124,7 +124,7 @@ def cmd_score_variants(args: argparse.Namespace) -> int:
     model = load_model(args.model, trust=args.trust_checkpoint)
     res = score_vcf(model, args.vcf, genome, args.out, tasks=args.tasks, kinds=kinds, window_bins=args.window_bins,
                     rc=args.rc, batch_size=args.batch_size, resume=args.resume, shard=shard,
-                    chunk_size=args.chunk_size, pseudocount=args.pseudocount)
+                    chunk_size=args.chunk_size, pseudocount=args.pseudocount, fast=not args.no_patch)
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(res["statuses"].items(), key=lambda kv: kv[0] != "ok"))
     resumed = f" (resumed after {res['resumed_after']} rows)" if args.resume and res["resumed_after"] > 0 else ""
     print(f"scored {res['rows']} allele(s) of {args.vcf}{resumed}: {statuses}\n  -> {res['out']}")
@@ -244,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
     p.add_argument("--chunk-size", type=int, default=1024,
                    help="alleles scored and written per chunk: the unit --resume restarts from (default 1024)")
+    p.add_argument("--no-patch", action="store_true",
+                   help="always run full forward passes for the alternative allele (no local-patch shortcut)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.partial.tsv")
     p.add_argument("--shard", metavar="I/N", help="score records I-1, I-1+N, ... only (array jobs); join with "
                                                  "zoo merge-scores")
