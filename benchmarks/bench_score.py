@@ -107,6 +107,7 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     from zoo_tools.scoring import LocalPatch, allele_windows, centre_index, read_scores, score_vcf
     from zoo_tools.variants import read_variants
     from zoo_tools.zoo import load_model
+    from zoo_tools.zoo.sources.grelu import grelu_side_effects_contained
 
     ckpt = grelu_checkpoint(os.path.join(folder, f"{name}.ckpt"), MODELS[name])
     native = LightningModel.load_from_checkpoint(ckpt, map_location="cpu", weights_only=False).eval()
@@ -125,8 +126,10 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
 
         df = pd.DataFrame([(v.CHROM, v.POS, v.REF, v.ALT[0]) for v in VCF(vcf)], columns=["chrom", "pos", "ref",
                                                                                          "alt"])
-        y = predict_variant_effects(df, native, devices="cpu", seq_len=SEQ_LEN, genome=fa, rc=True, batch_size=128,
-                                    num_workers=0, compare_func="subtract", return_ad=False)
+        with grelu_side_effects_contained():  # else gReLU leaves fp32 matmuls in bf16 for what runs after it
+            y = predict_variant_effects(df, native, devices="cpu", seq_len=SEQ_LEN, genome=os.path.abspath(fa),
+                                        rc=True, batch_size=128, num_workers=0, compare_func="subtract",
+                                        return_ad=False)
         return np.asarray(y).reshape(len(df), 4, -1).mean(-1)
 
     g = Genome(fa)

@@ -53,7 +53,8 @@ def test_grelu_checkpoint_matches_grelu(tmp_path):
     assert_rc_average(model, x)
 
 
-def test_grelu_spec_resolves_from_the_cache_offline(tmp_path):
+def test_grelu_spec_resolves_from_the_cache_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))  # an empty cache, whatever ran before
     path = fx.grelu_checkpoint(tmp_path / "model.ckpt")
     with pytest.raises(ZooError, match=r"not in the cache .*zoo fetch grelu:acme/tiny-model"):
         load_model("grelu:acme/tiny-model")

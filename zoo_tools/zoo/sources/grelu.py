@@ -12,6 +12,7 @@ architecture instead (no network needed).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from torch import nn
@@ -178,3 +179,28 @@ def load(ref: str, trust: bool = False) -> ZooModel:
     path = fetch(repo_id, filename)
     return load_grelu_checkpoint(path, name=repo_id, trust=trust,
                                  sha=cache.read_manifest().get(f"grelu:{repo_id}:{filename}", {}).get("sha256", ""))
+
+
+@contextlib.contextmanager
+def grelu_side_effects_contained():
+    """Call gReLU's Lightning predict / train functions inside this block.
+
+    gReLU sets ``torch.set_float32_matmul_precision("medium")`` in its predict and train calls, which
+    on a CPU makes every later fp32 matmul / convolution of the process run in bf16 (slower on most
+    CPUs, and about 1e-3 less precise), and it writes ``lightning_logs/`` into the working folder.
+    The block restores the precision afterwards and runs in a temporary working folder (pass
+    absolute paths to gReLU inside it).
+    """
+    import tempfile
+
+    import torch
+
+    precision = torch.get_float32_matmul_precision()
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="grelu_") as tmp:
+        os.chdir(tmp)
+        try:
+            yield
+        finally:
+            os.chdir(cwd)
+            torch.set_float32_matmul_precision(precision)
