@@ -166,32 +166,46 @@ class LocalPatch:
         lo, hi, _, _ = self.crop(start, end)
         return hi - lo <= 0.6 * self.seq_len
 
-    def alt_embedding(self, trunk, ref_emb: torch.Tensor, alt_x: torch.Tensor, start: int, end: int) -> torch.Tensor:
+    def alt_embedding(self, trunk, ref_emb: torch.Tensor, alt_codes: np.ndarray, start: int, end: int
+                      ) -> torch.Tensor:
+        """Reference embedding with the bins near ``[start, end)`` recomputed from the alternative
+        sequence (only the crop is one-hot encoded)."""
         lo, hi, j0, j1 = self.crop(start, end)
-        part = trunk(alt_x[..., lo:hi].contiguous())  # (a strided view is many times slower in conv)
+        part = trunk(codes_to_tensor(alt_codes[:, lo:hi]).to(ref_emb.device))
         off = lo // self.b
         return torch.cat([ref_emb[..., :j0], part[..., j0 - off:j1 - off], ref_emb[..., j1:]], dim=-1)
 
 
-def _allele_pass(model, xr: torch.Tensor, xa: torch.Tensor, spans: list[tuple[int, int] | None],
+def rc_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of ``(n, L)`` uint8 codes (A<->T, C<->G, N stays N)."""
+    return np.ascontiguousarray(np.where(codes < 4, 3 - codes, codes)[:, ::-1])
+
+
+def _allele_pass(model, xr: torch.Tensor, alt_codes: np.ndarray, spans: list[tuple[int, int] | None],
                  patch: LocalPatch | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """One batch of reference / alternative windows -> predictions, patched where possible."""
+    """One batch of reference windows (one-hot) and alternative windows (codes) -> predictions,
+    the alternative embeddings patched where possible."""
     if patch is None:
-        y = model(torch.cat([xr, xa]))
+        y = model(torch.cat([xr, codes_to_tensor(alt_codes).to(xr.device)]))
         return y[:len(xr)], y[len(xr):]
     emb_r = model.trunk(xr)
     groups: dict = {}
     for i, sp in enumerate(spans):
         groups.setdefault(sp if sp is not None and patch.worthwhile(*sp) else None, []).append(i)
+
+    def alt_emb(sp, rows, ref_emb):
+        codes = alt_codes[rows]
+        if sp is None:
+            return model.trunk(codes_to_tensor(codes).to(xr.device))
+        return patch.alt_embedding(model.trunk, ref_emb, codes, *sp)
+
     if len(groups) == 1:  # the usual case: a batch of SNVs
-        sp = next(iter(groups))
-        emb_a = model.trunk(xa) if sp is None else patch.alt_embedding(model.trunk, emb_r, xa, *sp)
+        emb_a = alt_emb(next(iter(groups)), slice(None), emb_r)
     else:
         emb_a = torch.empty_like(emb_r)
         for sp, rows in groups.items():
             idx = torch.tensor(rows, device=xr.device)
-            emb_a[idx] = model.trunk(xa[idx]) if sp is None else \
-                patch.alt_embedding(model.trunk, emb_r[idx], xa[idx], *sp)
+            emb_a[idx] = alt_emb(sp, np.asarray(rows), emb_r[idx])
     act = model.activation
     return act(model.head(emb_r)), act(model.head(emb_a))
 
@@ -217,14 +231,14 @@ def predict_alleles(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: boo
     with torch.no_grad():
         for i in range(0, n, step):
             xr = codes_to_tensor(ref_codes[i:i + step]).to(device)
-            xa = codes_to_tensor(alt_codes[i:i + step]).to(device)
+            ac = alt_codes[i:i + step]
             sp = spans[i:i + step]
-            yr, ya = _allele_pass(model, xr, xa, sp, patch)
+            yr, ya = _allele_pass(model, xr, ac, sp, patch)
             outs["r"].append(yr.float().cpu())
             outs["a"].append(ya.float().cpu())
             if rc:
                 sp_rc = [None if s is None else (L - s[1], L - s[0]) for s in sp]
-                yr, ya = _allele_pass(model, xr.flip((-2, -1)), xa.flip((-2, -1)), sp_rc, patch)
+                yr, ya = _allele_pass(model, xr.flip((-2, -1)), rc_codes(ac), sp_rc, patch)
                 outs["rr"].append(yr.float().cpu()[:, perm].flip(-1))
                 outs["ra"].append(ya.float().cpu()[:, perm].flip(-1))
     r, a = torch.cat(outs["r"]).numpy(), torch.cat(outs["a"]).numpy()
