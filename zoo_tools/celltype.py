@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zoo_tools.config import DataConfig, load_data_config
+from zoo_tools.config import DataConfig
 from zoo_tools.errors import ZooError
 from zoo_tools.genome import Genome
 from zoo_tools.heads import MultiTaskHead
@@ -189,7 +189,6 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a novel-cell-type recipe into ``out``; returns the metrics (also ``out/metrics.json``)."""
     import lightning as L
 
-    from zoo_tools.config import dump_config
     from zoo_tools.finetune import (
         build_windows,
         cache_embeddings,
@@ -200,19 +199,15 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
         make_loader,
         plot_curves,
         plot_pred_vs_obs,
-        resolve_data,
         save_model,
+        start_run,
     )
     from zoo_tools.zoo import load_model
     from zoo_tools.zoo.card import ModelCard, task_table
 
     t0 = time.time()
-    os.makedirs(out, exist_ok=True)
     spec, hs = recipe.train, recipe.head
-    L.seed_everything(spec.seed, workers=True, verbose=False)
-    recipe.data = resolve_data(recipe.data)
-    dump_config(recipe, os.path.join(out, "config.yaml"))
-    cfg = load_data_config(recipe.data)
+    cfg = start_run(recipe, out)
     design = cell_design(cfg, hs.input_assay, hs.target_assays, hs.holdout_cell_types)
     genome = Genome(cfg.genome)
     base = load_model(recipe.model)

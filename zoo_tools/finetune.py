@@ -504,15 +504,27 @@ def card_for(recipe: Recipe, cfg: DataConfig, base, head: MultiTaskHead, metrics
                      notes=f"fine-tuned from {recipe.model} with recipe {recipe.name}")
 
 
+def start_run(recipe: Recipe, out: str) -> DataConfig:
+    """What every recipe run does first: the output folder, seeds, the data YAML (``demo`` made on
+    first use) resolved and validated, and the resolved recipe saved as ``out/config.yaml``."""
+    import lightning as L
+
+    from zoo_tools.config import dump_config
+
+    os.makedirs(out, exist_ok=True)
+    L.seed_everything(recipe.train.seed, workers=True, verbose=False)
+    recipe.data = resolve_data(recipe.data)
+    dump_config(recipe, os.path.join(out, "config.yaml"))
+    return load_data_config(recipe.data)
+
+
 def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a recipe into folder ``out``; returns the metrics dict (also ``out/metrics.json``).
 
     Dispatches on ``recipe.head.type`` (``siamese`` and ``celltype`` have their own modules);
     ``callbacks`` are extra Lightning callbacks.
     """
-    import lightning as L
 
-    from zoo_tools.config import dump_config
     from zoo_tools.datasets import SeqTrackDataset
     from zoo_tools.zoo import load_model
 
@@ -525,12 +537,8 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
 
         return run_celltype(recipe, out, callbacks)
     t0 = time.time()
-    os.makedirs(out, exist_ok=True)
     spec = recipe.train
-    L.seed_everything(spec.seed, workers=True, verbose=False)
-    recipe.data = resolve_data(recipe.data)
-    dump_config(recipe, os.path.join(out, "config.yaml"))
-    cfg = load_data_config(recipe.data)
+    cfg = start_run(recipe, out)
     unknown = sorted(set(recipe.head.task_weights) - set(cfg.track_names))
     if unknown:
         raise ZooError(f"head.task_weights: track(s) {', '.join(unknown)} not in the data YAML "

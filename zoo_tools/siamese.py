@@ -33,7 +33,6 @@ import torch
 from torch import nn
 
 from zoo_tools.allelic import pair_table, read_allelic, status_counts
-from zoo_tools.config import load_data_config
 from zoo_tools.datasets import codes_to_tensor
 from zoo_tools.errors import ZooError
 from zoo_tools.genome import Genome, encode
@@ -191,28 +190,22 @@ def plot_pairs(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, path: str) 
 
 def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a siamese recipe into ``out``; returns the metrics dict (also ``out/metrics.json``)."""
-    import lightning as L
 
-    from zoo_tools.config import dump_config
     from zoo_tools.finetune import (
         embedding_shape,
         fit,
         lightning_module,
         make_loader,
         plot_curves,
-        resolve_data,
         save_model,
+        start_run,
     )
     from zoo_tools.zoo import load_model
     from zoo_tools.zoo.card import ModelCard, task_table
 
     t0 = time.time()
-    os.makedirs(out, exist_ok=True)
     spec, hs = recipe.train, recipe.head
-    L.seed_everything(spec.seed, workers=True, verbose=False)
-    recipe.data = resolve_data(recipe.data)
-    dump_config(recipe, os.path.join(out, "config.yaml"))
-    cfg = load_data_config(recipe.data)
+    cfg = start_run(recipe, out)
     if cfg.allelic is None:
         raise ZooError(f"{recipe.data}: no `allelic:` table for the siamese recipe; add e.g. "
                        f"`allelic: {{path: counts.tsv, group: cell_type}}` (see README, siamese recipe)")
