@@ -260,10 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_merge_scores)
 
     p = sub.add_parser("finetune", help="fine-tune a model on your tracks with a recipe",
-                       description="Run a fine-tuning recipe (recipes/*.yaml): new multi-task head on a zoo model's "
-                                   "trunk, trained on the tracks of a data YAML with chromosome splits. Writes "
-                                   "model.ckpt (load with local:OUT), metrics.json, log.csv, curves.png, "
-                                   "pred_vs_obs.png and config.yaml into OUT.")
+                       description="Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "
+                                   "(multitask: every track of the data YAML; siamese: allelic imbalance from the "
+                                   "two alleles; celltype: another assay from sequence + a cell type's ATAC), "
+                                   "trained with chromosome splits. Writes model.ckpt (load with local:OUT), "
+                                   "metrics.json, log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT.")
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
