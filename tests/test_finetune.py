@@ -42,7 +42,6 @@ def test_full_finetune_meets_the_numbers_and_reloads(full_run):
         assert os.path.exists(out / f), f
     m = json.loads((out / "metrics.json").read_text())
     assert m["test"]["mean"]["pearson"] >= 0.6 and m["test"]["mean"]["pearson_log1p"] >= 0.6
-    assert m["total_seconds"] < 300
     assert m["chromosomes"] == {"train": ["chr1", "chr2"], "val": ["chr3"], "test": ["chr4"]}
     assert set(m["test"]["per_task"]) == {f"cell{c}_{a}" for c in "ABC" for a in ("ATAC", "H3K27ac")}
     assert m["data_report"]["class_balance"]["train"]["peak"] > 0
