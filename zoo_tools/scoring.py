@@ -51,7 +51,7 @@ import pandas as pd
 import torch
 
 from zoo_tools.datasets import codes_to_tensor
-from zoo_tools.errors import ZooError
+from zoo_tools.errors import ZooError, require_file
 from zoo_tools.genome import Genome, encode
 from zoo_tools.progress import progress_bar
 from zoo_tools.variants import Variant, iter_variants
@@ -422,17 +422,23 @@ def _chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
 
 
 def _complete_rows(path: str, columns: list[str]) -> int:
-    """Rows already written to a partial file (an incomplete last line is cut off)."""
+    """Rows already written to a partial file, read line by line (memory flat in its size); an
+    incomplete last line is cut off. -1 when not even the header is complete."""
     with open(path, "rb+") as fh:
-        data = fh.read()
-        end = data.rfind(b"\n") + 1
+        header = fh.readline()
+        if not header.endswith(b"\n"):
+            fh.truncate(0)
+            return -1
+        if header.decode().rstrip("\n").split("\t") != columns:
+            raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to "
+                           f"start over")
+        n, end = 0, len(header)
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            n, end = n + 1, end + len(line)
         fh.truncate(end)
-    lines = data[:end].decode().splitlines()
-    if not lines:
-        return -1
-    if lines[0].split("\t") != columns:
-        raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to start over")
-    return len(lines) - 1
+    return n
 
 
 def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None = None, kinds=("diff", "log2fc"),
@@ -563,8 +569,6 @@ def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
 
 def merge_scores(paths: list[str], out: str) -> int:
     """Join shard outputs into one file in input order; every record must appear exactly once."""
-    from zoo_tools.errors import require_file
-
     frames = []
     for p in paths:
         require_file(p, "scores file", "give the shard outputs of zoo score-variants --shard")
