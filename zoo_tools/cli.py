@@ -111,6 +111,14 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices(text: str) -> int | str:
+    if text == "auto" or text == "-1":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of devices >= 1 or 'auto'")
+    return int(text)
+
+
 def cmd_score_variants(args: argparse.Namespace) -> int:
     from zoo_tools.genome import Genome
     from zoo_tools.scoring import output_format, parse_scores, parse_shard, score_vcf
@@ -124,7 +132,10 @@ def cmd_score_variants(args: argparse.Namespace) -> int:
     model = load_model(args.model, trust=args.trust_checkpoint)
     res = score_vcf(model, args.vcf, genome, args.out, tasks=args.tasks, kinds=kinds, window_bins=args.window_bins,
                     rc=args.rc, batch_size=args.batch_size, resume=args.resume, shard=shard,
-                    chunk_size=args.chunk_size, pseudocount=args.pseudocount, fast=not args.no_patch)
+                    chunk_size=args.chunk_size, pseudocount=args.pseudocount, fast=not args.no_patch,
+                    devices=args.devices, accelerator=args.accelerator, num_nodes=args.num_nodes)
+    if "rank" in res:  # a worker process of a multi-device run; rank 0 reports
+        return 0
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(res["statuses"].items(), key=lambda kv: kv[0] != "ok"))
     resumed = f" (resumed after {res['resumed_after']} rows)" if args.resume and res["resumed_after"] > 0 else ""
     print(f"scored {res['rows']} allele(s) of {args.vcf}{resumed}: {statuses}\n  -> {res['out']}")
@@ -249,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.partial.tsv")
     p.add_argument("--shard", metavar="I/N", help="score records I-1, I-1+N, ... only (array jobs); join with "
                                                  "zoo merge-scores")
+    p.add_argument("--devices", default="1", type=_devices,
+                   help="devices per node: N, or 'auto' for all; more than one runs Lightning's predict loop on "
+                        "N processes (DDP) and gives the same output (default 1)")
+    p.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "cuda", "mps"],
+                   help="device kind for --devices (default auto: GPUs when present)")
+    p.add_argument("--num-nodes", type=int, default=1,
+                   help="nodes of a multi-node run (launch with srun/torchrun; OUT on a shared file system)")
     p.add_argument("--trust-checkpoint", action="store_true", help=trust_help)
     p.set_defaults(func=cmd_score_variants)
 

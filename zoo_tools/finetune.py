@@ -317,18 +317,14 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str, callbacks=()):
 
     ``callbacks``: extra Lightning callbacks (``zoo tune`` reports each epoch through one).
     """
-    import warnings
-
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    from zoo_tools.progress import quiet_lightning
+
     spec = recipe.train
-    if logging.getLogger().getEffectiveLevel() > logging.INFO:  # quiet unless `zoo -v`
-        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen trunk, by design
+    quiet_lightning()
     loggers = [CSVLogger(out, name="lightning_logs", version="")]
     if recipe.logger == "wandb":
         from lightning.pytorch.loggers import WandbLogger

@@ -35,6 +35,8 @@ that mix the whole window (attention) use full passes.
 **Scale.** The VCF is streamed in chunks; each chunk's rows are appended to ``OUT.partial.tsv``
 and flushed, so ``resume`` continues after the last complete row without rescoring; ``shard``
 ``(i, n)`` takes records ``i-1, i-1+n, ...`` and :func:`merge_scores` joins shards in input order.
+Several devices (:func:`score_vcf_distributed`) run Lightning's predict loop: chunks are dealt to
+the ranks in turn and interleaved back, so the output equals the one-device output.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ import torch
 from zoo_tools.datasets import codes_to_tensor
 from zoo_tools.errors import ZooError, require_file
 from zoo_tools.genome import Genome, encode
-from zoo_tools.progress import progress_bar
+from zoo_tools.progress import progress_bar, quiet_lightning
 from zoo_tools.variants import Variant, iter_variants
 from zoo_tools.zoo.model import rc_task_perm
 
@@ -421,6 +423,14 @@ def _chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
         yield chunk
 
 
+def _rows(vcf: str, genome: Genome, shard: tuple[int, int] | None) -> Iterator[Variant]:
+    rows = iter_variants(vcf, genome)
+    if shard:
+        i, n = shard
+        rows = (v for v in rows if v.record % n == i - 1)
+    return rows
+
+
 def _complete_rows(path: str, columns: list[str]) -> int:
     """Rows already written to a partial file, read line by line (memory flat in its size); an
     incomplete last line is cut off. -1 when not even the header is complete."""
@@ -444,14 +454,21 @@ def _complete_rows(path: str, columns: list[str]) -> int:
 def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None = None, kinds=("diff", "log2fc"),
               window_bins: int = 0, rc: bool = True, batch_size: int = 64, resume: bool = False,
               shard: tuple[int, int] | None = None, chunk_size: int = 1024, pseudocount: float = 1.0,
-              device=None, fast: bool = True) -> dict:
+              device=None, fast: bool = True, devices: int | str = 1, accelerator: str = "auto",
+              num_nodes: int = 1, strategy: str = "ddp") -> dict:
     """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
+
+    ``devices`` / ``num_nodes`` other than 1 run the scoring in Lightning's predict loop on that many
+    processes (:func:`score_vcf_distributed`); the output is the same as on one device.
 
     Returns ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path}``.
     """
     from zoo_tools.predict import select_tasks
 
     fmt = output_format(out)
+    if str(devices) not in ("1",) or int(num_nodes) != 1:
+        return score_vcf_distributed(model, vcf, genome, out, tasks, kinds, window_bins, rc, batch_size, resume,
+                                     shard, chunk_size, pseudocount, fast, devices, accelerator, num_nodes, strategy)
     idx = select_tasks(model.card.tasks, tasks)
     scorer = Scorer(model, genome, idx, list(kinds), window_bins, rc, batch_size, pseudocount, device, fast)
     partial = out + ".partial.tsv"
@@ -460,10 +477,7 @@ def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None
         raise ZooError(f"{out} is already complete; remove it (or drop --resume) to score again")
     os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
     mode = "a" if done >= 0 else "w"
-    rows = iter_variants(vcf, genome)
-    if shard:
-        i, n = shard
-        rows = (v for v in rows if v.record % n == i - 1)
+    rows = _rows(vcf, genome, shard)
     counts: dict[str, int] = {}
     mismatches: list[str] = []
     n_rows = 0
@@ -488,12 +502,184 @@ def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None
     if n_rows == 0:
         os.remove(partial)
         raise ZooError(f"{vcf}: no records to score" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
+    _warn_build(counts, n_rows, mismatches, genome)
+    finish(partial, out, fmt, vcf, scorer)
+    return {"rows": n_rows, "statuses": counts, "resumed_after": done, "out": out, "columns": scorer.columns}
+
+
+def _warn_build(counts: dict, n_rows: int, mismatches: list[str], genome: Genome) -> None:
     bad = counts.get("ref_mismatch", 0)
     if bad and bad >= max(3, 0.05 * n_rows):
         log.warning("%d of %d variants have a REF that differs from the genome (e.g. %s): are the VCF and %s "
                     "on the same build?", bad, n_rows, ", ".join(mismatches), genome.path)
-    finish(partial, out, fmt, vcf, scorer)
-    return {"rows": n_rows, "statuses": counts, "resumed_after": done, "out": out, "columns": scorer.columns}
+
+
+# --------------------------------------------------------------------------------------------
+# Several devices: Lightning's predict loop
+# --------------------------------------------------------------------------------------------
+def _identity(x):
+    return x
+
+
+class _RankChunks(torch.utils.data.IterableDataset):
+    """The VCF's chunks of ``chunk_size`` rows that belong to one rank: chunk ``k`` goes to rank
+    ``k % world``. Every rank reads the VCF (streamed, cheap next to the model) and keeps its own."""
+
+    def __init__(self, vcf: str, genome: Genome, chunk_size: int, shard, rank: int, world: int):
+        super().__init__()
+        self.vcf, self.genome, self.chunk_size, self.shard, self.rank, self.world = (vcf, genome, chunk_size, shard,
+                                                                                    rank, world)
+
+    def __iter__(self):
+        for k, chunk in enumerate(_chunks(_rows(self.vcf, self.genome, self.shard), self.chunk_size)):
+            if k % self.world == self.rank:
+                yield chunk
+
+
+def _rank_partial(out: str, rank: int, world: int) -> str:
+    return f"{out}.rank{rank}-of-{world}.partial.tsv"
+
+
+def _interleave(parts: list[str], chunk_size: int, dest: str) -> int:
+    """Join per-rank partial files (chunk ``k`` in ``parts[k % W]``) into ``dest`` in input order;
+    returns the number of rows. Streams line by line."""
+    import itertools
+
+    fhs = [open(p) for p in parts]
+    try:
+        headers = [fh.readline() for fh in fhs]
+        n, k = 0, 0
+        with open(dest, "w") as out:
+            out.write(headers[0])
+            while True:
+                lines = list(itertools.islice(fhs[k % len(fhs)], chunk_size))
+                out.writelines(lines)
+                n += len(lines)
+                if len(lines) < chunk_size:
+                    break
+                k += 1
+        if any(fh.readline() for fh in fhs):
+            raise ZooError(f"{dest}: the per-device files do not line up (rows left over); rerun without --resume")
+    finally:
+        for fh in fhs:
+            fh.close()
+    return n
+
+
+def scoring_module(model, vcf: str, genome: Genome, out: str, task_idx: np.ndarray, kinds: list[str],
+                   window_bins: int, rc: bool, batch_size: int, resume: bool, shard, chunk_size: int,
+                   pseudocount: float, fast: bool):
+    """A LightningModule whose predict loop scores this rank's chunks into its own partial file.
+
+    Each process builds its own :class:`Scorer` on its device (so the local patch is probed and
+    verified per device), reads the VCF streamed, keeps chunks ``k % world == rank`` and appends
+    their rows to ``OUT.rank{r}-of-{W}.partial.tsv`` (resumable like the one-device file).
+    """
+    import lightning as L
+
+    class ScoringModule(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+            self.scorer = None
+            self.fh = None
+            self.seen = self.done = 0
+
+        def predict_dataloader(self):
+            data = _RankChunks(vcf, genome, chunk_size, shard, self.trainer.global_rank, self.trainer.world_size)
+            return torch.utils.data.DataLoader(data, batch_size=None, collate_fn=_identity)
+
+        def transfer_batch_to_device(self, batch, device, dataloader_idx):
+            return batch  # rows of the VCF; the Scorer moves its windows itself
+
+        def on_predict_start(self):
+            self.scorer = Scorer(self.model, genome, task_idx, kinds, window_bins, rc, batch_size, pseudocount,
+                                 self.device, fast)
+            path = _rank_partial(out, self.trainer.global_rank, self.trainer.world_size)
+            self.done = _complete_rows(path, self.scorer.columns) if resume and os.path.exists(path) else -1
+            self.fh = open(path, "a" if self.done >= 0 else "w")
+            if self.done < 0:
+                self.fh.write("\t".join(self.scorer.columns) + "\n")
+                self.done = 0
+            self.seen = 0
+            rank, world = self.trainer.global_rank, self.trainer.world_size
+            self.bar = progress_bar(desc=f"scoring {os.path.basename(vcf)} (rank 0 of {world})", unit="variant",
+                                    disable=rank != 0)
+
+        def predict_step(self, chunk, batch_idx):
+            first, self.seen = self.seen, self.seen + len(chunk)
+            if self.seen > self.done:
+                df = self.scorer.score(chunk[max(self.done - first, 0):])
+                df.to_csv(self.fh, sep="\t", header=False, index=False, float_format="%.6g", na_rep="")
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            self.bar.update(len(chunk))
+            return None
+
+        def on_predict_end(self):
+            self.fh.close()
+            self.bar.close()
+
+    return ScoringModule()
+
+
+def score_vcf_distributed(model, vcf: str, genome: Genome, out: str, tasks=None, kinds=("diff", "log2fc"),
+                          window_bins: int = 0, rc: bool = True, batch_size: int = 64, resume: bool = False,
+                          shard=None, chunk_size: int = 1024, pseudocount: float = 1.0, fast: bool = True,
+                          devices: int | str = "auto", accelerator: str = "auto", num_nodes: int = 1,
+                          strategy: str = "ddp") -> dict:
+    """:func:`score_vcf` on several devices (GPUs, or CPU processes) and nodes through Lightning's
+    ``Trainer.predict``: chunks of the VCF are dealt to the ranks in turn, each rank writes its own
+    partial file, and rank 0 interleaves them back into input order and writes ``out``. With
+    several nodes ``out`` must be on a shared file system. ``strategy="ddp"`` relaunches the
+    running script once per device (the CLI); in a notebook use ``"ddp_notebook"``.
+
+    Returns what :func:`score_vcf` returns on rank 0 and ``{"rank": r}`` on the others.
+    """
+    import lightning as L
+
+    from zoo_tools.predict import select_tasks
+
+    quiet_lightning()
+    fmt = output_format(out)
+    idx = select_tasks(model.card.tasks, tasks)
+    folder = os.path.dirname(os.path.abspath(out))
+    stem = os.path.basename(out) + ".rank"
+    rank_files = os.path.isdir(folder) and any(f.startswith(stem) for f in os.listdir(folder))
+    if resume and os.path.exists(out) and not rank_files:
+        raise ZooError(f"{out} is already complete; remove it (or drop --resume) to score again")
+    os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
+    trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, use_distributed_sampler=False)
+    module = scoring_module(model, vcf, genome, out, idx, list(kinds), window_bins, rc, batch_size, resume, shard,
+                            chunk_size, pseudocount, fast)
+    trainer.predict(module, return_predictions=False)
+    resumed = int(trainer.strategy.reduce(torch.tensor(float(module.done), device=module.device), reduce_op="sum"))
+    trainer.strategy.barrier("zoo-score-variants")
+    rank, world = trainer.global_rank, trainer.world_size
+    if rank != 0:
+        return {"rank": rank}
+    parts = [_rank_partial(out, r, world) for r in range(world)]
+    partial = out + ".partial.tsv"
+    n_rows = _interleave(parts, chunk_size, partial)
+    for p in parts:
+        os.remove(p)
+    if n_rows == 0:
+        os.remove(partial)
+        raise ZooError(f"{vcf}: no records to score" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
+    counts: dict[str, int] = {}
+    mismatches: list[str] = []
+    for df in pd.read_csv(partial, sep="\t", usecols=["chrom", "pos", "ref", "status"], dtype=str,
+                          keep_default_na=False, chunksize=1 << 16):
+        for s, c in df.status.value_counts().items():
+            counts[s] = counts.get(s, 0) + int(c)
+        bad = df[df.status == "ref_mismatch"].head(3 - len(mismatches))
+        mismatches += [f"{r.chrom}:{r.pos} {r.ref}" for r in bad.itertuples()]
+    _warn_build(counts, n_rows, mismatches, genome)
+    finish(partial, out, fmt, vcf, module.scorer)
+    return {"rows": n_rows, "statuses": counts, "resumed_after": resumed, "out": out, "world": world,
+            "columns": module.scorer.columns}
 
 
 # --------------------------------------------------------------------------------------------
