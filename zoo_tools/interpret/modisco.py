@@ -1,0 +1,135 @@
+"""TF-MoDISco over peaks: the motifs a model uses, found from its attributions, named by TOMTOM.
+
+1. Attributions (hypothetical contributions, :mod:`.attributions`) over the model's window centred
+   on each peak summit; modisco runs on the central ``window`` bp.
+2. modisco-lite's ``TFMoDISco`` finds seqlets (high-attribution stretches), clusters them and
+   aggregates each cluster into a pattern: a contribution-weighted matrix (CWM) and a probability
+   matrix (PPM). Positive patterns raise the output, negative ones lower it.
+3. Each pattern's PPM, trimmed to the columns where its CWM is large, is compared with every motif of a MEME
+   database by tomtom-lite (memelite's ``tomtom``: TOMTOM's statistics, no external binary), both
+   strands; p-values are turned into q-values over the database (Benjamini-Hochberg).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from zoo_tools.errors import ZooError
+
+log = logging.getLogger(__name__)
+
+
+def trim(cwm: np.ndarray, frac: float = 0.3, flank: int = 1) -> tuple[int, int]:
+    """``[start, end)`` of the columns of a ``(4, w)`` CWM whose total ``|score|`` is at least
+    ``frac`` of the largest column's (plus ``flank`` columns each side)."""
+    s = np.abs(cwm).sum(0)
+    keep = np.nonzero(s >= frac * s.max())[0]
+    if not len(keep):
+        return 0, cwm.shape[1]
+    return max(0, int(keep[0]) - flank), min(cwm.shape[1], int(keep[-1]) + 1 + flank)
+
+
+def run_modisco(hypothetical: np.ndarray, one_hot: np.ndarray, max_seqlets: int = 2000,
+                sliding_window: int = 21, flank: int = 10, min_cluster: int = 20, seed: int = 0) -> dict:
+    """modisco-lite on ``(N, 4, L)`` hypothetical contributions and one-hot sequences.
+
+    Returns ``{"pos": [...], "neg": [...], "raw": (pos_patterns, neg_patterns)}``: each pattern a
+    dict with ``name``, ``ppm`` and ``cwm`` ``(4, w)``, ``n_seqlets``. Too few seqlets is a
+    :class:`ZooError` that says what to change.
+    """
+    from modiscolite.tfmodisco import TFMoDISco
+
+    np.random.seed(seed)
+    hyp = np.ascontiguousarray(np.transpose(hypothetical, (0, 2, 1)), np.float32)
+    oh = np.ascontiguousarray(np.transpose(one_hot, (0, 2, 1)), np.float32)
+    try:
+        pos, neg = TFMoDISco(one_hot=oh, hypothetical_contribs=hyp, sliding_window_size=sliding_window,
+                             flank_size=flank, max_seqlets_per_metacluster=max_seqlets,
+                             min_metacluster_size=min_cluster, final_min_cluster_size=min_cluster,
+                             n_leiden_runs=8, target_seqlet_fdr=0.2, verbose=False)
+    except (ValueError, IndexError, ZeroDivisionError) as err:
+        raise ZooError(f"TF-MoDISco found too few seqlets in {len(hyp)} sequence(s) ({err}); give more peaks, "
+                       f"a wider --window or a task the peaks are active in") from None
+    out = {"raw": (pos, neg)}
+    for key, pats in (("pos", pos), ("neg", neg)):
+        out[key] = [{"name": f"{key}_pattern_{i}", "ppm": np.asarray(p.sequence, float).T,
+                     "cwm": np.asarray(p.contrib_scores, float).T, "n_seqlets": len(p.seqlets)}
+                    for i, p in enumerate(pats or [])]
+    if not out["pos"] and not out["neg"]:
+        raise ZooError(f"TF-MoDISco found no pattern in {len(hyp)} sequence(s): too few seqlets; give more "
+                       f"peaks, a wider --window or a task the peaks are active in")
+    return out
+
+
+def save_h5(result: dict, path: str, window: int) -> None:
+    """modisco-lite's own HDF5 (``modisco.h5``, readable by ``modisco report`` and tangermeme)."""
+    from modiscolite.io import save_hdf5
+
+    pos, neg = result["raw"]
+    save_hdf5(path, pos or [], neg or [], window)
+
+
+def bh_qvalues(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of a 1-d array of p-values."""
+    p = np.asarray(p, float)
+    n = len(p)
+    order = np.argsort(p)
+    q = p[order] * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(q[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.clip(q, 0, 1)
+    return out
+
+
+def match_patterns(patterns: list[dict], motifs: dict[str, np.ndarray], top: int = 3) -> pd.DataFrame:
+    """tomtom-lite matches of each pattern's PPM (trimmed by its CWM) against ``motifs`` (name -> PPM).
+
+    Columns: ``pattern, n_seqlets, width, match_1, q_1, match_2, q_2, ...`` (best first).
+    """
+    from memelite import tomtom
+
+    names = list(motifs)
+    targets = [np.asarray(motifs[n], np.float64) for n in names]
+    rows = []
+    for pat in patterns:
+        lo, hi = trim(pat["cwm"])
+        q_mat = np.asarray(pat["ppm"][:, lo:hi], np.float64)  # TOMTOM compares probability columns
+        p, *_ = tomtom([q_mat], targets, n_jobs=1)
+        q = bh_qvalues(np.asarray(p)[0])
+        best = np.argsort(q, kind="stable")[:top]
+        row = {"pattern": pat["name"], "n_seqlets": pat["n_seqlets"], "width": hi - lo}
+        for k, j in enumerate(best, 1):
+            row[f"match_{k}"], row[f"q_{k}"] = names[j], float(q[j])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_report(out_dir: str, table: pd.DataFrame, patterns: list[dict], title: str) -> str:
+    """``report.html`` with a CWM logo per pattern beside its matches; logos in ``logos/``."""
+    from zoo_tools.interpret.plots import logo_png
+
+    os.makedirs(os.path.join(out_dir, "logos"), exist_ok=True)
+    cells = []
+    by_name = {p["name"]: p for p in patterns}
+    for r in table.itertuples(index=False):
+        pat = by_name[r.pattern]
+        lo, hi = trim(pat["cwm"])
+        png = os.path.join("logos", f"{r.pattern}.png")
+        logo_png(pat["cwm"][:, lo:hi], os.path.join(out_dir, png), title=f"{r.pattern} ({r.n_seqlets} seqlets)")
+        matches = "<br>".join(f"{getattr(r, f'match_{k}')} (q={getattr(r, f'q_{k}'):.2g})"
+                              for k in range(1, 4) if hasattr(r, f"match_{k}"))
+        cells.append(f"<tr><td>{r.pattern}</td><td>{r.n_seqlets}</td><td><img src='{png}' height='90'></td>"
+                     f"<td>{matches}</td></tr>")
+    html = (f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+            "<p>Patterns found by TF-MoDISco (modisco-lite) in the model's attributions, with their best "
+            "TOMTOM (tomtom-lite) matches; q-values are Benjamini-Hochberg over the motif database.</p>"
+            "<table border='1' cellpadding='4'><tr><th>pattern</th><th>seqlets</th><th>CWM logo</th>"
+            "<th>best matches</th></tr>" + "".join(cells) + "</table></body></html>")
+    path = os.path.join(out_dir, "report.html")
+    with open(path, "w") as fh:
+        fh.write(html)
+    return path
