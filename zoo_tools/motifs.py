@@ -80,6 +80,11 @@ def find_motif(name: str, db: str = "jaspar") -> tuple[str, np.ndarray]:
     if hits:
         raise ZooError(f"motif '{name}' is ambiguous in {db}: {short_list(hits)}; give the full name")
     close = [m for m in motifs if key in m.lower()]
+    if not close:
+        import difflib
+
+        parts = {p.lower(): m for m in motifs for p in re.split(r"[:._]", m) if len(p) > 1}
+        close = list(dict.fromkeys(parts[p] for p in difflib.get_close_matches(key, list(parts), n=5, cutoff=0.6)))
     hint = f" (similar: {short_list(close)})" if close else ""
     raise ZooError(f"motif '{name}' not found in {db}{hint}; list names with `grep MOTIF {meme_path(db)}`")
 

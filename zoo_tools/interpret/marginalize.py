@@ -5,8 +5,11 @@ Backgrounds are random windows of the genome (few Ns), each dinucleotide-shuffle
 motif (its consensus) is written at the window centre (tangermeme's ``substitute``), optionally a
 second motif ``spacing`` bp after its end, and the explained output is predicted before and after
 on every background. The effect per task is the mean paired difference with a t confidence
-interval and a paired t-test p-value. A motif that drives a track raises it well beyond the
-interval; a motif the model ignores leaves the interval around 0.
+interval and a paired t-test p-value. Writing any sequence changes the window a little (GC
+content, broken background k-mers), so the same insertion is also made with the motif's bases in
+a shuffled order (the *control*); the **specific** effect ``after - control`` is what the motif's
+arrangement of bases does. A motif that drives a track raises it well beyond the interval; a
+motif the model ignores leaves the specific effect's interval around 0.
 """
 
 from __future__ import annotations
@@ -28,10 +31,23 @@ def motif_sequence(motif: str, db: str = "jaspar") -> tuple[str, str]:
     resolved in the MEME database ``db`` (unknown names suggest close ones)."""
     from zoo_tools.motifs import consensus, find_motif
 
-    if ACGT.match(motif):
-        return motif.upper(), motif.upper()
-    name, pwm = find_motif(motif, db)
+    try:
+        name, pwm = find_motif(motif, db)
+    except ZooError:
+        if ACGT.match(motif):  # not a motif name: a consensus sequence
+            return motif.upper(), motif.upper()
+        raise
     return name, consensus(pwm)
+
+
+def shuffled_control(seq: str, seed: int = 0) -> str:
+    """The same bases in a seeded random order (differs from ``seq`` unless it is one letter)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(100):
+        out = "".join(rng.permutation(list(seq)))
+        if out != seq:
+            return out
+    return seq
 
 
 def background_windows(genome: Genome, n: int, length: int, seed: int = 0, max_n: float = 0.01) -> np.ndarray:
@@ -90,19 +106,31 @@ def _predict(explained, x: torch.Tensor, batch_size: int, device) -> np.ndarray:
                           for i in range(0, len(x), batch_size)]).numpy()
 
 
-def effect_table(before: np.ndarray, after: np.ndarray, tasks: list[str], level: float = 0.95) -> pd.DataFrame:
-    """Per task: mean before / after, mean paired effect with its ``level`` t interval, p-value."""
+def paired_ci(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]:
+    """Mean of ``a - b`` ``(n, T)`` per column, its ``level`` t interval and paired t-test p-value."""
     from scipy import stats
 
-    d = after - before
+    d = a - b
     n = len(d)
-    se = d.std(0, ddof=1) / np.sqrt(n) if n > 1 else np.full(d.shape[1], np.nan)
-    half = stats.t.ppf(0.5 + level / 2, max(n - 1, 1)) * se
+    if n < 2:
+        nan = np.full(d.shape[1], np.nan)
+        return d.mean(0), nan, nan, np.ones(d.shape[1])
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(0, ddof=1) / np.sqrt(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = stats.ttest_rel(after, before, axis=0).pvalue if n > 1 else np.full(d.shape[1], np.nan)
-    return pd.DataFrame({"task": tasks, "before": before.mean(0), "after": after.mean(0), "effect": d.mean(0),
-                         "ci_low": d.mean(0) - half, "ci_high": d.mean(0) + half,
-                         "p_value": np.nan_to_num(p, nan=1.0), "n_backgrounds": n})
+        p = stats.ttest_rel(a, b, axis=0).pvalue
+    return d.mean(0), d.mean(0) - half, d.mean(0) + half, np.nan_to_num(p, nan=1.0)
+
+
+def effect_table(before: np.ndarray, after: np.ndarray, control: np.ndarray, tasks: list[str],
+                 level: float = 0.95) -> pd.DataFrame:
+    """Per task: means before / after / after the shuffled control, the effect ``after - before``
+    and the motif-specific effect ``after - control``, each with its ``level`` t interval and p-value."""
+    eff, lo, hi, p = paired_ci(after, before, level)
+    spec, slo, shi, sp = paired_ci(after, control, level)
+    return pd.DataFrame({"task": tasks, "before": before.mean(0), "after": after.mean(0),
+                         "control": control.mean(0), "effect": eff, "ci_low": lo, "ci_high": hi, "p_value": p,
+                         "specific": spec, "specific_ci_low": slo, "specific_ci_high": shi, "specific_p": sp,
+                         "n_backgrounds": len(before)})
 
 
 def marginalize(explained, genome: Genome, motifs: list[str], n_backgrounds: int = 100, spacings=(0,),
@@ -110,8 +138,9 @@ def marginalize(explained, genome: Genome, motifs: list[str], n_backgrounds: int
                 level: float = 0.95) -> pd.DataFrame:
     """Effect of inserting ``motifs`` (names or ACGT) into shuffled backgrounds, per task and spacing.
 
-    Returns columns ``motif, spacing, task, before, after, effect, ci_low, ci_high, p_value,
-    n_backgrounds`` (``spacing`` only matters for two or more motifs).
+    Returns columns ``motif, spacing, task, before, after, control, effect, ci_low, ci_high,
+    p_value, specific, specific_ci_low, specific_ci_high, specific_p, n_backgrounds`` (``spacing``
+    only matters for two or more motifs).
     """
     if not motifs:
         raise ZooError("give at least one --motif")
@@ -123,9 +152,11 @@ def marginalize(explained, genome: Genome, motifs: list[str], n_backgrounds: int
     x = shuffled_backgrounds(genome, n_backgrounds, explained.seq_len, seed)
     before = _predict(explained, x, batch_size, device)
     rows = []
+    controls = [shuffled_control(s, seed + k) for k, (_, s) in enumerate(resolved)]
     for sp in spacings if len(motifs) > 1 else [0]:
         after = _predict(explained, insert(x, [s for _, s in resolved], int(sp)), batch_size, device)
-        t = effect_table(before, after, explained.output_names, level)
+        control = _predict(explained, insert(x, controls, int(sp)), batch_size, device)
+        t = effect_table(before, after, control, explained.output_names, level)
         t.insert(0, "spacing", int(sp))
         t.insert(0, "motif", "+".join(f"{name}({seq})" for name, seq in resolved))
         rows.append(t)
