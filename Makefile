@@ -39,6 +39,13 @@ demo: $(STAMP)
 		--genome $(DEMO_OUT)/world/genome.fa --out $(DEMO_OUT)/variant_imbalance.vcf.gz
 	$(BIN)/zoo finetune recipes/novel_celltype_atac.yaml --out $(DEMO_OUT)/novel_celltype \
 		--set data=$(DEMO_OUT)/world/data.yaml
+	head -n 3 $(DEMO_OUT)/world/peaks/cellA_ATAC.narrowPeak > $(DEMO_OUT)/ism_peaks.narrowPeak
+	$(BIN)/zoo interpret ism --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
+		--regions $(DEMO_OUT)/ism_peaks.narrowPeak --tasks cellA_ATAC --out $(DEMO_OUT)/interpret/ism
+	$(BIN)/zoo interpret marginalize --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
+		--motif C027:CEBP:bZIP --out $(DEMO_OUT)/interpret/marginalize_CEBP
+	$(BIN)/zoo interpret modisco --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
+		--peaks $(DEMO_OUT)/world/peaks/*.narrowPeak --out $(DEMO_OUT)/interpret/modisco
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -50,6 +57,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tracks.py
 	$(BIN)/python benchmarks/bench_dataset.py
 	$(BIN)/python benchmarks/bench_zoo.py
+	$(BIN)/python benchmarks/bench_finetune.py
+	$(BIN)/python benchmarks/bench_score.py
+	$(BIN)/python benchmarks/bench_ism.py
 
 clean:
 	rm -rf $(DEMO_OUT) bench_out .pytest_cache

@@ -96,3 +96,16 @@ def world_windows(world):
     chroms = rng.choice(list(g.contigs), 300)
     starts = np.array([rng.integers(-500, g.contigs[c] - 1500) for c in chroms])
     return pd.DataFrame({"chrom": chroms, "start": starts, "end": starts + 2048})
+
+
+@pytest.fixture(scope="session")
+def tuned(tmp_path_factory, world, zoo_home):
+    """The demo recipe fine-tuned with a frozen trunk (fast) on the demo world; shared by the
+    scoring and interpretation tests."""
+    from .test_cli import run
+
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "multitask_encode.yaml")
+    out = tmp_path_factory.mktemp("ft_frozen")
+    res = run("finetune", recipe, "--out", out, "--set", f"data={world}/data.yaml", "train.freeze_trunk=true")
+    assert res.returncode == 0, res.stderr[-2000:]
+    return str(out)

@@ -284,15 +284,6 @@ def test_bad_input_is_one_line(tmp_path):
     assert res.returncode == 0 and "REF that differs from the genome" in res.stderr and "same build" in res.stderr
 
 
-@pytest.fixture(scope="module")
-def tuned(tmp_path_factory, world, zoo_home):
-    """The demo recipe fine-tuned with a frozen trunk (fast) on the demo world."""
-    out = tmp_path_factory.mktemp("ft_for_scoring")
-    res = run("finetune", RECIPE, "--out", out, "--set", f"data={world}/data.yaml", "train.freeze_trunk=true")
-    assert res.returncode == 0, res.stderr[-2000:]
-    return out
-
-
 @pytest.mark.slow
 def test_motif_breaking_variants_rank_above_neutral_ones(tuned, world, tmp_path):
     out = tmp_path / "demo_scores.tsv.gz"

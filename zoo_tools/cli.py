@@ -391,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "modisco.h5, motifs.tsv, report.html and attributions.npz.")
     explain_args(q, inputs=False)
     q.add_argument("--genome", required=True, help="FASTA (with .fai)")
-    q.add_argument("--peaks", required=True, help="BED/narrowPeak of the peaks to explain")
+    q.add_argument("--peaks", required=True, nargs="+",
+                   help="BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)")
     q.add_argument("--method", default="deepliftshap", choices=["ism", "saliency", "input_x_gradient",
                                                                  "deepliftshap"], help="default deepliftshap")
     q.add_argument("--window", type=int, default=400, help="central bp of each window given to modisco (400)")

@@ -22,12 +22,22 @@ from zoo_tools.genome import Genome, encode
 log = logging.getLogger(__name__)
 
 
-def load_inputs(seq_len: int, genome: Genome | None = None, regions: str | None = None,
+def read_regions(paths: str | Sequence[str], genome: Genome) -> pd.DataFrame:
+    """One or more BED / narrowPeak files, concatenated in order; the same interval (and summit)
+    listed in several files is kept once."""
+    from zoo_tools.intervals import read_bed
+
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    frames = [read_bed(p, genome) for p in paths]
+    bed = pd.concat(frames, ignore_index=True)
+    key = ["chrom", "start", "end"] + (["summit"] if "summit" in bed.columns else [])
+    return bed.drop_duplicates(key).reset_index(drop=True)
+
+
+def load_inputs(seq_len: int, genome: Genome | None = None, regions: str | Sequence[str] | None = None,
                 seqs: Sequence[str] | None = None, max_regions: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """``(table, codes)``: one row per input (``name, chrom, start, end`` of the window and
     ``region_start, region_end``: the region inside the window), codes ``(N, seq_len)`` uint8."""
-    from zoo_tools.intervals import read_bed
-
     if bool(regions) == bool(seqs):
         raise ZooError("give --regions BED (with --genome) or --seq ACGT..., not both")
     if seqs:
@@ -40,13 +50,14 @@ def load_inputs(seq_len: int, genome: Genome | None = None, regions: str | None 
         return t, codes
     if genome is None:
         raise ZooError("--regions needs --genome FASTA")
-    bed = read_bed(regions, genome)
+    bed = read_regions(regions, genome)
     if not len(bed):
-        raise ZooError(f"{regions}: no regions")
+        raise ZooError(f"{regions if isinstance(regions, str) else ', '.join(regions)}: no regions")
     if max_regions and len(bed) > max_regions:
         bed = bed.iloc[:max_regions]
     if "summit" in bed.columns:
-        centre = np.where(bed.summit >= 0, bed.start + bed.summit, (bed.start + bed.end) // 2)
+        centre = np.where(bed.summit.fillna(-1) >= 0, bed.start + bed.summit.fillna(0).astype(np.int64),
+                          (bed.start + bed.end) // 2)
     else:
         centre = ((bed.start + bed.end) // 2).to_numpy()
     start = np.asarray(centre, np.int64) - seq_len // 2
@@ -159,7 +170,7 @@ def run_marginalize(model, genome: Genome, motifs: list[str], out: str, n_backgr
     return {"table": table, "out": out, "png": png}
 
 
-def run_modisco(model, genome: Genome, peaks: str, out: str, method: str = "deepliftshap", tasks=None,
+def run_modisco(model, genome: Genome, peaks: str | Sequence[str], out: str, method: str = "deepliftshap", tasks=None,
                 window_bins: int = 0, window: int = 400, max_peaks: int = 2000, n_shuffles: int = 10,
                 db: str = "jaspar", max_seqlets: int = 2000, seed: int = 0, batch_size: int = 64) -> dict:
     """Attributions over peak-centred windows -> TF-MoDISco on the central ``window`` bp -> TOMTOM.

@@ -106,7 +106,7 @@ def probe_stage(module: nn.Module, a: torch.Tensor, seed: int = 0) -> Stage | No
             continue
         lo, hi = int(changed.min()), int(changed.max())
         r = max(r, i - lo * f, hi * f + f - 1 - i)
-    return Stage(module, l_in, l_out, f, r + f)
+    return Stage(module, l_in, l_out, f, r + f - 1)
 
 
 class IncrementalTrunk:
@@ -129,6 +129,9 @@ class IncrementalTrunk:
                     st = None  # the crop would be most of the window: no saving from here on
             if st is None:
                 self.suffix.append(m)
+            elif st.r == 0 and st.f == 1 and self.stages:  # pointwise (activation, identity): fold it in
+                prev = self.stages[-1]
+                prev.module = nn.Sequential(prev.module, m)
             else:
                 self.stages.append(st)
                 self.widths.append(w_new)
@@ -198,13 +201,10 @@ def _plain(explained, x: torch.Tensor, pos: torch.Tensor, base: torch.Tensor) ->
     return explained(m)
 
 
-_FAST_CACHE: dict[int, IncrementalTrunk | None] = {}
-
-
 def fast_path(explained, seq_len: int) -> IncrementalTrunk | None:
-    """The verified :class:`IncrementalTrunk` of a model (cached per model), or None."""
-    key = id(explained)
-    if key not in _FAST_CACHE:
+    """The verified :class:`IncrementalTrunk` of an explained model (kept on it), or None."""
+    cache = explained.__dict__.setdefault("_ism_fast", {})
+    if seq_len not in cache:
         inc = None
         try:
             inc = IncrementalTrunk(explained, seq_len)
@@ -214,8 +214,8 @@ def fast_path(explained, seq_len: int) -> IncrementalTrunk | None:
             log.info("ISM fast path unavailable (%s): plain forward passes", err)
         if inc is not None:
             inc = inc if _verify(explained, inc, seq_len) else None
-        _FAST_CACHE[key] = inc
-    return _FAST_CACHE[key]
+        cache[seq_len] = inc
+    return cache[seq_len]
 
 
 def _verify(explained, inc: IncrementalTrunk, seq_len: int, seed: int = 1) -> bool:
