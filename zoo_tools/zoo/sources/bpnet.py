@@ -10,7 +10,9 @@ per strand (``bin_size = 1``, ``crop_bins = trimming``). The input length is fre
 Files: a ``state_dict`` saved with ``torch.save(model.state_dict(), f)`` loads safely
 (``weights_only``), its architecture read from the tensor shapes (filters, layers, strands, control
 tracks); a whole pickled model (``torch.save(model)``, what bpnet-lite's ``fit`` writes) needs
-``--trust-checkpoint``. Models with control tracks are run with zero controls. bpnet-lite is
+``--trust-checkpoint``. Models with control tracks are run with zero controls. A ``BPNet``'s
+trunk is its stem and dilated residual convolutions (embedding ``(N, F, L)``), its head the profile
+and count layers; other models (ChromBPNet) are one module. bpnet-lite is
 installed without its dependencies (its ``modisco`` would replace modisco-lite): the Makefile does
 ``pip install --no-deps bpnet-lite``.
 """
@@ -60,6 +62,51 @@ class ExpectedReads(nn.Module):
         return expected_reads(packed[:, :-1], packed[:, -1, :1])
 
 
+class BPNetTrunk(nn.Module):
+    """A bpnet-lite ``BPNet``'s convolutions as a chain: ``(N, 4, L)`` -> ``(N, F, L)``, the
+    embedding its profile and count heads read (the same weights, the same arithmetic)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.stem = nn.Sequential(model.iconv, model.irelu)
+        self.layers = nn.ModuleList(_Residual(c, r) for c, r in zip(model.rconvs, model.rrelus))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class _Residual(nn.Module):
+    def __init__(self, conv: nn.Module, act: nn.Module):
+        super().__init__()
+        self.conv, self.act = conv, act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.add(x, self.act(self.conv(x)))
+
+
+class BPNetHead(nn.Module):
+    """Embedding ``(N, F, L)`` -> packed ``(N, S + 1, L_out)`` as :class:`BPNetOutputs` (zero controls)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.fconv, self.linear = model.fconv, model.linear
+        self.trimming = int(model.trimming)
+        self.n_ctl = int(getattr(model, "n_control_tracks", 0) or 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        start, end = self.trimming, x.shape[-1] - self.trimming
+        xc = torch.cat([x, x.new_zeros(x.shape[0], self.n_ctl, x.shape[-1])], dim=1) if self.n_ctl else x
+        logits = self.fconv(xc)[:, :, start:end]
+        pooled = torch.mean(x[:, :, max(start - 37, 0):end + 37], dim=2)
+        if self.n_ctl:  # log(sum of zero controls + 1) = 0
+            pooled = torch.cat([pooled, pooled.new_zeros(pooled.shape[0], 1)], dim=-1)
+        counts = self.linear(pooled).reshape(-1, 1, 1)
+        return torch.cat([logits, counts.expand(-1, 1, logits.shape[-1])], dim=1)
+
+
 def bpnet_from_state_dict(state: dict) -> nn.Module:
     """Rebuild a bpnet-lite BPNet from its state_dict shapes."""
     from bpnetlite import BPNet
@@ -102,4 +149,8 @@ def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
                      crop_bins=trimming, tasks=tasks, weights=os.path.abspath(ref), sha256=cache.sha256_file(ref),
                      output="expected reads per bp: softmax(profile logits) x (exp(log counts) - 1)",
                      notes=f"{kind}; input {seq_len} bp (load_model(..., seq_len=N) to change); zero control tracks")
+    from bpnetlite import BPNet
+
+    if type(model) is BPNet:  # split into the convolutional trunk and the two output heads
+        return ZooModel(BPNetTrunk(model), nn.Sequential(BPNetHead(model), ExpectedReads()), card).eval()
     return ZooModel(BPNetOutputs(model), ExpectedReads(), card).eval()
