@@ -46,9 +46,14 @@ demo: $(STAMP)
 		--motif C027:CEBP:bZIP --out $(DEMO_OUT)/interpret/marginalize_CEBP
 	$(BIN)/zoo interpret modisco --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
 		--peaks $(DEMO_OUT)/world/peaks/*.narrowPeak --out $(DEMO_OUT)/interpret/modisco
+	$(BIN)/zoo report $(DEMO_OUT) --title "zoo_tools demo"
+
+# tests and notebooks share one model cache (the demo model is built once)
+ZOO_CACHE ?= $(CURDIR)/.zoo_home
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	ZOO_TEST_HOME=$(ZOO_CACHE) ZOO_HOME=$(ZOO_CACHE) PATH=$(CURDIR)/$(BIN):$$PATH \
+		$(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=600
 
 lint: $(STAMP)
 	$(BIN)/ruff check zoo_tools tests benchmarks
@@ -62,4 +67,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ism.py
 
 clean:
-	rm -rf $(DEMO_OUT) bench_out .pytest_cache
+	rm -rf $(DEMO_OUT) bench_out .pytest_cache notebooks/nb_out .zoo_home

@@ -126,8 +126,16 @@ def test_every_command_and_option_is_documented_in_the_readme():
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert {"finetune", "tune", "predict", "demo-data"} <= set(sub.choices)
+    commands = []
     for name, parser in sub.choices.items():
-        assert f"zoo {name}" in readme, f"zoo {name} is not in the README"
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        commands += [(f"{name} {n}", p) for a in nested for n, p in a.choices.items()] or [(name, parser)]
+        if nested:
+            assert f"zoo {name}" in readme, f"zoo {name} is not in the README"
+    for name, parser in commands:
+        first = name.split()[0]
+        assert f"zoo {name}" in readme or (f"zoo {first}" in readme and f"`{name.split()[-1]}`" in readme), \
+            f"zoo {name} is not in the README"
         for action in parser._actions:
             for opt in action.option_strings:
                 if opt.startswith("--") and opt != "--help":

@@ -200,6 +200,14 @@ def cmd_interpret(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from zoo_tools.report import build_index
+
+    path, summary = build_index(args.folder, args.title)
+    print(summary + f"\n  -> {path}")
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from zoo_tools.tune import run_tune, summary
 
@@ -401,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--motif-db", default="jaspar", help="jaspar, h12, h13 or a MEME file")
     q.add_argument("--max-seqlets", type=int, default=2000, help="seqlets per metacluster (default 2000)")
     q.set_defaults(func=cmd_interpret)
+
+    p = sub.add_parser("report", help="one index.html over a folder of zoo outputs",
+                       description="Find fine-tuning runs, variant scores, ISM, marginalisation and TF-MoDISco "
+                                   "outputs under FOLDER and write FOLDER/index.html linking their metrics, plots "
+                                   "and tables; print a summary.")
+    p.add_argument("folder", help="folder the zoo commands wrote into (e.g. demo_out)")
+    p.add_argument("--title", default="zoo_tools report", help="page title")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("finetune", help="fine-tune a model on your tracks with a recipe",
                        description="Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "

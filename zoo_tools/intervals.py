@@ -58,12 +58,13 @@ def read_bed(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFr
             raise ZooError(f"{where}: start/end must be integers, got '{fields[1]}', '{fields[2]}'") from None
         if start < 0 or end <= start:
             raise ZooError(f"{where}: need 0 <= start < end, got {start}, {end}")
-        rows.append(fields[:10] if len(fields) >= 10 else fields[:3])
+        rows.append(fields[:10] if len(fields) >= 10 else fields[:4])
     if not rows:
         raise ZooError(f"{path}: no intervals in file")
     narrow = all(len(r) == 10 for r in rows)
-    df = pd.DataFrame([r if narrow else r[:3] for r in rows],
-                      columns=NARROWPEAK_COLUMNS if narrow else ["chrom", "start", "end"])
+    named = not narrow and all(len(r) >= 4 for r in rows)  # BED4+: keep the name column
+    cols = NARROWPEAK_COLUMNS if narrow else ["chrom", "start", "end"] + (["name"] if named else [])
+    df = pd.DataFrame([r[:len(cols)] for r in rows], columns=cols)
     df["start"] = df["start"].astype(np.int64)
     df["end"] = df["end"].astype(np.int64)
     if narrow:
