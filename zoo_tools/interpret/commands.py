@@ -61,6 +61,10 @@ def load_inputs(seq_len: int, genome: Genome | None = None, regions: str | Seque
     else:
         centre = ((bed.start + bed.end) // 2).to_numpy()
     start = np.asarray(centre, np.int64) - seq_len // 2
+    first = ~pd.DataFrame({"c": bed.chrom.to_numpy(), "s": start}).duplicated().to_numpy()
+    if not first.all():  # the same summit in several peak files: one window
+        log.info("%d region(s) share a window with an earlier one and are explained once", int((~first).sum()))
+        bed, start, centre = bed[first].reset_index(drop=True), start[first], np.asarray(centre)[first]
     names = bed["name"].astype(str).tolist() if "name" in bed.columns else [
         f"{c}:{s}-{e}" for c, s, e in zip(bed.chrom, bed.start, bed.end)]
     names = [n if n not in (".", "") else f"{c}:{s}-{e}" for n, c, s, e in zip(names, bed.chrom, bed.start, bed.end)]
