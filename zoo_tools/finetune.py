@@ -348,7 +348,14 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str, callbacks=()):
         trainer = L.Trainer(**options)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ZooError(f"trainer options {recipe.trainer}: {str(err).splitlines()[0][:160]}") from None
-    trainer.fit(lit, loaders["train"], loaders["val"])
+    # Lightning's deterministic=True switches torch to deterministic algorithms for the whole
+    # process and leaves it on; restore the caller's setting (later code, e.g. max-unpooling in
+    # DeepLIFT, has no deterministic kernel)
+    was = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    try:
+        trainer.fit(lit, loaders["train"], loaders["val"])
+    finally:
+        torch.use_deterministic_algorithms(was[0], warn_only=was[1])
     return ckpt.best_model_path, os.path.join(out, "lightning_logs", "metrics.csv"), trainer
 
 

@@ -92,11 +92,19 @@ def deepliftshap(explained, x, task: int = 0, n_shuffles: int = 20, batch_size: 
     x = _as_tensor(x)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     single = explained.single(task).eval().to(device)
+    was = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hyp, refs = deep_lift_shap(single, x, target=0, batch_size=batch_size, n_shuffles=n_shuffles,
-                                   hypothetical=True, return_references=True, random_state=seed, device=device,
-                                   warning_threshold=float("inf"), verbose=False)
+        # max-unpooling (DeepLIFT's rule for max-pooling) has no deterministic kernel; it is exact
+        # and order-free here, so deterministic mode (e.g. left on by a Lightning run) is relaxed
+        torch.use_deterministic_algorithms(was[0], warn_only=True)
+        try:
+            hyp, refs = deep_lift_shap(single, x, target=0, batch_size=batch_size, n_shuffles=n_shuffles,
+                                       hypothetical=True, return_references=True, random_state=seed,
+                                       device=device,
+                                       warning_threshold=float("inf"), verbose=False)
+        finally:
+            torch.use_deterministic_algorithms(was[0], warn_only=was[1])
     for w in caught:
         if "delta" not in str(w.message).lower():
             log.debug("tangermeme: %s", w.message)
