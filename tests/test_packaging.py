@@ -74,7 +74,7 @@ def test_modisco_lite_is_the_pinned_one():
 
 def test_makefile_and_ci_use_the_readme_commands():
     readme = (ROOT / "README.md").read_text()
-    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    quick = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
     assert re.findall(r"^make \w+$", quick, flags=re.M) == ["make demo", "make test"]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     mk = (ROOT / "Makefile").read_text()
