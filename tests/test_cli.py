@@ -141,3 +141,33 @@ def test_every_command_and_option_is_documented_in_the_readme():
                 if opt.startswith("--") and opt != "--help":
                     assert f"`{opt}" in readme or f" {opt} " in readme or f" {opt}=" in readme, \
                         f"zoo {name} {opt} is not in the README"
+
+
+def test_report_indexes_what_it_finds(tmp_path):
+    """zoo report: a run, a scores table ranked against a demo truth (auROC by hand: 3 of the 4
+    positive-negative pairs are ordered right = 0.75), links by relative path; empty folder -> one line."""
+    import json
+
+    run_dir = tmp_path / "runs" / "mt"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("name: x\n")
+    (run_dir / "metrics.json").write_text(json.dumps({
+        "recipe": "multitask_encode", "model": "demo:base", "chromosomes": {"test": ["chr4"]}, "epochs_run": 3,
+        "warnings": ["tracks differ 6.0x"], "test": {"per_task": {"a": {"pearson": 0.5}, "b": {"pearson": 0.7}},
+                                                      "mean": {"pearson": 0.6}}}))
+    (tmp_path / "world" / "truth").mkdir(parents=True)
+    (tmp_path / "world" / "truth" / "variants.tsv").write_text(
+        "chrom\tpos\tref\talt\tbreaks_motif\nchr1\t1\tA\tC\tTrue\nchr1\t2\tA\tC\tTrue\nchr1\t3\tA\tC\tFalse\n"
+        "chr1\t4\tA\tC\tFalse\n")
+    (tmp_path / "scores.tsv").write_text(
+        "record\tchrom\tpos\tid\tref\talt\tstatus\tt:diff\tmax_abs_effect\n0\tchr1\t1\t.\tA\tC\tok\t0.9\t0.9\n"
+        "1\tchr1\t2\t.\tA\tC\tok\t0.2\t0.2\n2\tchr1\t3\t.\tA\tC\tok\t0.3\t0.3\n3\tchr1\t4\t.\tA\tC\tok\t0.1\t0.1\n")
+    res = run("report", tmp_path, "--title", "my runs")
+    assert res.returncode == 0, res.stderr
+    assert "runs/mt: test Pearson 0.600 over 2 tracks" in res.stdout
+    assert "scores.tsv: 4 alleles scored, auROC 0.750" in res.stdout
+    page = (tmp_path / "index.html").read_text()
+    assert "<title>my runs</title>" in page and "tracks differ 6.0x" in page
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_user_error(run("report", empty), "no zoo_tools outputs")

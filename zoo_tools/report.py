@@ -51,6 +51,14 @@ def _finetune_section(run: str, root: str, summary: list[str]) -> str:
         mean = test.get("mean", {})
         if "pearson" in mean:
             summary.append(f"{name}: test Pearson {mean['pearson']:.3f} over {len(rows)} tracks")
+    elif isinstance(test, dict) and "pooled" in test:  # siamese: observed and true allelic imbalance
+        rows = [{"group": g, **{f"{k} {stat}": d[k][stat] for k in d for stat in ("n", "pearson", "spearman")}}
+                for g, d in [("pooled", test["pooled"]), *test.get("per_group", {}).items()]]
+        parts.append(f"<p>siamese recipe <b>{html.escape(str(m.get('recipe')))}</b>: predicted vs allelic "
+                     f"imbalance on the test SNVs</p>" + _table(pd.DataFrame(rows)))
+        pooled = test["pooled"]
+        summary.append(f"{name}: siamese, test Pearson {pooled['observed']['pearson']:.3f} with observed ratios"
+                       + (f", {pooled['truth']['pearson']:.3f} with the truth" if "truth" in pooled else ""))
     elif isinstance(test, dict):
         flat = {k: v for k, v in test.items() if isinstance(v, (int, float))}
         parts.append(_table(pd.DataFrame([flat])))
