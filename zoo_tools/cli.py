@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "number per sequence and task: the mean over --window-bins centre bins (default "
                                    "all) of the --tasks selected (default all).")
     isub = p.add_subparsers(dest="what", metavar="METHOD", required=True)
+    methods = ("ism", "saliency", "input_x_gradient", "deepliftshap")  # zoo_tools.interpret.attributions.METHODS
 
     def explain_args(q, inputs: bool = True):
         q.add_argument("--model", required=True, help="model spec (zoo, kipoi, local:DIR ...)")
@@ -372,8 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "attributions.npz (hypothetical, contrib, one_hot, deltas), regions.tsv and "
                                     "a logo per input.")
     explain_args(q)
-    q.add_argument("--method", default="deepliftshap", choices=["ism", "saliency", "input_x_gradient",
-                                                                 "deepliftshap"], help="default deepliftshap")
+    q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
     q.add_argument("--scale", choices=["output", "raw"],
                    help="explain the model's output or the head's output before its activation (raw: log rate of "
                         "a Poisson model). Default: raw for gradient methods, output for ism")
@@ -401,8 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--genome", required=True, help="FASTA (with .fai)")
     q.add_argument("--peaks", required=True, nargs="+",
                    help="BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)")
-    q.add_argument("--method", default="deepliftshap", choices=["ism", "saliency", "input_x_gradient",
-                                                                 "deepliftshap"], help="default deepliftshap")
+    q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
     q.add_argument("--window", type=int, default=400, help="central bp of each window given to modisco (400)")
     q.add_argument("--max-peaks", type=int, default=2000, help="explain at most this many peaks (2000)")
     q.add_argument("--shuffles", type=int, default=10, help="DeepLIFT/SHAP references per peak (default 10)")
