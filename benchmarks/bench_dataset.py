@@ -26,14 +26,14 @@ BIN, BATCH = 32, 64
 
 
 def build_ours(paths, iv):
-    from zoo_tools.datasets import SeqTrackDataset
-    from zoo_tools.genome import Genome
+    from zoo_tools.data.datasets import SeqTrackDataset
+    from zoo_tools.data.genome import Genome
 
     return SeqTrackDataset.from_tracks(Genome(paths["fasta"]), iv, [paths["bigwig"]], bin_size=BIN)
 
 
 def epoch_ours(ds):
-    from zoo_tools.datasets import batch_loader
+    from zoo_tools.data.datasets import batch_loader
 
     n = 0
     for x, _ in batch_loader(ds, BATCH, shuffle=True, seed=0):

@@ -19,8 +19,8 @@ OUT = os.environ.get("BENCH_OUT", "bench_out")
 
 
 def main() -> None:
-    from zoo_tools.finetune import run
-    from zoo_tools.recipes import load_recipe
+    from zoo_tools.train.config import load_recipe
+    from zoo_tools.train.finetune import run
     from zoo_tools.zoo.cache import zoo_home
 
     # the recipe as shipped, trunk frozen; extra KEY=VALUE arguments are recipe overrides

@@ -102,10 +102,10 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     from grelu.lightning import LightningModel
     from grelu.variant import predict_variant_effects
 
-    from zoo_tools.datasets import codes_to_tensor
-    from zoo_tools.genome import Genome
-    from zoo_tools.scoring import LocalPatch, allele_windows, centre_index, read_scores, score_vcf
-    from zoo_tools.variants import read_variants
+    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.genome import Genome
+    from zoo_tools.data.variants import read_variants
+    from zoo_tools.score.scoring import LocalPatch, allele_windows, centre_index, read_scores, score_vcf
     from zoo_tools.zoo import load_model
     from zoo_tools.zoo.sources.grelu import grelu_side_effects_contained
 
@@ -134,7 +134,7 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
 
     g = Genome(fa)
     var = read_variants(vcf, g)
-    from zoo_tools.variants import Variant
+    from zoo_tools.data.variants import Variant
 
     vs = [Variant(**r) for r in var.to_dict("records")]
     ref, alt = allele_windows(g, vs, SEQ_LEN, centre_index(SEQ_LEN))

@@ -1,4 +1,4 @@
-"""Track binning: windows/s of zoo_tools.tracks.read_binned vs per-window pyBigWig values() +
+"""Track binning: windows/s of zoo_tools.data.tracks.read_binned vs per-window pyBigWig values() +
 reshape and vs gReLU's grelu.io.bigwig.read_bigwig, on the same 10,000 x 2,048 bp windows and
 32 bp bins, in one run: random windows (sparse: per-window path) and overlapping tiles (dense:
 span path). Checks agreement (max abs diff < 1e-5) and prints the ratios.
@@ -25,7 +25,7 @@ BIN = 32
 
 
 def ours(path, iv):
-    from zoo_tools.tracks import read_binned
+    from zoo_tools.data.tracks import read_binned
 
     return read_binned([path], iv, BIN, progress=False)[:, 0]
 

@@ -108,7 +108,7 @@ def enformer_part() -> dict:
 def demo_part(n: int = 512) -> dict:
     from grelu.lightning import LightningModel
 
-    from zoo_tools.genome import decode
+    from zoo_tools.data.genome import decode
     from zoo_tools.zoo import load_model
 
     model = load_model("demo:base")

@@ -77,7 +77,7 @@ def tiny_fasta(tmp_path):
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
     """The demo world (seed 0), generated once per test session."""
-    from zoo_tools.demo import make_demo_world
+    from zoo_tools.data.demo import make_demo_world
 
     out = tmp_path_factory.mktemp("world")
     make_demo_world(str(out))
@@ -89,7 +89,7 @@ def world_windows(world):
     """300 random 2,048 bp windows on the demo genome (some running past contig ends)."""
     import pandas as pd
 
-    from zoo_tools.genome import Genome
+    from zoo_tools.data.genome import Genome
 
     g = Genome(os.path.join(world, "genome.fa"))
     rng = np.random.default_rng(1)

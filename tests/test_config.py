@@ -3,8 +3,8 @@ import os
 import pytest
 import yaml
 
-from zoo_tools.config import load_data_config
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.config import load_data_config
 
 
 def write(tmp_path, data, name="data.yaml"):

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from zoo_tools.datasets import SeqTrackDataset, batch_loader
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome, rc_one_hot
-from zoo_tools.tracks import read_binned
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.datasets import SeqTrackDataset, batch_loader
+from zoo_tools.data.genome import Genome, rc_one_hot
+from zoo_tools.data.tracks import read_binned
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_bad_targets_shape(parts):
 
 
 def test_dense_windows_use_contig_storage_and_agree(world):
-    from zoo_tools.intervals import tile
+    from zoo_tools.data.intervals import tile
 
     g = Genome(os.path.join(world, "genome.fa"))
     iv = tile({"chr4": g.contigs["chr4"]}, 2048, stride=100)

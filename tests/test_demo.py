@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoo_tools.checks import check_data
-from zoo_tools.demo import DemoSpec, make_demo_world
-from zoo_tools.genome import Genome, encode
-from zoo_tools.motifs import find_motif, log_odds
-from zoo_tools.tracks import read_binned
-from zoo_tools.variants import read_variants
+from zoo_tools.data.checks import check_data
+from zoo_tools.data.demo import DemoSpec, make_demo_world
+from zoo_tools.data.genome import Genome, encode
+from zoo_tools.data.motifs import find_motif, log_odds
+from zoo_tools.data.tracks import read_binned
+from zoo_tools.data.variants import read_variants
 
 TEXT_FILES = ["genome.fa", "variants.vcf", "data.yaml", "truth/motif_sites.tsv", "truth/variants.tsv",
               "allelic/allelic_counts.tsv", "peaks/cellA_ATAC.narrowPeak"]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import (
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import (
     Genome,
     contig_aliases,
     decode,
@@ -59,7 +59,7 @@ def test_reverse_complement_strings_and_one_hot():
 
 
 def test_gc_fraction_ignores_n():
-    from zoo_tools.genome import encode
+    from zoo_tools.data.genome import encode
 
     assert gc_fraction(encode("GGCCNN")) == 1.0
     assert gc_fraction(encode("ATGC")) == 0.5

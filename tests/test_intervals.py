@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome, gc_fraction
-from zoo_tools.intervals import (
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import Genome, gc_fraction
+from zoo_tools.data.intervals import (
     assign_splits,
     centre_windows,
     check_split_overlap,

@@ -3,7 +3,7 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from zoo_tools.metrics import auprc, auroc, pearson, spearman, track_metrics
+from zoo_tools.core.metrics import auprc, auroc, pearson, spearman, track_metrics
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pyBigWig
 import pytest
 import yaml
 
-from zoo_tools.demo import DemoSpec, make_demo_world
+from zoo_tools.data.demo import DemoSpec, make_demo_world
 
 from .test_cli import run
 
@@ -88,8 +88,8 @@ def test_score_variants_on_other_world(other_world, other_tuned, tmp_path):
     """UCSC names in the VCF against an Ensembl FASTA; the planted truth still ranks first."""
     import pandas as pd
 
-    from zoo_tools.metrics import auroc
-    from zoo_tools.scoring import read_scores
+    from zoo_tools.core.metrics import auroc
+    from zoo_tools.score.scoring import read_scores
 
     src = open(os.path.join(other_world, "variants.vcf")).read().splitlines()
     vcf = tmp_path / "ucsc.vcf"

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 import torch
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome, encode
-from zoo_tools.metrics import auroc
-from zoo_tools.scoring import (
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.metrics import auroc
+from zoo_tools.data.genome import Genome, encode
+from zoo_tools.data.variants import Variant, read_variants
+from zoo_tools.score.scoring import (
     allele_windows,
     centre_index,
     effect_scores,
@@ -25,7 +26,6 @@ from zoo_tools.scoring import (
     read_scores,
     score_bins,
 )
-from zoo_tools.variants import Variant, read_variants
 from zoo_tools.zoo import load_model
 from zoo_tools.zoo.sources.grelu import grelu_side_effects_contained
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pyBigWig
 import pytest
 
-from zoo_tools.errors import ZooError
-from zoo_tools.tracks import (
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.tracks import (
     apply_transform,
     bin_mean,
     read_bigwig_region,

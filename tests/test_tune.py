@@ -6,9 +6,9 @@ import os
 import pandas as pd
 import pytest
 
-from zoo_tools.errors import ZooError
-from zoo_tools.recipes import load_recipe
-from zoo_tools.tune import overrides, parse_space
+from zoo_tools.core.errors import ZooError
+from zoo_tools.train.config import load_recipe
+from zoo_tools.train.tune import overrides, parse_space
 
 from .test_cli import assert_user_error, run
 

@@ -1,8 +1,8 @@
 import pytest
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome
-from zoo_tools.variants import Variant, read_variants
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.variants import Variant, read_variants
 
 HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=28>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 

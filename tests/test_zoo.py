@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
+from zoo_tools.models.card import task_table
 from zoo_tools.zoo import cache, load_model, rc_task_perm
-from zoo_tools.zoo.card import task_table
 
 from . import zoo_fixtures as fx
 

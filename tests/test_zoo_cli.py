@@ -77,8 +77,8 @@ def test_info_and_predict_on_demo_model(demo_model, world, tmp_path):
         start = fh["start"][:]
         assert (fh["bin_start"][:, 0] == start).all() and (fh["end"][:] - start == 1024).all()
     # the same regions through the library give the same numbers
-    from zoo_tools.intervals import read_bed
-    from zoo_tools.predict import region_windows, select_tasks
+    from zoo_tools.data.intervals import read_bed
+    from zoo_tools.score.regions import region_windows, select_tasks
 
     windows = region_windows(read_bed(peaks), 1024)
     direct = demo_model.predict(windows, genome=genome, progress=False)[:, select_tasks(demo_model.card.tasks,

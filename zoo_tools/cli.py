@@ -1,7 +1,7 @@
 """The ``zoo`` command line: a thin layer over library functions.
 
 Each subcommand parses its options, calls one library function and prints where the results went.
-A user mistake (:class:`~zoo_tools.errors.ZooError`) is printed as one line on stderr with exit
+A user mistake (:class:`~zoo_tools.core.errors.ZooError`) is printed as one line on stderr with exit
 code 2; no traceback.
 """
 
@@ -12,11 +12,11 @@ import logging
 import sys
 
 from zoo_tools import __version__
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from zoo_tools.demo import DemoSpec, format_summary, make_demo_world
+    from zoo_tools.data.demo import DemoSpec, format_summary, make_demo_world
 
     summary = make_demo_world(args.out, DemoSpec(seed=args.seed))
     print(format_summary(summary))
@@ -24,7 +24,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_check_data(args: argparse.Namespace) -> int:
-    from zoo_tools.checks import check_data, format_check
+    from zoo_tools.data.checks import check_data, format_check
 
     print(format_check(check_data(args.data, regions=args.regions, bin_size=args.bin_size)))
     return 0
@@ -87,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from zoo_tools.predict import predict_regions
+    from zoo_tools.score.regions import predict_regions
 
     out = predict_regions(args.spec, args.genome, args.regions, args.out, tasks=args.tasks,
                           batch_size=args.batch_size, rc_average=args.rc, precision=args.precision,
@@ -97,16 +97,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from zoo_tools.finetune import run, summary
-    from zoo_tools.recipes import load_recipe
+    from zoo_tools.train.config import load_recipe
+    from zoo_tools.train.finetune import run, summary
 
     recipe = load_recipe(args.recipe, args.set)
     metrics = run(recipe, args.out)
     if "test" in metrics:
         if metrics.get("head") == "siamese":
-            from zoo_tools.siamese import summary
+            from zoo_tools.train.siamese import summary
         elif metrics.get("head") == "celltype":
-            from zoo_tools.celltype import summary
+            from zoo_tools.train.celltype import summary
         print(summary(metrics, args.out))
     return 0
 
@@ -120,8 +120,8 @@ def _devices(text: str) -> int | str:
 
 
 def cmd_score_variants(args: argparse.Namespace) -> int:
-    from zoo_tools.genome import Genome
-    from zoo_tools.scoring import output_format, parse_scores, parse_shard, score_vcf
+    from zoo_tools.data.genome import Genome
+    from zoo_tools.score.scoring import output_format, parse_scores, parse_shard, score_vcf
     from zoo_tools.zoo import load_model
 
     output_format(args.out)
@@ -143,7 +143,7 @@ def cmd_score_variants(args: argparse.Namespace) -> int:
 
 
 def cmd_merge_scores(args: argparse.Namespace) -> int:
-    from zoo_tools.scoring import merge_scores
+    from zoo_tools.score.scoring import merge_scores
 
     n = merge_scores(args.shards, args.out)
     print(f"merged {len(args.shards)} shard(s), {n} rows -> {args.out}")
@@ -151,7 +151,7 @@ def cmd_merge_scores(args: argparse.Namespace) -> int:
 
 
 def _explain_inputs(args: argparse.Namespace):
-    from zoo_tools.genome import Genome
+    from zoo_tools.data.genome import Genome
     from zoo_tools.zoo import load_model
 
     model = load_model(args.model, trust=args.trust_checkpoint)
@@ -209,7 +209,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from zoo_tools.tune import run_tune, summary
+    from zoo_tools.train.tune import run_tune, summary
 
     table = run_tune(args.recipe, args.space, args.trials, args.out, sets=args.set, address=args.address,
                      cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     trust_help = "allow checkpoints that need full unpickling (can run code: only for files you trust)"
     p = sub.add_parser("models", help="list known models (catalog + imported) with their cache status",
-                       description="List the model catalog (configs/zoo.yaml) and imported models, with whether "
+                       description="List the model catalog (zoo_tools/zoo/catalog.yaml) and imported models, with "
+                                   "whether "
                                    "each is in the cache ($ZOO_HOME).")
     p.add_argument("--source", help="only this source (grelu, kipoi, enformer, borzoi, bpnet, demo, import)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

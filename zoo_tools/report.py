@@ -21,7 +21,7 @@ import os
 
 import pandas as pd
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
 
 
 def _rel(path: str, root: str) -> str:
@@ -75,8 +75,8 @@ def _finetune_section(run: str, root: str, summary: list[str]) -> str:
 
 
 def _scores_section(path: str, root: str, summary: list[str]) -> str:
-    from zoo_tools.metrics import auroc
-    from zoo_tools.scoring import read_scores
+    from zoo_tools.core.metrics import auroc
+    from zoo_tools.score.scoring import read_scores
 
     df = read_scores(path)
     name = _rel(path, root)

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from zoo_tools.errors import ZooError
-from zoo_tools.progress import progress_bar
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome, encode
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import Genome, encode
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def read_regions(paths: str | Sequence[str], genome: Genome) -> pd.DataFrame:
     """One or more BED / narrowPeak files, concatenated in order; the same interval (and summit)
     listed in several files is kept once."""
-    from zoo_tools.intervals import read_bed
+    from zoo_tools.data.intervals import read_bed
 
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     frames = [read_bed(p, genome) for p in paths]
@@ -76,7 +76,7 @@ def load_inputs(seq_len: int, genome: Genome | None = None, regions: str | Seque
 
 
 def _one_hot(codes: np.ndarray) -> torch.Tensor:
-    from zoo_tools.datasets import codes_to_tensor
+    from zoo_tools.data.datasets import codes_to_tensor
 
     return codes_to_tensor(codes)
 
@@ -179,9 +179,9 @@ def run_modisco(model, genome: Genome, peaks: str | Sequence[str], out: str, met
                 db: str = "jaspar", max_seqlets: int = 2000, seed: int = 0, batch_size: int = 64) -> dict:
     """Attributions over peak-centred windows -> TF-MoDISco on the central ``window`` bp -> TOMTOM.
     Writes ``attributions.npz``, ``modisco.h5``, ``motifs.tsv`` and ``report.html`` (+ logos)."""
+    from zoo_tools.data.motifs import load_motifs, meme_path
     from zoo_tools.interpret.modisco import match_patterns, save_h5, write_report
     from zoo_tools.interpret.modisco import run_modisco as modisco
-    from zoo_tools.motifs import load_motifs, meme_path
 
     res = run_attributions(model, out, method, genome, peaks, None, tasks, window_bins, None, n_shuffles,
                            batch_size, seed, plot=False, max_regions=max_peaks)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo_tools.progress import progress_bar
+from zoo_tools.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

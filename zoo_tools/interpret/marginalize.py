@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import Genome
 
 ACGT = re.compile(r"^[ACGTacgt]+$")
 
@@ -29,7 +29,7 @@ ACGT = re.compile(r"^[ACGTacgt]+$")
 def motif_sequence(motif: str, db: str = "jaspar") -> tuple[str, str]:
     """``(label, consensus)``: a literal ACGT string is used as it is, anything else is a motif name
     resolved in the MEME database ``db`` (unknown names suggest close ones)."""
-    from zoo_tools.motifs import consensus, find_motif
+    from zoo_tools.data.motifs import consensus, find_motif
 
     try:
         name, pwm = find_motif(motif, db)
@@ -75,7 +75,7 @@ def shuffled_backgrounds(genome: Genome, n: int, length: int, seed: int = 0) -> 
     """``(n, 4, length)`` float32 one-hot: genome windows, dinucleotide-shuffled (tangermeme)."""
     from tangermeme.ersatz import dinucleotide_shuffle
 
-    from zoo_tools.datasets import codes_to_tensor
+    from zoo_tools.data.datasets import codes_to_tensor
 
     x = codes_to_tensor(background_windows(genome, n, length, seed))
     x[x.sum(1, keepdim=True).expand_as(x) == 0] = 0.25  # N: uniform, then shuffled as a base would be

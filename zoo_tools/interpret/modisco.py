@@ -18,7 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
 
 SCALES = ("output", "raw")
 
@@ -51,7 +51,7 @@ class Explained(nn.Module):
     def __init__(self, model, tasks: Sequence[str] | None = None, bins: tuple[int, int] | None = None,
                  scale: str = "output", combine: bool = False):
         super().__init__()
-        from zoo_tools.predict import select_tasks
+        from zoo_tools.score.regions import select_tasks
 
         if scale not in SCALES:
             raise ZooError(f"scale '{scale}': choose one of {', '.join(SCALES)}")

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import yaml
 
-from zoo_tools.errors import ZooError, short_list
+from zoo_tools.core.errors import ZooError, short_list
+from zoo_tools.models.card import ModelCard, task_table
+from zoo_tools.models.model import ZooModel, rc_task_perm
 from zoo_tools.zoo import cache
-from zoo_tools.zoo.card import ModelCard, task_table
-from zoo_tools.zoo.model import ZooModel, rc_task_perm
 
 
 def _load_grelu(ref: str, trust: bool = False, **_) -> ZooModel:
@@ -51,11 +51,11 @@ def _load_local(ref: str, trust: bool = False, **_) -> ZooModel:
                            f"`zoo import`)")
     if not os.path.exists(path):
         raise ZooError(f"local model not found: {path} (give a checkpoint file or a folder with model.ckpt)")
-    from zoo_tools.zoo.sources.checkpoint import load_checkpoint
+    from zoo_tools.models.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path, trust=trust)
     if isinstance(ckpt, dict) and "zoo_tools" in ckpt:  # written by `zoo finetune`
-        from zoo_tools.finetune import load_finetuned
+        from zoo_tools.train.finetune import load_finetuned
 
         return load_finetuned(ckpt, path)
     return grelu.load_grelu_checkpoint(path, name=os.path.abspath(ref), trust=trust, source="local", ckpt=ckpt)
@@ -140,9 +140,8 @@ def load_model(spec: str, trust: bool = False, **kwargs) -> ZooModel:
 # Catalog, fetch, import
 # --------------------------------------------------------------------------------------------
 def catalog_path() -> Path:
-    """The catalog of known models: ``configs/zoo.yaml`` in a source checkout, else the packaged copy."""
-    repo = Path(__file__).resolve().parents[2] / "configs" / "zoo.yaml"
-    return repo if repo.exists() else Path(str(files("zoo_tools") / "data" / "zoo.yaml"))
+    """The catalog of known models (``zoo_tools/zoo/catalog.yaml``, shipped with the package)."""
+    return Path(str(files("zoo_tools.zoo") / "catalog.yaml"))
 
 
 def list_models(source: str | None = None) -> list[dict]:

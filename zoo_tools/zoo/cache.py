@@ -20,7 +20,7 @@ import re
 import time
 from pathlib import Path
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
 
 
 def zoo_home() -> Path:

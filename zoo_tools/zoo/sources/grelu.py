@@ -17,11 +17,11 @@ import os
 
 from torch import nn
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
+from zoo_tools.models.card import ModelCard, task_table
+from zoo_tools.models.checkpoint import load_checkpoint
+from zoo_tools.models.model import Exp, ZooModel
 from zoo_tools.zoo import cache
-from zoo_tools.zoo.card import ModelCard, task_table
-from zoo_tools.zoo.model import Exp, ZooModel
-from zoo_tools.zoo.sources.checkpoint import load_checkpoint
 
 DEFAULT_FILE = "model.ckpt"
 

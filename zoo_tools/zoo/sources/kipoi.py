@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
+from zoo_tools.models.card import ModelCard, task_table
+from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import cache
-from zoo_tools.zoo.card import ModelCard, task_table
-from zoo_tools.zoo.model import ZooModel
 
 
 @contextlib.contextmanager

@@ -40,14 +40,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zoo_tools.config import DataConfig
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome
-from zoo_tools.heads import MultiTaskHead
-from zoo_tools.metrics import track_metrics
-from zoo_tools.recipes import Recipe
-from zoo_tools.tracks import read_binned
-from zoo_tools.zoo.model import ZooModel
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.metrics import track_metrics
+from zoo_tools.data.config import DataConfig
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.tracks import read_binned
+from zoo_tools.models.heads import MultiTaskHead
+from zoo_tools.models.model import ZooModel
+from zoo_tools.train.config import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class CellWindowDataset(torch.utils.data.Dataset):
         return len(self.pairs)
 
     def __getitem__(self, idx):
-        from zoo_tools.datasets import codes_to_tensor
+        from zoo_tools.data.datasets import codes_to_tensor
 
         single = np.ndim(idx) == 0
         w, c = self.pairs[np.atleast_1d(np.asarray(idx))].T
@@ -189,7 +189,8 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a novel-cell-type recipe into ``out``; returns the metrics (also ``out/metrics.json``)."""
     import lightning as L
 
-    from zoo_tools.finetune import (
+    from zoo_tools.models.card import ModelCard, task_table
+    from zoo_tools.train.finetune import (
         build_windows,
         cache_embeddings,
         data_key,
@@ -203,7 +204,6 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
         start_run,
     )
     from zoo_tools.zoo import load_model
-    from zoo_tools.zoo.card import ModelCard, task_table
 
     t0 = time.time()
     spec, hs = recipe.train, recipe.head
@@ -239,8 +239,8 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
              "train_cells_test_chroms": _pairs(widx["test"], train_c)}
     cached = spec.freeze_trunk
     if cached:
-        from zoo_tools.datasets import SeqTrackDataset
-        from zoo_tools.finetune import FineTuner
+        from zoo_tools.data.datasets import SeqTrackDataset
+        from zoo_tools.train.finetune import FineTuner
 
         plain = SeqTrackDataset(genome, windows, raw)
         x = cache_embeddings(FineTuner(base.trunk, nn.Identity()), plain, False,

@@ -18,9 +18,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from zoo_tools.errors import ZooError, short_list
-from zoo_tools.genome import Genome
-from zoo_tools.intervals import read_bed
+from zoo_tools.core.errors import ZooError, short_list
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.intervals import read_bed
 
 
 def select_tasks(tasks: pd.DataFrame, patterns: list[str] | None) -> np.ndarray:

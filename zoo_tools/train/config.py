@@ -26,8 +26,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, field_validator, model_validator
 
-from zoo_tools.config import Strict, load_yaml, validate
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.config import Strict, load_yaml, validate
 
 
 class HeadSpec(Strict):

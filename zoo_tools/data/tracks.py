@@ -34,9 +34,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from zoo_tools.errors import ZooError, require_file
-from zoo_tools.genome import require_contig
-from zoo_tools.progress import progress_bar
+from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.core.progress import progress_bar
+from zoo_tools.data.genome import require_contig
 
 MAX_SPAN = 1 << 22  # 4 Mb of float32 + float64 cumsum: about 50 MB while reading
 MAX_GAP = 1 << 10  # windows closer than this may share one read

@@ -2,7 +2,7 @@
 
 A user's table (TSV, or CSV by extension, gzip ok) has one row per SNV (and per group, e.g. cell
 type) with the reads carrying each allele; the data YAML's ``allelic:`` block names its columns
-(see :class:`zoo_tools.config.AllelicSpec`). :func:`read_allelic` reads it **losslessly**: every row
+(see :class:`zoo_tools.data.config.AllelicSpec`). :func:`read_allelic` reads it **losslessly**: every row
 comes back with a ``status``; only ``ok`` rows are trained on, and the others are counted in the
 run's report and listed in ``allelic_records.tsv``, never dropped silently.
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zoo_tools.config import AllelicSpec
-from zoo_tools.errors import ZooError, require_file
-from zoo_tools.genome import Genome, resolve_contig
-from zoo_tools.variants import genome_status
+from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.data.config import AllelicSpec
+from zoo_tools.data.genome import Genome, resolve_contig
+from zoo_tools.data.variants import genome_status
 
 STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "not_snv", "no_reads", "duplicate")
 

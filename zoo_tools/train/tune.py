@@ -31,8 +31,8 @@ from typing import Any
 
 import pandas as pd
 
-from zoo_tools.config import load_yaml
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.config import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ def _trainable(recipe_path: str, sets: list[str], out: str):
         import torch
         from ray import tune
 
-        from zoo_tools.finetune import run
-        from zoo_tools.recipes import load_recipe
+        from zoo_tools.train.config import load_recipe
+        from zoo_tools.train.finetune import run
 
         torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
         recipe = load_recipe(recipe_path, sets + overrides(config))
@@ -110,9 +110,9 @@ def _trainable(recipe_path: str, sets: list[str], out: str):
 def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: list[str] | None = None,
              address: str | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0) -> pd.DataFrame:
     """Run the sweep; returns the trials table (also ``out/trials.tsv``) and writes ``best_config.yaml``."""
-    from zoo_tools.config import dump_config
-    from zoo_tools.finetune import resolve_data
-    from zoo_tools.recipes import load_recipe
+    from zoo_tools.data.config import dump_config
+    from zoo_tools.train.config import load_recipe
+    from zoo_tools.train.finetune import resolve_data
     from zoo_tools.zoo import load_model
 
     sets = list(sets or [])

@@ -21,7 +21,7 @@ windows are also predicted reverse-complemented and the predictions averaged bef
 (as gReLU's ``rc=True``). A siamese model outputs the imbalance of the pair directly (``diff``).
 
 **Nothing is lost.** Every (record, ALT) is one output row in input order with a ``status``
-(:mod:`zoo_tools.variants`: ``ok``, ``contig_missing``, ``out_of_bounds``, ``ref_mismatch``,
+(:mod:`zoo_tools.data.variants`: ``ok``, ``contig_missing``, ``out_of_bounds``, ``ref_mismatch``,
 ``symbolic_allele``, ``missing_alt``, ``invalid_allele``; here also ``contig_too_short`` when
 the contig is shorter than the model's input); rows that are not ``ok`` have empty scores.
 
@@ -52,12 +52,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from zoo_tools.datasets import codes_to_tensor
-from zoo_tools.errors import ZooError, require_file
-from zoo_tools.genome import Genome, encode
-from zoo_tools.progress import progress_bar, quiet_lightning
-from zoo_tools.variants import Variant, iter_variants
-from zoo_tools.zoo.model import rc_task_perm
+from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.core.progress import progress_bar, quiet_lightning
+from zoo_tools.data.datasets import codes_to_tensor
+from zoo_tools.data.genome import Genome, encode
+from zoo_tools.data.variants import Variant, iter_variants
+from zoo_tools.models.model import rc_task_perm
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None
 
     Returns ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path}``.
     """
-    from zoo_tools.predict import select_tasks
+    from zoo_tools.score.regions import select_tasks
 
     fmt = output_format(out)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
@@ -638,7 +638,7 @@ def score_vcf_distributed(model, vcf: str, genome: Genome, out: str, tasks=None,
     """
     import lightning as L
 
-    from zoo_tools.predict import select_tasks
+    from zoo_tools.score.regions import select_tasks
 
     quiet_lightning()
     fmt = output_format(out)
@@ -719,7 +719,7 @@ def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
     """Scores as INFO fields of a bgzipped VCF (one line per ALT: multi-allelic records split)."""
     from Bio import bgzf
 
-    from zoo_tools.variants import open_vcf
+    from zoo_tools.data.variants import open_vcf
 
     vcf = open_vcf(source_vcf)
     header = vcf.raw_header.strip().splitlines()

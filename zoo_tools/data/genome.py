@@ -3,7 +3,7 @@
 Conventions used everywhere in zoo_tools:
 
 * Intervals are **0-based, half-open** ``[start, end)``, as in BED files. (VCF positions are
-  1-based; :mod:`zoo_tools.variants` converts.)
+  1-based; :mod:`zoo_tools.data.variants` converts.)
 * One-hot arrays are ``(4, L)`` (or ``(N, 4, L)``) float32 with channels in **A, C, G, T** order.
   Any other base (N, IUPAC codes, padding past a contig end) is the **all-zero** column. This is
   the convention of gReLU (``grelu.sequence.format.strings_to_one_hot``) and tangermeme
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from zoo_tools.errors import ZooError, require_file, short_list
+from zoo_tools.core.errors import ZooError, require_file, short_list
 
 ALPHABET = "ACGT"
 N_CODE = 4  # integer code of any non-ACGT base

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from zoo_tools.config import load_data_config
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome, resolve_contig
-from zoo_tools.intervals import assign_splits, centre_windows, read_bed
-from zoo_tools.tracks import open_bigwig, read_binned
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.config import load_data_config
+from zoo_tools.data.genome import Genome, resolve_contig
+from zoo_tools.data.intervals import assign_splits, centre_windows, read_bed
+from zoo_tools.data.tracks import open_bigwig, read_binned
 
 
 def check_data(path: str, regions: str | None = None, bin_size: int = 32) -> dict:

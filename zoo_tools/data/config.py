@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from zoo_tools.errors import ZooError, require_file
+from zoo_tools.core.errors import ZooError, require_file
 
 
 class Strict(BaseModel):

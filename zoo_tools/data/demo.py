@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from zoo_tools.genome import ALPHABET, reverse_complement
-from zoo_tools.motifs import find_motif, information, log_odds, score_codes
-from zoo_tools.progress import progress_bar
+from zoo_tools.core.progress import progress_bar
+from zoo_tools.data.genome import ALPHABET, reverse_complement
+from zoo_tools.data.motifs import find_motif, information, log_odds, score_codes
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ def make_variants(rng, seqs, sites: pd.DataFrame, motifs: dict[str, np.ndarray],
 def write_vcf(path: str, contigs: dict[str, int], variants: pd.DataFrame, sample: str = "demo") -> None:
     """A VCF 4.2 with one heterozygous sample; ``variants`` has chrom, pos (1-based), id, ref, alt."""
     with open(path, "w") as fh:
-        fh.write("##fileformat=VCFv4.2\n##source=zoo_tools.demo\n")
+        fh.write("##fileformat=VCFv4.2\n##source=zoo_tools.data.demo\n")
         for c, n in contigs.items():
             fh.write(f"##contig=<ID={c},length={n}>\n")
         fh.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')

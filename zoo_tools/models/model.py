@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zoo_tools.errors import ZooError
-from zoo_tools.progress import progress_bar
-from zoo_tools.zoo.card import ModelCard
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.progress import progress_bar
+from zoo_tools.models.card import ModelCard
 
 
 class Exp(nn.Module):
@@ -117,7 +117,7 @@ class ZooModel(nn.Module):
         return torch.cat(out).numpy() if out else np.zeros((0, self.card.n_tasks, self.card.n_bins), np.float32)
 
     def _as_one_hot(self, seqs, genome) -> torch.Tensor:
-        from zoo_tools.genome import Genome, one_hot
+        from zoo_tools.data.genome import Genome, one_hot
 
         if isinstance(seqs, pd.DataFrame):
             if genome is None:
@@ -126,7 +126,7 @@ class ZooModel(nn.Module):
             centre = (seqs["start"].to_numpy() + seqs["end"].to_numpy()) // 2
             starts = centre - self.card.seq_len // 2
             codes = g.batch_codes(seqs["chrom"].astype(str).to_numpy(), starts, self.card.seq_len)
-            from zoo_tools.datasets import codes_to_tensor
+            from zoo_tools.data.datasets import codes_to_tensor
 
             return codes_to_tensor(codes)
         if isinstance(seqs, str):

@@ -2,7 +2,7 @@
 
 ``run(recipe, out)`` runs a recipe whose head is ``type: siamese`` (recipes/siamese_allelic.yaml):
 
-1. **Pairs**: the data YAML's ``allelic:`` table (:mod:`zoo_tools.allelic`) read losslessly; each
+1. **Pairs**: the data YAML's ``allelic:`` table (:mod:`zoo_tools.data.allelic`) read losslessly; each
    usable SNV gives a reference and an alternative window of the model's input length with the
    SNV at the centre (index ``seq_len // 2``); targets are ``log((alt + 1) / (ref + 1))`` per group
    (cell type), NaN where a group has no row. SNVs split by chromosome (``splits`` of the data YAML).
@@ -32,16 +32,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zoo_tools.allelic import pair_table, read_allelic, status_counts
-from zoo_tools.datasets import codes_to_tensor
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome, encode
-from zoo_tools.heads import SiameseHead
-from zoo_tools.intervals import assign_splits
-from zoo_tools.metrics import pearson, spearman
-from zoo_tools.progress import progress_bar
-from zoo_tools.recipes import Recipe
-from zoo_tools.zoo.model import ZooModel
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.metrics import pearson, spearman
+from zoo_tools.core.progress import progress_bar
+from zoo_tools.data.allelic import pair_table, read_allelic, status_counts
+from zoo_tools.data.datasets import codes_to_tensor
+from zoo_tools.data.genome import Genome, encode
+from zoo_tools.data.intervals import assign_splits
+from zoo_tools.models.heads import SiameseHead
+from zoo_tools.models.model import ZooModel
+from zoo_tools.train.config import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,8 @@ def plot_pairs(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, path: str) 
 def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     """Run a siamese recipe into ``out``; returns the metrics dict (also ``out/metrics.json``)."""
 
-    from zoo_tools.finetune import (
+    from zoo_tools.models.card import ModelCard, task_table
+    from zoo_tools.train.finetune import (
         embedding_shape,
         fit,
         lightning_module,
@@ -201,7 +202,6 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
         start_run,
     )
     from zoo_tools.zoo import load_model
-    from zoo_tools.zoo.card import ModelCard, task_table
 
     t0 = time.time()
     spec, hs = recipe.train, recipe.head

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from zoo_tools.errors import ZooError, require_file, short_list
+from zoo_tools.core.errors import ZooError, require_file, short_list
 
 MEME_DATABASES = {
     "jaspar": "jaspar_2024_consensus.meme",

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from zoo_tools.errors import ZooError, require_file, short_list
-from zoo_tools.genome import Genome, gc_fraction, resolve_contig
-from zoo_tools.tracks import window_arrays
+from zoo_tools.core.errors import ZooError, require_file, short_list
+from zoo_tools.data.genome import Genome, gc_fraction, resolve_contig
+from zoo_tools.data.tracks import window_arrays
 
 NARROWPEAK_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "signal", "pvalue",
                       "qvalue", "summit"]

@@ -27,9 +27,9 @@ import pandas as pd
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import N_CODE, Genome
-from zoo_tools.tracks import read_binned, window_arrays
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import N_CODE, Genome
+from zoo_tools.data.tracks import read_binned, window_arrays
 
 _EYE = torch.cat([torch.eye(4), torch.zeros(1, 4)])
 
@@ -46,7 +46,7 @@ class SeqTrackDataset(Dataset):
     ----------
     genome : the reference.
     intervals : DataFrame ``chrom, start, end`` (0-based half-open), one length ``L``.
-    targets : ``(N, T, B)`` float32 array (e.g. from :func:`zoo_tools.tracks.read_binned`).
+    targets : ``(N, T, B)`` float32 array (e.g. from :func:`zoo_tools.data.tracks.read_binned`).
     rc : reverse-complement augmentation (probability 1/2 per example and epoch).
     max_shift : shift augmentation in bp (0 = none).
     seed : augmentation seed.

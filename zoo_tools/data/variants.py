@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from zoo_tools.errors import ZooError, require_file
-from zoo_tools.genome import Genome, resolve_contig
+from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.data.genome import Genome, resolve_contig
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
 STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "symbolic_allele", "missing_alt",

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo_tools.errors import ZooError
+from zoo_tools.core.errors import ZooError
 
 LOSSES = ("poisson", "mse", "bce", "multinomial")
 

@@ -7,7 +7,7 @@ import pickle
 
 import torch
 
-from zoo_tools.errors import ZooError, require_file
+from zoo_tools.core.errors import ZooError, require_file
 
 
 def _numpy_safe_globals() -> list:

@@ -1,6 +1,6 @@
 """Fine-tuning a zoo model on a user's tracks: windows -> targets -> Lightning -> a loadable model.
 
-``finetune(recipe, out)`` runs one recipe (see :mod:`zoo_tools.recipes`):
+``finetune(recipe, out)`` runs one recipe (see :mod:`zoo_tools.train.config`):
 
 1. **Windows**: summit-centred windows of the model's input length around every peak of the data
    YAML (near-duplicates within ``min_spacing`` bp merged), plus GC-matched background windows
@@ -34,11 +34,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zoo_tools.config import DataConfig, load_data_config
-from zoo_tools.errors import ZooError
-from zoo_tools.genome import Genome
-from zoo_tools.heads import MultiTaskHead, SiameseHead, task_scale
-from zoo_tools.intervals import (
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.metrics import track_metrics
+from zoo_tools.data.config import DataConfig, load_data_config
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.intervals import (
     assign_splits,
     centre_windows,
     check_split_overlap,
@@ -46,9 +46,9 @@ from zoo_tools.intervals import (
     gc_matched_background,
     read_bed,
 )
-from zoo_tools.metrics import track_metrics
-from zoo_tools.recipes import Recipe
-from zoo_tools.tracks import read_binned
+from zoo_tools.data.tracks import read_binned
+from zoo_tools.models.heads import MultiTaskHead, SiameseHead, task_scale
+from zoo_tools.train.config import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def resolve_data(data: str) -> str:
     """Path of the data YAML; ``demo`` is the demo world in ``$ZOO_HOME/demo_world`` (made once)."""
     if data != "demo":
         return data
-    from zoo_tools.demo import make_demo_world
+    from zoo_tools.data.demo import make_demo_world
     from zoo_tools.zoo.cache import zoo_home
 
     folder = zoo_home() / "demo_world"
@@ -74,7 +74,7 @@ def demo_is_current(folder) -> bool:
     """Whether a demo world was made by this version of the generator (older ones lack files)."""
     import yaml
 
-    from zoo_tools.demo import DEMO_VERSION
+    from zoo_tools.data.demo import DEMO_VERSION
 
     try:
         with open(os.path.join(folder, "summary.yaml")) as fh:
@@ -111,7 +111,7 @@ def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int
         w = pd.concat([peaks.assign(is_peak=True), bg[["chrom", "start", "end"]].assign(is_peak=False)],
                       ignore_index=True)
     else:
-        from zoo_tools.intervals import tile
+        from zoo_tools.data.intervals import tile
 
         w = tile(genome.contigs, seq_len, seq_len // 2).assign(is_peak=False)
     if cfg.blacklist:
@@ -198,7 +198,7 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
     Stored in ``$ZOO_HOME/embeddings/<key>.npy`` where ``key`` hashes the model weights and the
     windows, so a second run with the same model and data reuses them.
     """
-    from zoo_tools.progress import progress_bar
+    from zoo_tools.core.progress import progress_bar
     from zoo_tools.zoo.cache import zoo_home
 
     folder = zoo_home() / "embeddings"
@@ -304,7 +304,7 @@ def make_loader(ds, batch_size: int, shuffle: bool, seed: int, num_workers: int,
     per-item loader lets Lightning insert its distributed sampler."""
     from torch.utils.data import DataLoader
 
-    from zoo_tools.datasets import batch_loader
+    from zoo_tools.data.datasets import batch_loader
 
     if batched:
         return batch_loader(ds, batch_size, shuffle=shuffle, seed=seed, num_workers=num_workers)
@@ -321,7 +321,7 @@ def fit(lit, loaders: dict, recipe: Recipe, out: str, callbacks=()):
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from zoo_tools.progress import quiet_lightning
+    from zoo_tools.core.progress import quiet_lightning
 
     spec = recipe.train
     quiet_lightning()
@@ -427,20 +427,20 @@ def save_model(path: str, base, head: nn.Module, net: nn.Module, card, recipe: R
 
 def load_finetuned(ckpt: dict, path: str):
     """Rebuild a model saved by :func:`save_model` (no base weights, no network needed)."""
-    from zoo_tools.zoo.card import ModelCard
-    from zoo_tools.zoo.model import ZooModel
+    from zoo_tools.models.card import ModelCard
+    from zoo_tools.models.model import ZooModel
 
     meta = ckpt["zoo_tools"]
     arch = meta["arch"]
     trunk = rebuild_trunk(arch)
     kind = meta.get("kind", "multitask")
     if kind == "siamese":
-        from zoo_tools.siamese import SiameseNet as Net
-        from zoo_tools.siamese import SiameseZooModel as Model
+        from zoo_tools.train.siamese import SiameseNet as Net
+        from zoo_tools.train.siamese import SiameseZooModel as Model
         head = SiameseHead(**meta["head"])
     elif kind == "celltype":
-        from zoo_tools.celltype import CellTypeNet as Net
-        from zoo_tools.celltype import CellTypeZooModel as Model
+        from zoo_tools.train.celltype import CellTypeNet as Net
+        from zoo_tools.train.celltype import CellTypeZooModel as Model
         head = MultiTaskHead(**meta["head"])
     else:
         Net, Model, head = FineTuner, ZooModel, MultiTaskHead(**meta["head"])
@@ -489,7 +489,7 @@ def _predict_split(net: FineTuner, data, idx: np.ndarray, cached: bool, batch_si
 
 
 def card_for(recipe: Recipe, cfg: DataConfig, base, head: MultiTaskHead, metrics: dict, out: str):
-    from zoo_tools.zoo.card import ModelCard, task_table
+    from zoo_tools.models.card import ModelCard, task_table
 
     tasks = task_table(pd.DataFrame([t.model_dump() for t in cfg.tracks]).drop(columns=["path"]))
     for k in ("pearson_log1p", "pearson", "spearman", "auroc", "auprc"):
@@ -512,7 +512,7 @@ def start_run(recipe: Recipe, out: str) -> DataConfig:
     first use) resolved and validated, and the resolved recipe saved as ``out/config.yaml``."""
     import lightning as L
 
-    from zoo_tools.config import dump_config
+    from zoo_tools.data.config import dump_config
 
     os.makedirs(out, exist_ok=True)
     L.seed_everything(recipe.train.seed, workers=True, verbose=False)
@@ -528,15 +528,15 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     ``callbacks`` are extra Lightning callbacks.
     """
 
-    from zoo_tools.datasets import SeqTrackDataset
+    from zoo_tools.data.datasets import SeqTrackDataset
     from zoo_tools.zoo import load_model
 
     if recipe.head.type == "siamese":
-        from zoo_tools.siamese import run as run_siamese
+        from zoo_tools.train.siamese import run as run_siamese
 
         return run_siamese(recipe, out, callbacks)
     if recipe.head.type == "celltype":
-        from zoo_tools.celltype import run as run_celltype
+        from zoo_tools.train.celltype import run as run_celltype
 
         return run_celltype(recipe, out, callbacks)
     t0 = time.time()
@@ -583,8 +583,8 @@ def run(recipe: Recipe, out: str, callbacks=()) -> dict:
     cached = spec.embedding_cache == "on" or (spec.embedding_cache == "auto" and spec.freeze_trunk
                                               and spec.max_shift == 0)
     plain = SeqTrackDataset(genome, windows, targets)
-    from zoo_tools.zoo.card import task_table
-    from zoo_tools.zoo.model import rc_task_perm
+    from zoo_tools.models.card import task_table
+    from zoo_tools.models.model import rc_task_perm
 
     perm = rc_task_perm(task_table(pd.DataFrame([t.model_dump() for t in cfg.tracks])))
     if cached:
