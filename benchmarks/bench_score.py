@@ -102,8 +102,8 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     from grelu.lightning import LightningModel
     from grelu.variant import predict_variant_effects
 
-    from zoo_tools.data.datasets import codes_to_tensor
     from zoo_tools.data.genome import Genome
+    from zoo_tools.data.onehot import codes_to_tensor
     from zoo_tools.data.variants import read_variants
     from zoo_tools.score.scoring import LocalPatch, allele_windows, centre_index, read_scores, score_vcf
     from zoo_tools.zoo import load_model

@@ -113,7 +113,7 @@ def test_siamese_model_loads_and_flips_sign_on_swap(siamese_run, world):
     model = load_model(f"local:{out}")
     assert getattr(model, "is_siamese", False) and model.card.n_tasks == 3 and model.card.n_bins == 1
     pred = pd.read_csv(out / "predictions.tsv", sep="\t").head(20)
-    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.onehot import codes_to_tensor
     from zoo_tools.train.siamese import allele_codes
 
     ref, alt = allele_codes(Genome(os.path.join(world, "genome.fa")), pred, model.card.seq_len)
@@ -142,7 +142,7 @@ def test_siamese_recipe_without_allelic_table_is_one_line(tmp_path, world):
 @pytest.mark.slow
 def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
     """`zoo score-variants` with a siamese model: the pair's predicted imbalance, both strands."""
-    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.onehot import codes_to_tensor
     from zoo_tools.score.scoring import read_scores
     from zoo_tools.train.siamese import allele_codes
 
@@ -169,7 +169,7 @@ def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
 def test_siamese_model_is_explained_against_its_reference(siamese_run, world):
     """ISM of a siamese model: the effect of each substitution is compare(reference, mutant),
     by hand on a few mutants; the fast path equals the plain one; gradients work too."""
-    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.onehot import codes_to_tensor
     from zoo_tools.interpret import explain, ism
     from zoo_tools.interpret.attributions import attribute
 

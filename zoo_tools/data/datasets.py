@@ -29,14 +29,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import N_CODE, Genome
+from zoo_tools.data.onehot import codes_to_tensor
 from zoo_tools.data.tracks import read_binned, window_arrays
-
-_EYE = torch.cat([torch.eye(4), torch.zeros(1, 4)])
-
-
-def codes_to_tensor(codes: np.ndarray) -> torch.Tensor:
-    """``(B, L)`` uint8 codes -> ``(B, 4, L)`` float32 one-hot tensor (code 4 all-zero)."""
-    return _EYE[torch.from_numpy(np.ascontiguousarray(codes)).long()].transpose(1, 2).contiguous()
 
 
 class SeqTrackDataset(Dataset):

@@ -76,7 +76,7 @@ def load_inputs(seq_len: int, genome: Genome | None = None, regions: str | Seque
 
 
 def _one_hot(codes: np.ndarray) -> torch.Tensor:
-    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.onehot import codes_to_tensor
 
     return codes_to_tensor(codes)
 

@@ -75,7 +75,7 @@ def shuffled_backgrounds(genome: Genome, n: int, length: int, seed: int = 0) -> 
     """``(n, 4, length)`` float32 one-hot: genome windows, dinucleotide-shuffled (tangermeme)."""
     from tangermeme.ersatz import dinucleotide_shuffle
 
-    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.onehot import codes_to_tensor
 
     x = codes_to_tensor(background_windows(genome, n, length, seed))
     x[x.sum(1, keepdim=True).expand_as(x) == 0] = 0.25  # N: uniform, then shuffled as a base would be

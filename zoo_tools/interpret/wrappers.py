@@ -51,7 +51,7 @@ class Explained(nn.Module):
     def __init__(self, model, tasks: Sequence[str] | None = None, bins: tuple[int, int] | None = None,
                  scale: str = "output", combine: bool = False):
         super().__init__()
-        from zoo_tools.score.regions import select_tasks
+        from zoo_tools.models.tasks import select_tasks
 
         if scale not in SCALES:
             raise ZooError(f"scale '{scale}': choose one of {', '.join(SCALES)}")

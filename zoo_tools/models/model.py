@@ -126,7 +126,7 @@ class ZooModel(nn.Module):
             centre = (seqs["start"].to_numpy() + seqs["end"].to_numpy()) // 2
             starts = centre - self.card.seq_len // 2
             codes = g.batch_codes(seqs["chrom"].astype(str).to_numpy(), starts, self.card.seq_len)
-            from zoo_tools.data.datasets import codes_to_tensor
+            from zoo_tools.data.onehot import codes_to_tensor
 
             return codes_to_tensor(codes)
         if isinstance(seqs, str):

@@ -54,8 +54,8 @@ import torch
 
 from zoo_tools.core.errors import ZooError, require_file
 from zoo_tools.core.progress import progress_bar, quiet_lightning
-from zoo_tools.data.datasets import codes_to_tensor
 from zoo_tools.data.genome import Genome, encode
+from zoo_tools.data.onehot import codes_to_tensor
 from zoo_tools.data.variants import Variant, iter_variants
 from zoo_tools.models.model import rc_task_perm
 
@@ -463,7 +463,7 @@ def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None
 
     Returns ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path}``.
     """
-    from zoo_tools.score.regions import select_tasks
+    from zoo_tools.models.tasks import select_tasks
 
     fmt = output_format(out)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
@@ -638,7 +638,7 @@ def score_vcf_distributed(model, vcf: str, genome: Genome, out: str, tasks=None,
     """
     import lightning as L
 
-    from zoo_tools.score.regions import select_tasks
+    from zoo_tools.models.tasks import select_tasks
 
     quiet_lightning()
     fmt = output_format(out)

@@ -167,7 +167,7 @@ class CellWindowDataset(torch.utils.data.Dataset):
         return len(self.pairs)
 
     def __getitem__(self, idx):
-        from zoo_tools.data.datasets import codes_to_tensor
+        from zoo_tools.data.onehot import codes_to_tensor
 
         single = np.ndim(idx) == 0
         w, c = self.pairs[np.atleast_1d(np.asarray(idx))].T

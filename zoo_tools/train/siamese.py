@@ -36,9 +36,9 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.core.metrics import pearson, spearman
 from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.allelic import pair_table, read_allelic, status_counts
-from zoo_tools.data.datasets import codes_to_tensor
 from zoo_tools.data.genome import Genome, encode
 from zoo_tools.data.intervals import assign_splits
+from zoo_tools.data.onehot import codes_to_tensor
 from zoo_tools.models.heads import SiameseHead
 from zoo_tools.models.model import ZooModel
 from zoo_tools.train.config import Recipe

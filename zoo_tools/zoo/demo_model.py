@@ -152,7 +152,7 @@ def _predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
     """Generate the pretraining world, train, evaluate; returns a gReLU-format checkpoint dict."""
-    from zoo_tools.data.datasets import codes_to_tensor
+    from zoo_tools.data.onehot import codes_to_tensor
 
     t0 = time.time()
     codes, counts, split, names = pretraining_world(seed)
