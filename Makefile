@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.zoo_installed
 DEMO_OUT ?= demo_out
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,8 +55,15 @@ test: $(STAMP)
 	ZOO_TEST_HOME=$(ZOO_CACHE) ZOO_HOME=$(ZOO_CACHE) PATH=$(CURDIR)/$(BIN):$$PATH \
 		$(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=600
 
+# ruff (rules and formatting, as in pyproject.toml) and the import contracts ([tool.importlinter])
 lint: $(STAMP)
 	$(BIN)/ruff check zoo_tools tests benchmarks
+	$(BIN)/ruff format --check zoo_tools tests benchmarks
+	$(BIN)/lint-imports --no-logo
+
+# API reference (pdoc, offline) into docs/api; any pdoc warning fails the build
+docs: $(STAMP)
+	$(BIN)/python docs/build_api.py docs/api
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tracks.py
