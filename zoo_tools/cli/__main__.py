@@ -1,0 +1,3 @@
+from zoo_tools.cli import main
+
+raise SystemExit(main())
