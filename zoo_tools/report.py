@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import glob
 import html
-import json
 import os
 
 import pandas as pd
@@ -37,34 +36,17 @@ def _img(path: str, root: str, height: int = 260) -> str:
 
 
 def _finetune_section(run: str, root: str, summary: list[str]) -> str:
-    m = json.load(open(os.path.join(run, "metrics.json")))
+    from zoo_tools.train.results import RunResult
+
+    m = RunResult.from_json(os.path.join(run, "metrics.json"))
     name = _rel(run, root)
     parts = [f"<h3>Fine-tuning run <code>{html.escape(name)}</code></h3>"]
-    test = m.get("test", {})
-    if isinstance(test, dict) and "per_task" in test:
-        rows = [{"task": t, **{k: v for k, v in d.items() if isinstance(v, (int, float))}}
-                for t, d in test["per_task"].items()]
-        parts.append(f"<p>recipe <b>{html.escape(str(m.get('recipe')))}</b> on {html.escape(str(m.get('model')))}; "
-                     f"test chromosomes {html.escape(', '.join(m.get('chromosomes', {}).get('test', [])))}; "
-                     f"{m.get('epochs_run', '?')} epochs</p>")
-        parts.append(_table(pd.DataFrame(rows)))
-        mean = test.get("mean", {})
-        if "pearson" in mean:
-            summary.append(f"{name}: test Pearson {mean['pearson']:.3f} over {len(rows)} tracks")
-    elif isinstance(test, dict) and "pooled" in test:  # siamese: observed and true allelic imbalance
-        rows = [{"group": g, **{f"{k} {stat}": d[k][stat] for k in d for stat in ("n", "pearson", "spearman")}}
-                for g, d in [("pooled", test["pooled"]), *test.get("per_group", {}).items()]]
-        parts.append(f"<p>siamese recipe <b>{html.escape(str(m.get('recipe')))}</b>: predicted vs allelic "
-                     f"imbalance on the test SNVs</p>" + _table(pd.DataFrame(rows)))
-        pooled = test["pooled"]
-        summary.append(f"{name}: siamese, test Pearson {pooled['observed']['pearson']:.3f} with observed ratios"
-                       + (f", {pooled['truth']['pearson']:.3f} with the truth" if "truth" in pooled else ""))
-    elif isinstance(test, dict):
-        flat = {k: v for k, v in test.items() if isinstance(v, (int, float))}
-        parts.append(_table(pd.DataFrame([flat])))
-        if "pearson" in flat:
-            summary.append(f"{name}: test Pearson {flat['pearson']:.3f} ({m.get('head', 'model')})")
-    for w in m.get("warnings", []):
+    if m.test is not None:
+        parts.append(f"<p>{html.escape(m.describe())}</p>" + _table(m.test_table()))
+        line = m.headline(name)
+        if line:
+            summary.append(line)
+    for w in m.warnings:
         parts.append(f"<p class='warn'>warning: {html.escape(str(w))}</p>")
     parts += [_img(p, root) for p in (os.path.join(run, f) for f in ("curves.png", "pred_vs_obs.png"))
               if os.path.exists(p)]
@@ -76,7 +58,7 @@ def _finetune_section(run: str, root: str, summary: list[str]) -> str:
 
 def _scores_section(path: str, root: str, summary: list[str]) -> str:
     from zoo_tools.core.metrics import auroc
-    from zoo_tools.score.scoring import read_scores
+    from zoo_tools.score import read_scores
 
     df = read_scores(path)
     name = _rel(path, root)

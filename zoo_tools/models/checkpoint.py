@@ -1,9 +1,17 @@
-"""Safe checkpoint loading shared by the adapters."""
+"""Checkpoints: safe loading shared by the adapters, and the zoo_tools checkpoint format.
+
+A fine-tuned model's ``model.ckpt`` (format 2) holds ``zoo_tools`` (kind, the trunk's complete
+description, the head's arguments, the base spec and its sha256), ``state_dict`` (trunk and head
+weights) and ``card``. The ``local:`` source (:mod:`zoo_tools.zoo.sources.local`) rebuilds it
+without the base model's files or the network.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+from dataclasses import dataclass
 
 import torch
 
@@ -55,3 +63,69 @@ def load_checkpoint(path: str | os.PathLike, trust: bool = False) -> dict:
     except Exception as err:
         raise ZooError(f"checkpoint {path} cannot be unpickled ({type(err).__name__}: {str(err)[:120]}); "
                        f"the code that defined its objects may be missing") from None
+
+
+# --------------------------------------------------------------------------------------------
+# The zoo_tools checkpoint format (``model.ckpt`` of a fine-tuned model)
+# --------------------------------------------------------------------------------------------
+FORMAT = 2
+
+
+@dataclass(frozen=True)
+class FinetunedMeta:
+    """What a zoo_tools checkpoint says about its model (any format, read as format 2).
+
+    Attributes
+    ----------
+    format : the file's format number (1: zoo_tools 0.1; 2: 0.2 and later).
+    kind : the network kind (:mod:`zoo_tools.models.nets`).
+    trunk : the trunk's complete description: ``{"source": ..., ...}``, rebuilt without its
+        weights by that source's ``rebuild_trunk`` (format 1 from a Borzoi, Kipoi or BPNet base:
+        ``{"source": "spec", "spec": base spec}``, which needs the base model's files).
+    head : the head's constructor arguments.
+    base_spec, base_sha256 : the base model it was fine-tuned from.
+    net : extra constructor arguments of the network.
+    """
+
+    format: int
+    kind: str
+    trunk: dict
+    head: dict
+    base_spec: str
+    base_sha256: str
+    net: dict
+
+
+def finetuned_checkpoint(kind: str, trunk: dict, head: dict, base_spec: str, base_sha256: str, net_args: dict,
+                         state_dict: dict, card) -> dict:
+    """The dict ``torch.save`` writes for a fine-tuned model (format 2; tensors moved to CPU).
+
+    ``trunk`` must describe the base trunk completely (``ZooModel.arch``); ``card`` is a
+    :class:`~zoo_tools.models.card.ModelCard`.
+    """
+    meta = {"format": FORMAT, "kind": kind, "trunk": dict(trunk), "head": dict(head), "base_spec": base_spec,
+            "base_sha256": base_sha256 or "", "net": dict(net_args)}
+    return {"zoo_tools": meta, "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+            "card": json.loads(card.to_json())}
+
+
+def is_finetuned(ckpt) -> bool:
+    """Whether a loaded checkpoint was written by zoo_tools (else: gReLU / Lightning)."""
+    return isinstance(ckpt, dict) and "zoo_tools" in ckpt
+
+
+def read_finetuned(ckpt: dict, path: str) -> FinetunedMeta:
+    """The checkpoint's description, format 1 upgraded to format 2 (``arch.kind`` -> ``trunk.source``)."""
+    meta = ckpt["zoo_tools"]
+    fmt = int(meta.get("format", 1))
+    if fmt > FORMAT:
+        raise ZooError(f"{path}: checkpoint format {fmt} was written by a newer zoo_tools (this one reads "
+                       f"formats 1-{FORMAT}); upgrade zoo_tools")
+    if fmt == 1:
+        arch = dict(meta["arch"])
+        trunk = {"source": arch.pop("kind"), **arch}
+    else:
+        trunk = dict(meta["trunk"])
+    return FinetunedMeta(format=fmt, kind=meta.get("kind", "multitask"), trunk=trunk, head=dict(meta["head"]),
+                         base_spec=meta.get("base_spec", ""), base_sha256=meta.get("base_sha256", ""),
+                         net=dict(meta.get("net", {})))

@@ -1,21 +1,36 @@
 """Training: recipes (YAML, validated) run by one engine into a loadable model and typed results.
 
-``finetune(recipe, out)`` runs any registered recipe and returns its result object
-(``result.summary(out)`` a short report, ``result.is_complete`` False on non-zero DDP ranks).
+``finetune(recipe, out)`` runs any registered recipe (:mod:`zoo_tools.train.recipes`) and
+returns its :class:`~zoo_tools.train.results.RunResult` (``result.summary(out)`` is a short
+report; ``result.is_complete`` is False on non-zero DDP ranks).
 """
 
 from __future__ import annotations
 
 from zoo_tools.train.config import Recipe, load_recipe
+from zoo_tools.train.results import RunResult
 
 
-def finetune(recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | None = None):
-    """Run a recipe (a :class:`Recipe` or a recipe YAML path with ``--set`` style ``sets``) into ``out``."""
-    from zoo_tools.train._provisional import run
+def finetune(recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | None = None) -> RunResult:
+    """Fine-tune with a recipe into folder ``out``.
+
+    Parameters
+    ----------
+    recipe : a :class:`Recipe`, or the path of a recipe YAML.
+    out : output folder (``model.ckpt``, ``metrics.json``, ``config.yaml``, logs and plots).
+    callbacks : extra Lightning callbacks.
+    sets : ``key.sub=value`` overrides when ``recipe`` is a path (as ``zoo finetune --set``).
+
+    Returns
+    -------
+    RunResult
+        The recipe's typed result (also written as ``out/metrics.json``).
+    """
+    from zoo_tools.train.engine import run_recipe
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, sets)
-    return run(recipe, out, callbacks)
+    return run_recipe(recipe, out, callbacks)
 
 
-__all__ = ["Recipe", "load_recipe", "finetune"]
+__all__ = ["Recipe", "RunResult", "load_recipe", "finetune"]

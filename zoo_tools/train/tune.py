@@ -97,27 +97,21 @@ def _trainable(recipe_path: str, sets: list[str], out: str):
         from ray import tune
 
         from zoo_tools.train.config import load_recipe
-        from zoo_tools.train.finetune import run
+        from zoo_tools.train.engine import run_recipe
 
         torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
         recipe = load_recipe(recipe_path, sets + overrides(config))
         folder = os.path.join(out, "trials", tune.get_context().get_trial_id())
-        run(recipe, folder, callbacks=[_report_callback()])
+        run_recipe(recipe, folder, callbacks=[_report_callback()])
 
     return trial
 
 
-def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: list[str] | None = None,
-             address: str | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0) -> pd.DataFrame:
-    """Run the sweep; returns the trials table (also ``out/trials.tsv``) and writes ``best_config.yaml``."""
-    from zoo_tools.data.config import dump_config
+def check_space(recipe_path: str, space_path: str, sets: list[str], trials: int) -> dict[str, tuple[str, list]]:
+    """The search space, each key checked against the recipe with its first values."""
     from zoo_tools.train.config import load_recipe
-    from zoo_tools.train.finetune import resolve_data
-    from zoo_tools.zoo import load_model
 
-    sets = list(sets or [])
     space = parse_space(load_yaml(space_path), space_path)
-    recipe = load_recipe(recipe_path, sets)
     for key, (kind, args) in space.items():  # every key must be a valid recipe key with every value
         for value in (args if kind == "choice" else args[:2]):
             try:
@@ -126,6 +120,20 @@ def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: lis
                 raise ZooError(f"{space_path}: key '{key}' = {value!r} does not fit the recipe ({err})") from None
     if trials < 1:
         raise ZooError(f"--trials must be >= 1, got {trials}")
+    return space
+
+
+def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: list[str] | None = None,
+             address: str | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0) -> pd.DataFrame:
+    """Run the sweep; returns the trials table (also ``out/trials.tsv``) and writes ``best_config.yaml``."""
+    from zoo_tools.data.config import dump_config
+    from zoo_tools.train.config import load_recipe
+    from zoo_tools.train.windows import resolve_data
+    from zoo_tools.zoo import load_model
+
+    sets = list(sets or [])
+    recipe = load_recipe(recipe_path, sets)
+    space = check_space(recipe_path, space_path, sets, trials)
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
     # make the shared inputs once, before trials race for them (demo world, base model)
@@ -133,7 +141,28 @@ def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: lis
     if recipe.data == "demo":
         sets = sets + [f"data={data}"]
     load_model(recipe.model)
+    trainable = tune_trainable(os.path.abspath(recipe_path), sets, out, cpus_per_trial, gpus_per_trial)
+    results = fit_trials(trainable, space, trials, recipe, out, address)
+    table = trials_table(results, space, out)
+    ok = table[table.best_val_loss.notna()]
+    if ok.empty:
+        raise ZooError(f"every trial failed; see {os.path.join(out, 'trials.tsv')} (column error)")
+    best = {k: ok.iloc[0][k] for k in space}
+    best_recipe = load_recipe(recipe_path, sets + overrides(best))
+    best_recipe.name = f"{best_recipe.name}_tuned"
+    dump_config(best_recipe, os.path.join(out, "best_config.yaml"))
+    return table
 
+
+def tune_trainable(recipe_path: str, sets: list[str], out: str, cpus: float, gpus: float):
+    """The trial function with its resources, as Ray Tune takes it."""
+    from ray import tune
+
+    return tune.with_resources(_trainable(recipe_path, sets, out), {"cpu": cpus, "gpu": gpus})
+
+
+def fit_trials(trainable, space: dict, trials: int, recipe, out: str, address: str | None):
+    """Ray Tune with ASHA over ``trials`` samples of ``space`` (seeded); the Ray result grid."""
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -149,55 +178,51 @@ def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: lis
         scheduler = ASHAScheduler(time_attr="training_iteration", max_t=recipe.train.epochs + 1, grace_period=1,
                                   reduction_factor=2)
         tuner = tune.Tuner(
-            tune.with_resources(_trainable(os.path.abspath(recipe_path), sets, out),
-                                {"cpu": cpus_per_trial, "gpu": gpus_per_trial}),
-            param_space=to_ray(space),
+            trainable, param_space=to_ray(space),
             tune_config=tune.TuneConfig(metric="val_loss", mode="min", num_samples=trials, scheduler=scheduler,
                                         search_alg=BasicVariantGenerator(random_state=recipe.train.seed)),
             run_config=tune.RunConfig(name="zoo_tune", storage_path=os.path.join(out, "ray_results"), verbose=0,
                                       progress_reporter=None),
         )
-        results = tuner.fit()
+        return tuner.fit()
     finally:
         ray.shutdown()
-    rows = []
-    for r in results:
-        hist = r.metrics_dataframe if r.metrics_dataframe is not None else pd.DataFrame()
-        losses = hist["val_loss"].tolist() if "val_loss" in hist else []
-        tid = r.metrics.get("trial_id", "") if r.metrics else ""
-        mfile = os.path.join(out, "trials", tid, "metrics.json")
-        row = {"trial": tid, **{k: r.config.get(k) for k in space}}
-        row.update(best_val_loss=min(losses) if losses else float("nan"),
-                   last_val_loss=losses[-1] if losses else float("nan"), epochs=len(losses),
-                   status="error" if r.error else ("finished" if os.path.exists(mfile) else "stopped_by_asha"))
-        if os.path.exists(mfile):
-            with open(mfile) as fh:
-                m = json.load(fh)
-            row.update(_headline(m))
-        if r.error:
-            row["error"] = str(r.error).strip().splitlines()[-1][:200]
-        rows.append(row)
-    table = pd.DataFrame(rows).sort_values("best_val_loss", kind="stable").reset_index(drop=True)
+
+
+def trial_row(r, space: dict, out: str) -> dict:
+    """One trials.tsv row: sampled values, losses, status and the trial's headline metrics."""
+    from zoo_tools.train.results import RunResult
+
+    hist = r.metrics_dataframe if r.metrics_dataframe is not None else pd.DataFrame()
+    losses = hist["val_loss"].tolist() if "val_loss" in hist else []
+    tid = r.metrics.get("trial_id", "") if r.metrics else ""
+    mfile = os.path.join(out, "trials", tid, "metrics.json")
+    row = {"trial": tid, **{k: r.config.get(k) for k in space}}
+    row.update(best_val_loss=min(losses) if losses else float("nan"),
+               last_val_loss=losses[-1] if losses else float("nan"), epochs=len(losses),
+               status="error" if r.error else ("finished" if os.path.exists(mfile) else "stopped_by_asha"))
+    if os.path.exists(mfile):
+        row.update(_headline(RunResult.from_json(mfile)))
+    if r.error:
+        row["error"] = str(r.error).strip().splitlines()[-1][:200]
+    return row
+
+
+def trials_table(results, space: dict, out: str) -> pd.DataFrame:
+    """``out/trials.tsv``: one row per trial, best validation loss first."""
+    table = pd.DataFrame([trial_row(r, space, out) for r in results])
+    table = table.sort_values("best_val_loss", kind="stable").reset_index(drop=True)
     table.to_csv(os.path.join(out, "trials.tsv"), sep="\t", index=False, float_format="%.5g")
-    ok = table[table.best_val_loss.notna()]
-    if ok.empty:
-        raise ZooError(f"every trial failed; see {os.path.join(out, 'trials.tsv')} (column error)")
-    best = {k: ok.iloc[0][k] for k in space}
-    best_recipe = load_recipe(recipe_path, sets + overrides(best))
-    best_recipe.name = f"{best_recipe.name}_tuned"
-    dump_config(best_recipe, os.path.join(out, "best_config.yaml"))
     return table
 
 
-def _headline(m: dict) -> dict:
-    """Validation / test Pearson of a finished trial, whatever its head type."""
+def _headline(m) -> dict:
+    """Validation / test Pearson of a finished trial (a :class:`RunResult`), whatever its recipe."""
     out = {}
     for split in ("val", "test"):
-        s = m.get(split, {})
-        if "mean" in s:
-            out[f"{split}_pearson"] = s["mean"].get("pearson")
-        elif "pooled" in s:
-            out[f"{split}_pearson"] = s["pooled"]["observed"].get("pearson")
+        value = m.split_pearson(split)
+        if value is not None:
+            out[f"{split}_pearson"] = value
     return out
 
 

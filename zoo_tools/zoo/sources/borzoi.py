@@ -23,6 +23,7 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import cache
+from zoo_tools.zoo.registry import Source, register_source
 
 OFFICIAL_SEQ_LEN = 524_288
 
@@ -112,4 +113,30 @@ def load(ref: str) -> ZooModel:
                      weights=weights, sha256=cache.sha256_file(weights) if weights else "",
                      output="Softplus: squashed-scale coverage per 32 bp bin (see Borzoi's targets clip/scale)",
                      notes=f"{head} head; flashed={getattr(model, 'flashed', False)}")
-    return ZooModel(BorzoiTrunk(model), BorzoiHead(conv), card).eval()
+    arch = {"source": "borzoi", "config": _config_dict(config), "head": head}
+    return ZooModel(BorzoiTrunk(model), BorzoiHead(conv), card, arch=arch).eval()
+
+
+def _config_dict(config) -> dict:
+    """The model's ``BorzoiConfig`` as a plain dict (what ``save_pretrained`` writes)."""
+    return {k: v for k, v in config.to_dict().items() if k not in ("architectures", "transformers_version")}
+
+
+def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
+    """A BorzoiTrunk with random weights from the saved config (no download)."""
+    from borzoi_pytorch import Borzoi
+    from borzoi_pytorch.config_borzoi import BorzoiConfig
+
+    config = BorzoiConfig(**arch["config"])
+    for key, value in arch["config"].items():  # keys BorzoiConfig does not take (e.g. seq_len) stay attributes
+        setattr(config, key, value)
+    return BorzoiTrunk(Borzoi(config))
+
+
+def _fetch(ref: str) -> str:
+    from zoo_tools.zoo.catalog import fetch_hf_pretrained
+
+    return fetch_hf_pretrained("borzoi", ref)
+
+
+register_source(Source("borzoi", lambda ref, trust=False, **_: load(ref), _fetch, rebuild_trunk, order=3))

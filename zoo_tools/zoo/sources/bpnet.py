@@ -29,6 +29,7 @@ from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.checkpoint import load_checkpoint
 from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import cache
+from zoo_tools.zoo.registry import Source, register_source
 
 DEFAULT_INPUT = 2114
 
@@ -151,6 +152,53 @@ def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
                      notes=f"{kind}; input {seq_len} bp (load_model(..., seq_len=N) to change); zero control tracks")
     from bpnetlite import BPNet
 
+    arch = {"source": "bpnet", "split": type(model) is BPNet, "model": describe(model)}
     if type(model) is BPNet:  # split into the convolutional trunk and the two output heads
-        return ZooModel(BPNetTrunk(model), nn.Sequential(BPNetHead(model), ExpectedReads()), card).eval()
-    return ZooModel(BPNetOutputs(model), ExpectedReads(), card).eval()
+        return ZooModel(BPNetTrunk(model), nn.Sequential(BPNetHead(model), ExpectedReads()), card, arch=arch).eval()
+    return ZooModel(BPNetOutputs(model), ExpectedReads(), card, arch=arch).eval()
+
+
+def _bpnet_args(model: nn.Module) -> dict:
+    """Constructor arguments of a bpnet-lite BPNet (read from the model and its layers)."""
+    return {"n_filters": int(model.n_filters), "n_layers": int(model.n_layers), "n_outputs": int(model.n_outputs),
+            "n_control_tracks": int(model.n_control_tracks), "trimming": int(model.trimming),
+            "profile_output_bias": model.fconv.bias is not None, "count_output_bias": model.linear.bias is not None,
+            "name": str(model.name)}
+
+
+def describe(model: nn.Module) -> dict:
+    """``{"class": "BPNet", "args": ...}`` or ``{"class": "ChromBPNet", "bias": ..., "accessibility": ...}``:
+    enough to rebuild the network without its file; ``{"class": NAME}`` for other classes."""
+    kind = type(model).__name__
+    if kind == "BPNet":
+        return {"class": kind, "args": _bpnet_args(model)}
+    if kind == "ChromBPNet" and type(model.bias).__name__ == type(model.accessibility).__name__ == "BPNet":
+        return {"class": kind, "bias": describe(model.bias), "accessibility": describe(model.accessibility),
+                "name": str(model.name)}
+    return {"class": kind}
+
+
+def build(desc: dict) -> nn.Module:
+    """A bpnet-lite network with random weights from :func:`describe`'s description."""
+    from bpnetlite import BPNet
+    from bpnetlite.chrombpnet import ChromBPNet
+
+    if desc["class"] == "BPNet":
+        return BPNet(**desc["args"], verbose=False)
+    if desc["class"] == "ChromBPNet" and "bias" in desc:
+        return ChromBPNet(build(desc["bias"]), build(desc["accessibility"]), name=desc["name"])
+    raise ZooError(f"a bpnet-lite {desc['class']} cannot be rebuilt from its description (only BPNet and "
+                   f"ChromBPNet of two BPNets); load the fine-tuned model beside its base file")
+
+
+def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
+    """The BPNet trunk (or the whole wrapped model) with random weights."""
+    model = build(arch["model"]).eval()
+    return BPNetTrunk(model) if arch.get("split") else BPNetOutputs(model)
+
+
+def _load(ref: str, trust: bool = False, **kwargs) -> ZooModel:
+    return load(ref, trust=trust, seq_len=kwargs.get("seq_len"))
+
+
+register_source(Source("bpnet", _load, None, rebuild_trunk, order=4))

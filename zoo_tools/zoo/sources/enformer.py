@@ -25,6 +25,7 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import cache
+from zoo_tools.zoo.registry import Source, register_source
 
 OFFICIAL = "EleutherAI/enformer-official-rough"
 
@@ -134,5 +135,20 @@ def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
                      weights=weights, sha256=cache.sha256_file(weights) if weights else "",
                      output="Softplus: expected signal per 128 bp bin" if pool == 128 else "Softplus output",
                      notes=f"heads {','.join(heads)}; use_tf_gamma={use_tf}")
-    arch = {"kind": "enformer", "config": config.to_dict(), "use_tf_gamma": bool(use_tf)}
+    arch = {"source": "enformer", "config": config.to_dict(), "use_tf_gamma": bool(use_tf)}
     return ZooModel(EnformerTrunk(model), EnformerHeads(model.heads, heads), card, arch=arch).eval()
+
+
+def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
+    """An EnformerTrunk with random weights from the saved config."""
+    return trunk_from_config(arch["config"], arch.get("use_tf_gamma", False))
+
+
+def _fetch(ref: str) -> str:
+    from zoo_tools.zoo.catalog import fetch_hf_pretrained
+
+    return fetch_hf_pretrained("enformer", ref)
+
+
+register_source(Source("enformer", lambda ref, trust=False, **kw: load(ref, use_tf_gamma=kw.get("use_tf_gamma")),
+                       _fetch, rebuild_trunk, order=2))

@@ -22,6 +22,7 @@ from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.checkpoint import load_checkpoint
 from zoo_tools.models.model import Exp, ZooModel
 from zoo_tools.zoo import cache
+from zoo_tools.zoo.registry import Source, register_source
 
 DEFAULT_FILE = "model.ckpt"
 
@@ -141,7 +142,7 @@ def load_grelu_checkpoint(path: str, name: str | None = None, trust: bool = Fals
     card = card_from_checkpoint(ckpt, name or os.path.basename(path), os.path.abspath(path),
                                 sha or cache.sha256_file(path))
     card.source = source
-    arch = {"kind": "grelu", "model_params": dict(mp)}
+    arch = {"source": "grelu", "model_params": dict(mp)}
     return ZooModel(model.embedding, model.head, card, activation, arch=arch).eval()
 
 
@@ -204,3 +205,16 @@ def grelu_side_effects_contained():
         finally:
             os.chdir(cwd)
             torch.set_float32_matmul_precision(precision)
+
+
+def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
+    """The gReLU model's embedding (trunk) from its saved ``model_params`` (random weights)."""
+    return build_architecture(arch["model_params"]).embedding
+
+
+def _fetch(ref: str) -> str:
+    repo, _, filename = ref.partition(":")
+    return fetch(repo, filename or DEFAULT_FILE)
+
+
+register_source(Source("grelu", lambda ref, trust=False, **_: load(ref, trust=trust), _fetch, rebuild_trunk, order=0))

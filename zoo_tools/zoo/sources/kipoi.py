@@ -28,6 +28,7 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import cache
+from zoo_tools.zoo.registry import Source, register_source
 
 
 @contextlib.contextmanager
@@ -61,11 +62,13 @@ def input_layout(shape: tuple) -> tuple[tuple, int, int]:
 class KipoiInput(nn.Module):
     """``(N, 4, L)`` -> the layout of the Kipoi schema -> the model -> its raw output."""
 
-    def __init__(self, kmodel, shape: tuple, chan: int, length: int):
+    def __init__(self, kmodel, shape: tuple, chan: int, length: int, net: nn.Module | None = None):
         super().__init__()
         self.kmodel = kmodel
-        self.net = kmodel.model if isinstance(getattr(kmodel, "model", None), nn.Module) else None
-        self.shape, self.chan, self.length = shape, chan, length
+        if net is None and isinstance(getattr(kmodel, "model", None), nn.Module):
+            net = kmodel.model
+        self.net = net
+        self.shape, self.chan, self.length = tuple(shape), chan, length
 
     def to_schema(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, L)`` -> ``(N, *schema shape)``: channels before or after length, singletons kept."""
@@ -133,4 +136,62 @@ def load(ref: str) -> ZooModel:
                      weights=weights, sha256=cache.sha256_file(weights) if weights and os.path.exists(weights) else "",
                      output=(targets.doc or "model output").strip(),
                      notes=(kmodel.info.doc or "").strip().splitlines()[0] if kmodel.info.doc else "")
-    return ZooModel(KipoiInput(kmodel, shape, chan, length), KipoiOutput(n_tasks), card).eval()
+    arch = {"source": "kipoi", "folder": os.path.abspath(ref) if local else ref, "shape": list(shape), "chan": chan,
+            "length": length, **network_code(kmodel)}
+    return ZooModel(KipoiInput(kmodel, shape, chan, length), KipoiOutput(n_tasks), card, arch=arch).eval()
+
+
+def network_code(kmodel) -> dict:
+    """How to rebuild a Kipoi PyTorch model's network without its folder: the ``module_file``'s
+    source text, the class (or object) it defines and the class's keyword arguments. Empty for
+    models whose network is not a torch module (Keras, sklearn, ...)."""
+    args = getattr(kmodel, "args", None)
+    if not isinstance(getattr(kmodel, "model", None), nn.Module) or not isinstance(args, dict):
+        return {}
+    name = args.get("module_class") or args.get("module_obj") or ""
+    file = args.get("module_file") or (name.rsplit(".", 1)[0] + ".py" if "." in name else "")
+    path = file if os.path.isabs(file) else os.path.join(getattr(kmodel, "source_dir", ""), file)
+    if not file or not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        code = fh.read()
+    return {"module_file": os.path.basename(path), "module_code": code, "module_name": name.rsplit(".", 1)[-1],
+            "is_class": bool(args.get("module_class")), "module_kwargs": dict(args.get("module_kwargs") or {})}
+
+
+def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
+    """The Kipoi network with random weights. Its code lives in the model folder: import it from
+    there when the folder is still present; otherwise run the copy stored in the checkpoint, which
+    needs ``trust`` (running stored code is as risky as unpickling)."""
+    import importlib.util
+
+    folder, file = arch.get("folder", ""), arch.get("module_file", "")
+    if not arch.get("module_code"):
+        raise ZooError(f"this model was fine-tuned from the Kipoi model {folder}, whose network is not a PyTorch "
+                       f"module zoo_tools can rebuild; load it with kipoi:{folder}")
+    path = os.path.join(folder, file)
+    if not os.path.exists(path):
+        if not trust:
+            raise ZooError(f"this model was fine-tuned from the Kipoi model in {folder}, whose network code ({file}) "
+                           f"lives in that folder, which is gone: restore the folder, or pass --trust-checkpoint "
+                           f"(trust=True) to run the copy of {file} stored in the checkpoint")
+        module = _module_from_code(arch["module_code"], file)
+    else:
+        spec = importlib.util.spec_from_file_location(f"zoo_kipoi_{abs(hash(path))}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    obj = getattr(module, arch["module_name"])
+    net = obj(**arch.get("module_kwargs", {})) if arch.get("is_class") else obj
+    return KipoiInput(None, tuple(arch["shape"]), arch["chan"], arch["length"], net=net)
+
+
+def _module_from_code(code: str, file: str):
+    """A fresh module made by running ``code`` (the stored copy of a Kipoi ``module_file``)."""
+    import types
+
+    module = types.ModuleType(f"zoo_kipoi_{os.path.splitext(file)[0]}")
+    exec(compile(code, f"<checkpoint copy of {file}>", "exec"), module.__dict__)  # noqa: S102 (trusted by the user)
+    return module
+
+
+register_source(Source("kipoi", lambda ref, trust=False, **_: load(ref), None, rebuild_trunk, order=1))

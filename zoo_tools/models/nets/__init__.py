@@ -1,0 +1,60 @@
+"""Fine-tuned networks (a base trunk plus a new head) and the models that serve them.
+
+Each kind registers itself where it is defined (:func:`register_net`); a checkpoint's ``kind``
+names its entry. A new kind is a new module in this package: it is found by :func:`net_kinds`
+without editing anything else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+from torch import nn
+
+from zoo_tools.core.errors import ZooError
+
+
+@dataclass(frozen=True)
+class NetKind:
+    """How to rebuild a fine-tuned model of one kind.
+
+    Attributes
+    ----------
+    name : the checkpoint's ``kind`` (``multitask``, ``siamese``, ``celltype``).
+    net : ``net(trunk, head, **net_args)``, the module whose ``state_dict`` is saved.
+    model : ``model(trunk, head, card, arch=..., **net_args)``, the :class:`ZooModel` users get.
+    head : ``head(**head_config)``.
+    """
+
+    name: str
+    net: type[nn.Module]
+    model: type[nn.Module]
+    head: type[nn.Module]
+
+
+_KINDS: dict[str, NetKind] = {}
+
+
+def register_net(kind: NetKind) -> NetKind:
+    """Add a kind to the registry (called at import time by the module that defines it)."""
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def net_kinds() -> dict[str, NetKind]:
+    """Every registered kind, by name (the modules of this package are imported on first use)."""
+    if not _KINDS:
+        for info in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return _KINDS
+
+
+def net_kind(name: str, source: str = "checkpoint") -> NetKind:
+    """The registered kind ``name``; a one-line error names the known kinds."""
+    kinds = net_kinds()
+    if name not in kinds:
+        raise ZooError(f"{source}: unknown model kind '{name}' (known: {', '.join(kinds)}); "
+                       f"it was written by a newer zoo_tools")
+    return kinds[name]

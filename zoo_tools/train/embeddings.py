@@ -1,0 +1,95 @@
+"""The embedding cache: with the trunk frozen, trunk embeddings are computed once per window
+(both strands with RC) into a memory-mapped file keyed by the weights and the windows."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from zoo_tools.core.progress import progress_bar
+
+
+def embedding_shape(trunk: nn.Module, seq_len: int) -> tuple[int, int]:
+    """``(C, B')`` of the trunk's embedding for one input of ``seq_len`` bp."""
+    trunk.eval()
+    with torch.no_grad():
+        e = trunk(torch.zeros(1, 4, seq_len))
+    return int(e.shape[1]), int(e.shape[2])
+
+
+class EmbeddingDataset(torch.utils.data.Dataset):
+    """Cached trunk embeddings ``(N, [2,] C, B')`` with targets; with ``rc`` each epoch picks per
+    window the forward embedding with its targets, or the reverse complement's embedding with the
+    targets reversed along bins (strand-paired tracks swapped), as sequence-level RC would."""
+
+    def __init__(self, emb: np.ndarray, targets: np.ndarray, rc: bool, seed: int,
+                 rc_track_perm: np.ndarray | None = None):
+        self.emb, self.targets, self.rc, self.seed = emb, targets, rc, seed
+        self.perm = np.arange(targets.shape[1]) if rc_track_perm is None else np.asarray(rc_track_perm)
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        rng = np.random.default_rng([self.seed, epoch])
+        self.flip = rng.random(len(self.targets)) < 0.5 if self.rc else np.zeros(len(self.targets), bool)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, idx):
+        """int -> ``((C, B'), (T, B))``; index array -> batched."""
+        single = np.ndim(idx) == 0
+        idx = np.atleast_1d(np.asarray(idx))
+        if self.rc:
+            e = np.where(self.flip[idx, None, None], self.emb[idx, 1], self.emb[idx, 0])
+            y = np.where(self.flip[idx, None, None], self.targets[idx][:, self.perm, ::-1], self.targets[idx])
+        else:  # forward strand only (a two-strand cache outside training)
+            e, y = (self.emb[idx, 0] if self.emb.ndim == 4 else self.emb[idx]), self.targets[idx]
+        e = torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))
+        y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        return (e[0], y[0]) if single else (e, y)
+
+
+def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -> np.ndarray:
+    """Trunk embeddings of every window (and its reverse complement), memory-mapped on disk.
+
+    Stored in ``$ZOO_HOME/embeddings/<key>.npy`` where ``key`` hashes the model weights and the
+    windows, so a second run with the same model and data reuses them.
+    """
+    from zoo_tools.zoo.cache import zoo_home
+
+    folder = zoo_home() / "embeddings"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.npy"
+    if path.exists():
+        return np.load(path, mmap_mode="r")
+    c, b = embedding_shape(model.trunk, dataset.seq_len)  # dataset: a SeqTrackDataset without augmentation
+    shape = (len(dataset), 2, c, b) if rc else (len(dataset), c, b)
+    tmp = folder / f"{key}.{os.getpid()}.tmp.npy"  # several DDP ranks may build it at once
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+    model.trunk.eval()
+    with torch.no_grad(), progress_bar(total=len(dataset), desc="caching trunk embeddings", unit="win") as bar:
+        for i in range(0, len(dataset), batch_size):
+            idx = np.arange(i, min(i + batch_size, len(dataset)))
+            x, _ = dataset[idx]
+            e = model.trunk(x).numpy()
+            if rc:
+                out[idx, 0] = e
+                out[idx, 1] = model.trunk(x.flip((-2, -1))).numpy()  # paired with reversed targets
+            else:
+                out[idx] = e
+            bar.update(len(idx))
+    out.flush()
+    del out
+    os.replace(tmp, path)
+    return np.load(path, mmap_mode="r")
+
+
+def data_key(model_sha: str, windows: pd.DataFrame, seq_len: int, rc: bool) -> str:
+    h = hashlib.sha256(f"{model_sha}|{seq_len}|{rc}".encode())
+    h.update(pd.util.hash_pandas_object(windows[["chrom", "start", "end"]], index=False).values.tobytes())
+    return h.hexdigest()[:24]

@@ -1,0 +1,68 @@
+"""Recipes, registered by head type where each is defined.
+
+A recipe module builds a :class:`RecipeKind` (its ``prepare``, ``evaluate`` and ``card`` steps
+and its result class) and calls :func:`register_recipe`; :func:`recipe_kinds` imports every
+module of this package on first use, so a new recipe is a new module here (plus its head spec in
+:mod:`zoo_tools.train.config`) and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zoo_tools.core.errors import ZooError
+
+
+@dataclass(frozen=True)
+class RecipeKind:
+    """One recipe's parts; the engine (:func:`zoo_tools.train.engine.run_recipe`) runs them.
+
+    Attributes
+    ----------
+    name : the recipe's ``head.type``.
+    prepare : ``prepare(ctx) -> Prepared``: data, network, datasets.
+    evaluate : ``evaluate(ctx, prep, fitted) -> dict``: result fields after training (metrics
+        per split, baselines); writes the recipe's predictions and plots.
+    card : ``card(ctx, prep, result) -> ModelCard`` of the saved model.
+    result : the recipe's :class:`~zoo_tools.train.results.RunResult` class.
+    net_kind : the network kind saved in the checkpoint (default ``name``).
+    """
+
+    name: str
+    prepare: Callable
+    evaluate: Callable
+    card: Callable
+    result: type
+    net_kind: str = ""
+
+    def __post_init__(self):
+        if not self.net_kind:
+            object.__setattr__(self, "net_kind", self.name)
+
+
+_KINDS: dict[str, RecipeKind] = {}
+
+
+def register_recipe(kind: RecipeKind) -> RecipeKind:
+    """Add a recipe (called at import time by the module that defines it)."""
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def recipe_kinds() -> dict[str, RecipeKind]:
+    """Every registered recipe by head type (this package's modules imported on first use)."""
+    if not _KINDS:
+        for info in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return _KINDS
+
+
+def recipe_kind(name: str) -> RecipeKind:
+    """The recipe registered for ``head.type`` ``name``."""
+    kinds = recipe_kinds()
+    if name not in kinds:
+        raise ZooError(f"key 'head.type': no recipe for '{name}' (known: {', '.join(kinds)})")
+    return kinds[name]

@@ -1,0 +1,105 @@
+"""Training windows: summit-centred peak windows plus GC-matched background, split by chromosome.
+
+Coordinates are 0-based half-open (``chrom, start, end``), one length (the model's input).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.config import DataConfig
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.intervals import (
+    assign_splits,
+    centre_windows,
+    check_split_overlap,
+    filter_blacklist,
+    gc_matched_background,
+    read_bed,
+)
+
+log = logging.getLogger(__name__)
+
+
+def resolve_data(data: str) -> str:
+    """Path of the data YAML; ``demo`` is the demo world in ``$ZOO_HOME/demo_world`` (made once)."""
+    if data != "demo":
+        return data
+    from zoo_tools.data.demo import make_demo_world
+    from zoo_tools.zoo.cache import zoo_home
+
+    folder = zoo_home() / "demo_world"
+    if not (folder / "data.yaml").exists() or not demo_is_current(folder):
+        log.warning("making the demo world in %s", folder)
+        make_demo_world(str(folder))
+    return str(folder / "data.yaml")
+
+
+def demo_is_current(folder) -> bool:
+    """Whether a demo world was made by this version of the generator (older ones lack files)."""
+    import yaml
+
+    from zoo_tools.data.demo import DEMO_VERSION
+
+    try:
+        with open(os.path.join(folder, "summary.yaml")) as fh:
+            return (yaml.safe_load(fh) or {}).get("version") == DEMO_VERSION
+    except OSError:
+        return False
+
+
+def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int) -> pd.DataFrame:
+    """Summit-centred windows around the peaks of every track, near-duplicates merged."""
+    if not cfg.peaks:
+        raise ZooError("the data YAML lists no peaks; add `peaks:` (or set windows.peaks=false to tile)")
+    frames = [centre_windows(read_bed(p.path, genome), seq_len)[["chrom", "start", "end"]] for p in cfg.peaks]
+    w = pd.concat(frames, ignore_index=True).sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
+    keep = np.ones(len(w), bool)
+    for _, idx in w.groupby("chrom", sort=False).indices.items():
+        last = -10**12
+        for i in idx:
+            if w.start.iat[i] - last < min_spacing:
+                keep[i] = False
+            else:
+                last = w.start.iat[i]
+    return w[keep].reset_index(drop=True)
+
+
+def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int) -> pd.DataFrame:
+    """Peak + GC-matched background windows with ``split`` and ``is_peak`` columns."""
+    if spec.peaks:
+        peaks = peak_windows(cfg, genome, seq_len, spec.min_spacing)
+        inside = (peaks.start >= 0) & (peaks.end <= peaks.chrom.map(genome.contigs))
+        peaks = peaks[inside].reset_index(drop=True)
+        bg = gc_matched_background(genome, peaks, ratio=spec.background_ratio, seed=seed) \
+            if spec.background_ratio > 0 else peaks.iloc[:0]
+        w = pd.concat([peaks.assign(is_peak=True), bg[["chrom", "start", "end"]].assign(is_peak=False)],
+                      ignore_index=True)
+    else:
+        from zoo_tools.data.intervals import tile
+
+        w = tile(genome.contigs, seq_len, seq_len // 2).assign(is_peak=False)
+    if cfg.blacklist:
+        w = filter_blacklist(w, cfg.blacklist)
+    w = assign_splits(w, cfg.splits.val, cfg.splits.test, genome.contigs)
+    check_split_overlap(w)
+    for split in ("train", "val", "test"):
+        if not (w.split == split).any():
+            raise ZooError(f"no {split} windows: check `splits` in the data YAML (contigs with peaks: "
+                           f"{', '.join(sorted(set(w.chrom)))})")
+    return w.sort_values(["split", "chrom", "start"], kind="stable").reset_index(drop=True)
+
+
+def data_report(windows: pd.DataFrame, targets: np.ndarray, names: list[str], bin_size: int) -> dict:
+    """Class balance per split and per-track depth (mean signal per bp, training windows)."""
+    balance = {s: {"peak": int(g.is_peak.sum()), "background": int((~g.is_peak).sum())}
+               for s, g in windows.groupby("split")}
+    train = windows.split.to_numpy() == "train"
+    depth = {n: float(targets[train, i].mean()) for i, n in enumerate(names)}
+    spread = max(depth.values()) / max(min(depth.values()), 1e-9)
+    return {"class_balance": balance, "track_depth": depth, "depth_spread": spread}
