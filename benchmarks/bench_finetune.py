@@ -19,8 +19,7 @@ OUT = os.environ.get("BENCH_OUT", "bench_out")
 
 
 def main() -> None:
-    from zoo_tools.train.config import load_recipe
-    from zoo_tools.train.finetune import run
+    from zoo_tools.train import finetune, load_recipe
     from zoo_tools.zoo.cache import zoo_home
 
     # the recipe as shipped, trunk frozen; extra KEY=VALUE arguments are recipe overrides
@@ -29,7 +28,7 @@ def main() -> None:
     results = {}
     for mode in ("on", "off"):
         out = tempfile.mkdtemp(prefix=f"bench_ft_{mode}_", dir=OUT)
-        m = run(load_recipe(RECIPE, sets + [f"train.embedding_cache={mode}"]), out)
+        m = finetune(load_recipe(RECIPE, sets + [f"train.embedding_cache={mode}"]), out).to_dict()
         results[mode] = {"seconds_per_epoch": m["seconds_per_epoch"], "fit_seconds": m["fit_seconds"],
                          "total_seconds": m["total_seconds"], "val": m["val"]["mean"], "test": m["test"]["mean"]}
         print(f"cache {mode}: {m['seconds_per_epoch']:.3f} s/epoch (fit {m['fit_seconds']:.1f} s, total "

@@ -172,7 +172,7 @@ def test_wandb_offline_run_folder(tmp_path, zoo_home):
 
 
 def test_embedding_dataset_reverse_complement_strands():
-    from zoo_tools.train.finetune import EmbeddingDataset
+    from zoo_tools.train.embeddings import EmbeddingDataset
 
     emb = np.stack([np.zeros((4, 3, 5)), np.ones((4, 3, 5))], axis=1).astype(np.float32)  # strand 0 / 1
     targets = np.arange(4 * 2 * 5, dtype=np.float32).reshape(4, 2, 5)

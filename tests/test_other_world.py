@@ -89,7 +89,7 @@ def test_score_variants_on_other_world(other_world, other_tuned, tmp_path):
     import pandas as pd
 
     from zoo_tools.core.metrics import auroc
-    from zoo_tools.score.scoring import read_scores
+    from zoo_tools.score import read_scores
 
     src = open(os.path.join(other_world, "variants.vcf")).read().splitlines()
     vcf = tmp_path / "ucsc.vcf"

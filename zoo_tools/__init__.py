@@ -1,22 +1,83 @@
 """zoo_tools: one interface to pretrained genomics models (gReLU zoo, Kipoi, enformer-pytorch,
 Borzoi, BPNet) for fine-tuning on ENCODE tracks, scoring VCFs and interpretation.
 
-The data layer (sources -> datasets):
+The package face (``import zoo_tools as zt``); each name is imported on first use, so
+``import zoo_tools`` itself loads neither torch, Lightning, Ray nor matplotlib:
 
-* :mod:`zoo_tools.data.genome`    FASTA access, one-hot (A,C,G,T; N all-zero), reverse complement, aliases
-* :mod:`zoo_tools.data.tracks`    bigWig -> binned targets ``(N, T, B)`` and their transforms
-* :mod:`zoo_tools.data.intervals` BED/narrowPeak, tiling, GC-matched background, blacklists, splits
-* :mod:`zoo_tools.data.variants`  VCF records -> one row per ALT with a status
-* :mod:`zoo_tools.data.datasets`  torch datasets with RC / shift augmentation
-* :mod:`zoo_tools.data.config`    the data YAML
-* :mod:`zoo_tools.data.demo`      the planted-truth demo world
+======================  ===================================================================
+``zt.load_model``       any model behind one contract: ``(N, 4, L)`` one-hot -> ``(N, T, B)``
+``zt.list_models``      the catalog and imported models, with their cache status
+``zt.fetch``            download a model into the cache
+``zt.import_model``     register a local checkpoint under a name
+``zt.ZooModel``         the loaded model (``trunk``, ``head``, ``card``, ``predict``)
+``zt.ModelCard``        what a model takes and returns (input length, bins, tasks, genome)
+``zt.Genome``           a FASTA reference (one-hot, reverse complement, contig aliases)
+``zt.make_demo_world``  the planted-truth demo world (genome, tracks, peaks, VCF)
+``zt.predict_regions``  predictions over BED regions (h5 / npz / bigWig)
+``zt.score_vcf``        variant effects of a VCF, one row per allele, lossless statuses
+``zt.read_scores``      read a score table back (tsv, tsv.gz, parquet, vcf.gz)
+``zt.merge_scores``     join the shards of a sharded scoring run
+``zt.load_recipe``      a recipe YAML, validated
+``zt.finetune``         run a recipe; returns a typed ``zt.RunResult``
+``zt.RunResult``        a run's result (``RunResult.from_json("run/metrics.json")``)
+``zt.explain``          reduce a model to one scalar per sequence and task for attribution
+``zt.ism``              in-silico saturation mutagenesis (exact fast path for conv trunks)
+``zt.attributions``     saliency, input x gradient, DeepLIFT/SHAP, ISM attributions
+``zt.marginalize``      a motif's effect in shuffled genomic backgrounds, with a CI
+``zt.modisco``          TF-MoDISco over peaks with motif names (tomtom-lite)
+======================  ===================================================================
+
+The layers below it (each imports only from those under it): ``core`` (errors, progress,
+metrics) -> ``data`` (genome, intervals, tracks, variants, configs) -> ``models`` (the contract,
+heads, fine-tuned networks, the checkpoint format) -> ``zoo`` (sources and their registry) ->
+``train`` / ``score`` / ``interpret`` -> ``report`` -> ``cli``. See ARCHITECTURE.md.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
     __version__ = version("zoo_tools")
 except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.1.0"
+    __version__ = "0.2.0"
 
-__all__ = ["__version__"]
+_FACE = {
+    "load_model": ("zoo_tools.zoo", "load_model"),
+    "list_models": ("zoo_tools.zoo", "list_models"),
+    "fetch": ("zoo_tools.zoo", "fetch"),
+    "import_model": ("zoo_tools.zoo", "import_model"),
+    "ZooModel": ("zoo_tools.models.model", "ZooModel"),
+    "ModelCard": ("zoo_tools.models.card", "ModelCard"),
+    "Genome": ("zoo_tools.data.genome", "Genome"),
+    "make_demo_world": ("zoo_tools.data.demo", "make_demo_world"),
+    "predict_regions": ("zoo_tools.score", "predict_regions"),
+    "score_vcf": ("zoo_tools.score", "score_vcf"),
+    "read_scores": ("zoo_tools.score", "read_scores"),
+    "merge_scores": ("zoo_tools.score", "merge_scores"),
+    "load_recipe": ("zoo_tools.train", "load_recipe"),
+    "finetune": ("zoo_tools.train", "finetune"),
+    "RunResult": ("zoo_tools.train.results", "RunResult"),
+    "explain": ("zoo_tools.interpret.wrappers", "explain"),
+    "ism": ("zoo_tools.interpret.ism", "ism"),
+    "attributions": ("zoo_tools.interpret.attributions", "attribute"),
+    "marginalize": ("zoo_tools.interpret.marginalize", "marginalize"),
+    "modisco": ("zoo_tools.interpret.commands", "run_modisco"),
+}
+
+__all__ = ["__version__", *_FACE]
+
+
+def __getattr__(name: str):
+    """Import a face name on first use (PEP 562)."""
+    if name not in _FACE:
+        raise AttributeError(f"module 'zoo_tools' has no attribute '{name}'")
+    module, attr = _FACE[name]
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FACE))

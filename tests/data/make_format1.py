@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import torch
 from zoo_fixtures import grelu_checkpoint
-
 from zoo_tools.celltype import CellTypeNet
 from zoo_tools.finetune import FineTuner, embedding_shape, save_model
 from zoo_tools.heads import MultiTaskHead, SiameseHead
 from zoo_tools.siamese import SiameseNet
-from zoo_tools.zoo import load_model
 from zoo_tools.zoo.card import ModelCard, task_table
+
+from zoo_tools.zoo import load_model
 
 
 class _Recipe:

@@ -40,6 +40,7 @@ class Source:
     order: int = 100
 
 
+_DISCOVERED: list[bool] = []  # the package's modules are imported once
 _SOURCES: dict[str, Source] = {}
 
 
@@ -51,7 +52,8 @@ def register_source(source: Source) -> Source:
 
 def all_sources() -> dict[str, Source]:
     """Every registered source by name, in listing order (source modules imported on first use)."""
-    if not _SOURCES:
+    if not _DISCOVERED:
+        _DISCOVERED.append(True)
         package = importlib.import_module("zoo_tools.zoo.sources")
         for info in pkgutil.iter_modules(package.__path__):
             importlib.import_module(f"{package.__name__}.{info.name}")

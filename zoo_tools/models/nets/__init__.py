@@ -34,6 +34,7 @@ class NetKind:
     head: type[nn.Module]
 
 
+_DISCOVERED: list[bool] = []  # the package's modules are imported once
 _KINDS: dict[str, NetKind] = {}
 
 
@@ -45,7 +46,8 @@ def register_net(kind: NetKind) -> NetKind:
 
 def net_kinds() -> dict[str, NetKind]:
     """Every registered kind, by name (the modules of this package are imported on first use)."""
-    if not _KINDS:
+    if not _DISCOVERED:
+        _DISCOVERED.append(True)
         for info in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{info.name}")
     return _KINDS

@@ -43,6 +43,7 @@ class RecipeKind:
             object.__setattr__(self, "net_kind", self.name)
 
 
+_DISCOVERED: list[bool] = []  # the package's modules are imported once
 _KINDS: dict[str, RecipeKind] = {}
 
 
@@ -54,7 +55,8 @@ def register_recipe(kind: RecipeKind) -> RecipeKind:
 
 def recipe_kinds() -> dict[str, RecipeKind]:
     """Every registered recipe by head type (this package's modules imported on first use)."""
-    if not _KINDS:
+    if not _DISCOVERED:
+        _DISCOVERED.append(True)
         for info in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{info.name}")
     return _KINDS

@@ -76,11 +76,15 @@ class KipoiInput(nn.Module):
         return x.reshape(x.shape[0], *self.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 4, L)`` -> the model's raw output, ``(N, T)`` outputs as ``(N, T, 1)`` (an embedding
+        of T channels and one bin, so a new head can be fine-tuned on it)."""
         xs = self.to_schema(x)
         if self.net is not None:
-            return self.net(xs)
-        y = self.kmodel.predict_on_batch(xs.detach().cpu().numpy())
-        return torch.as_tensor(np.asarray(y), dtype=torch.float32, device=x.device)
+            y = self.net(xs)
+        else:
+            y = self.kmodel.predict_on_batch(xs.detach().cpu().numpy())
+            y = torch.as_tensor(np.asarray(y), dtype=torch.float32, device=x.device)
+        return y[:, :, None] if y.ndim == 2 else y
 
 
 class KipoiOutput(nn.Module):
