@@ -6,15 +6,14 @@ source is a new module there.
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.core.registry import Registry
 from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import cache
 
@@ -40,24 +39,17 @@ class Source:
     order: int = 100
 
 
-_DISCOVERED: list[bool] = []  # the package's modules are imported once
-_SOURCES: dict[str, Source] = {}
+_SOURCES: Registry[Source] = Registry("zoo_tools.zoo.sources", order=lambda s: (s.order, s.name))
 
 
 def register_source(source: Source) -> Source:
     """Add a source (called at import time by the module that defines it)."""
-    _SOURCES[source.name] = source
-    return source
+    return _SOURCES.register(source.name, source)
 
 
 def all_sources() -> dict[str, Source]:
     """Every registered source by name, in listing order (source modules imported on first use)."""
-    if not _DISCOVERED:
-        _DISCOVERED.append(True)
-        package = importlib.import_module("zoo_tools.zoo.sources")
-        for info in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{info.name}")
-    return dict(sorted(_SOURCES.items(), key=lambda kv: (kv[1].order, kv[0])))
+    return _SOURCES.all()
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -7,13 +7,12 @@ without editing anything else.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 
 from torch import nn
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -34,23 +33,17 @@ class NetKind:
     head: type[nn.Module]
 
 
-_DISCOVERED: list[bool] = []  # the package's modules are imported once
-_KINDS: dict[str, NetKind] = {}
+_KINDS: Registry[NetKind] = Registry(__name__)
 
 
 def register_net(kind: NetKind) -> NetKind:
     """Add a kind to the registry (called at import time by the module that defines it)."""
-    _KINDS[kind.name] = kind
-    return kind
+    return _KINDS.register(kind.name, kind)
 
 
 def net_kinds() -> dict[str, NetKind]:
     """Every registered kind, by name (the modules of this package are imported on first use)."""
-    if not _DISCOVERED:
-        _DISCOVERED.append(True)
-        for info in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{info.name}")
-    return _KINDS
+    return _KINDS.all()
 
 
 def net_kind(name: str, source: str = "checkpoint") -> NetKind:

@@ -8,12 +8,11 @@ module of this package on first use, so a new recipe is a new module here (plus 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -43,23 +42,17 @@ class RecipeKind:
             object.__setattr__(self, "net_kind", self.name)
 
 
-_DISCOVERED: list[bool] = []  # the package's modules are imported once
-_KINDS: dict[str, RecipeKind] = {}
+_KINDS: Registry[RecipeKind] = Registry(__name__)
 
 
 def register_recipe(kind: RecipeKind) -> RecipeKind:
     """Add a recipe (called at import time by the module that defines it)."""
-    _KINDS[kind.name] = kind
-    return kind
+    return _KINDS.register(kind.name, kind)
 
 
 def recipe_kinds() -> dict[str, RecipeKind]:
     """Every registered recipe by head type (this package's modules imported on first use)."""
-    if not _DISCOVERED:
-        _DISCOVERED.append(True)
-        for info in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{info.name}")
-    return _KINDS
+    return _KINDS.all()
 
 
 def recipe_kind(name: str) -> RecipeKind:
