@@ -30,13 +30,15 @@ def resolve_data(data: str) -> str:
     """Path of the data YAML; ``demo`` is the demo world in ``$ZOO_HOME/demo_world`` (made once)."""
     if data != "demo":
         return data
+    from zoo_tools.core.locks import file_lock
     from zoo_tools.data.demo import make_demo_world
     from zoo_tools.zoo.cache import zoo_home
 
     folder = zoo_home() / "demo_world"
-    if not (folder / "data.yaml").exists() or not demo_is_current(folder):
-        log.warning("making the demo world in %s", folder)
-        make_demo_world(str(folder))
+    with file_lock(zoo_home() / "demo_world.lock"):  # parallel runs make it once
+        if not (folder / "data.yaml").exists() or not demo_is_current(folder):
+            log.warning("making the demo world in %s", folder)
+            make_demo_world(str(folder))
     return str(folder / "data.yaml")
 
 

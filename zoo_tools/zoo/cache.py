@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.core.locks import file_lock
 
 
 def zoo_home() -> Path:
@@ -72,11 +73,12 @@ def register(spec: str, path: str | os.PathLike, source: str, **extra) -> dict:
     entry = dict(path=str(path), sha256=sha256_file(path), source=source,
                  size=sum(f.stat().st_size for f in ([path] if path.is_file() else path.rglob("*")) if f.is_file()),
                  added=time.strftime("%Y-%m-%d %H:%M:%S"), **extra)
-    manifest = read_manifest()
-    manifest[spec] = entry
-    tmp = _manifest_path().with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    tmp.replace(_manifest_path())
+    with file_lock(zoo_home() / "manifest.lock"):  # read-modify-write, safe across processes
+        manifest = read_manifest()
+        manifest[spec] = entry
+        tmp = _manifest_path().with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        tmp.replace(_manifest_path())
     return entry
 
 

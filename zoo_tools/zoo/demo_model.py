@@ -225,17 +225,22 @@ def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict
 
 def ensure_demo_model(progress: bool = True) -> str:
     """Path of the cached ``demo:base`` checkpoint, training it first if it is missing."""
+    from zoo_tools.core.locks import file_lock
     from zoo_tools.zoo import cache
 
     hit = cache.lookup("demo:base")
     if hit:
         return hit
-    import sys
+    with file_lock(cache.zoo_home() / "demo_base.lock"):  # another process may be building it
+        hit = cache.lookup("demo:base")
+        if hit:
+            return hit
+        import sys
 
-    print("demo:base is not in the cache: training it once (a few minutes on 2 CPU cores) into "
-          f"{cache.zoo_home()}", file=sys.stderr)
-    ckpt = train(progress=progress)
-    path = os.path.join(cache.model_dir("demo", "base"), "model.ckpt")
-    torch.save(ckpt, path)
-    cache.register("demo:base", path, "demo")
+        print("demo:base is not in the cache: training it once (a few minutes on 2 CPU cores) into "
+              f"{cache.zoo_home()}", file=sys.stderr)
+        ckpt = train(progress=progress)
+        path = os.path.join(cache.model_dir("demo", "base"), "model.ckpt")
+        torch.save(ckpt, path)
+        cache.register("demo:base", path, "demo")
     return path
