@@ -24,13 +24,9 @@ GROUPS = (data, models, score, interpret, report, train)
 
 
 def _version() -> str:
-    """The installed distribution's version (what ``zoo_tools.__version__`` says, read without importing the face)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("zoo_tools")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0.1.0"
+    """``zoo_tools.__version__``, read from the package (always imported before this module) rather
+    than imported from the package face, which nothing inside zoo_tools may import."""
+    return sys.modules["zoo_tools"].__version__
 
 
 def build_parser() -> argparse.ArgumentParser:
