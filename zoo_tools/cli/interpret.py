@@ -12,22 +12,6 @@ import argparse
 from zoo_tools.cli._args import add_command, add_tasks, add_trust, check_batching
 
 
-def _attribution_methods() -> tuple[str, ...]:
-    """``METHODS`` of zoo_tools/interpret/methods.py, read without importing :mod:`zoo_tools.interpret`.
-
-    That package's ``__init__`` imports torch, which ``zoo --help`` must not wait for; once it
-    imports lazily this is ``from zoo_tools.interpret.methods import METHODS``.
-    """
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "interpret" / "methods.py"
-    spec = importlib.util.spec_from_file_location("zoo_tools.interpret.methods", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.METHODS
-
-
 def _explained_inputs(args: argparse.Namespace):
     """Check the batching options, then load ``--model`` and ``--genome`` (None when not given)."""
     from zoo_tools.data.genome import Genome
@@ -196,7 +180,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                    "number per sequence and task: the mean over --window-bins centre bins (default "
                                    "all) of the --tasks selected (default all).")
     isub = p.add_subparsers(dest="what", metavar="METHOD", required=True)
-    methods = _attribution_methods()
+    from zoo_tools.interpret.methods import METHODS as methods
+
     _add_ism(isub)
     _add_attributions(isub, methods)
     _add_marginalize(isub)

@@ -9,7 +9,19 @@
 * :mod:`.plots` logos and heatmaps.
 """
 
-from zoo_tools.interpret.ism import ism
-from zoo_tools.interpret.wrappers import Explained, explain
+from importlib import import_module
+
+_NAMES = {"ism": "zoo_tools.interpret.ism", "explain": "zoo_tools.interpret.wrappers",
+          "Explained": "zoo_tools.interpret.wrappers"}
 
 __all__ = ["Explained", "explain", "ism"]
+
+
+def __getattr__(name: str):
+    """Import ``ism`` / ``explain`` / ``Explained`` on first use, so that light submodules (e.g.
+    :mod:`zoo_tools.interpret.methods`, read by ``zoo --help``) load without torch."""
+    if name not in _NAMES:
+        raise AttributeError(f"module 'zoo_tools.interpret' has no attribute '{name}'")
+    value = getattr(import_module(_NAMES[name]), name)
+    globals()[name] = value
+    return value

@@ -31,10 +31,10 @@ import torch
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar
+from zoo_tools.interpret.methods import METHODS
 
 log = logging.getLogger(__name__)
 
-METHODS = ("ism", "saliency", "input_x_gradient", "deepliftshap")
 
 
 @dataclass

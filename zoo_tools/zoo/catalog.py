@@ -45,7 +45,8 @@ def fetch(spec: str) -> str:
     source, ref = parse_spec(spec)
     fetcher = all_sources()[source].fetch
     if fetcher is None:
-        able = ", ".join(name for name, s in all_sources().items() if s.fetch)
+        able = [name for name, s in all_sources().items() if s.fetch]
+        able = ", ".join(able[:-1]) + " and " + able[-1]
         raise ZooError(f"`zoo fetch` downloads {able} models; {source}: models are loaded from their own "
                        f"files (give the path)")
     return fetcher(ref)
