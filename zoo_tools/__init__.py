@@ -36,12 +36,8 @@ heads, fine-tuned networks, the checkpoint format) -> ``zoo`` (sources and their
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("zoo_tools")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.2.0"
+from zoo_tools.core.version import __version__
 
 _FACE = {
     "load_model": ("zoo_tools.zoo", "load_model"),

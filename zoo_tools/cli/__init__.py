@@ -18,15 +18,10 @@ import sys
 
 from zoo_tools.cli import data, interpret, models, report, score, train
 from zoo_tools.core.errors import ZooError
+from zoo_tools.core.version import __version__
 
 #: the command groups, in the order their commands are listed by ``zoo --help``
 GROUPS = (data, models, score, interpret, report, train)
-
-
-def _version() -> str:
-    """``zoo_tools.__version__``, read from the package (always imported before this module) rather
-    than imported from the package face, which nothing inside zoo_tools may import."""
-    return sys.modules["zoo_tools"].__version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "fine-tune on your tracks, score VCFs, interpret.",
         epilog="Run `zoo COMMAND --help` for the options of a command.",
     )
-    parser.add_argument("--version", action="version", version=f"zoo_tools {_version()}")
+    parser.add_argument("--version", action="version", version=f"zoo_tools {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
