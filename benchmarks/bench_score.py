@@ -105,7 +105,9 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     from zoo_tools.data.genome import Genome
     from zoo_tools.data.onehot import codes_to_tensor
     from zoo_tools.data.variants import read_variants
-    from zoo_tools.score.scoring import LocalPatch, allele_windows, centre_index, read_scores, score_vcf
+    from zoo_tools.score import read_scores, score_vcf
+    from zoo_tools.score.patch import LocalPatch
+    from zoo_tools.score.windows import allele_windows, centre_index
     from zoo_tools.zoo import load_model
     from zoo_tools.zoo.sources.grelu import grelu_side_effects_contained
 

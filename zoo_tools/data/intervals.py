@@ -121,19 +121,56 @@ def tile(contigs: dict[str, int], window: int, stride: int | None = None,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["chrom", "start", "end"])
 
 
+def centre_starts(start, end, seq_len: int, summit=None) -> np.ndarray:
+    """Starts of windows of ``seq_len`` bp centred on intervals.
+
+    Coordinates are 0-based, half-open: an interval is ``[start, end)`` and so is each window,
+    ``[s, s + seq_len)``. An interval's centre is its summit ``start + summit`` where one is known
+    (``summit >= 0``), else its midpoint ``(start + end) // 2``; the centre lands at index
+    ``seq_len // 2`` of its window.
+
+    Parameters
+    ----------
+    start, end : array-like of int
+        ``(N,)`` interval bounds.
+    seq_len : int
+        Window length (bp).
+    summit : array-like, optional
+        ``(N,)`` summit offsets from ``start`` (narrowPeak column 10); negative or NaN: unknown.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` int64 window starts; they may be negative or run past a contig end.
+    """
+    start = np.asarray(start, dtype=np.int64)
+    centre = (start + np.asarray(end, dtype=np.int64)) // 2
+    if summit is not None:
+        offset = pd.Series(np.asarray(summit)).fillna(-1).to_numpy(np.int64)
+        centre = np.where(offset >= 0, start + offset, centre)
+    return centre - seq_len // 2
+
+
 def centre_windows(df: pd.DataFrame, window: int) -> pd.DataFrame:
     """Windows of ``window`` bp centred on each record's summit (narrowPeak) or midpoint.
 
-    Keeps the other columns; the centre of a window of even length is ``start + window // 2``.
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open), optionally ``summit`` (offset from ``start``,
+        -1 if unknown).
+    window : int
+        Window length (bp).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` with ``start, end`` replaced by the windows' (:func:`centre_starts`) and a fresh
+        index; the centre of a window of even length is ``start + window // 2``.
     """
     out = df.copy()
-    if "summit" in out.columns:
-        summit = out["summit"].to_numpy()
-        centre = np.where(summit >= 0, out["start"].to_numpy() + summit,
-                          (out["start"].to_numpy() + out["end"].to_numpy()) // 2)
-    else:
-        centre = (out["start"].to_numpy() + out["end"].to_numpy()) // 2
-    out["start"] = (centre - window // 2).astype(np.int64)
+    summit = out["summit"] if "summit" in out.columns else None
+    out["start"] = centre_starts(out["start"], out["end"], window, summit)
     out["end"] = out["start"] + window
     return out.reset_index(drop=True)
 

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from zoo_tools.core.progress import progress_bar
+from zoo_tools.models.receptive import downsampling, input_radius, random_one_hot
 
 log = logging.getLogger(__name__)
 
@@ -80,42 +81,62 @@ class Stage:
     r: int  # input radius (input positions), margin included
 
 
+def _stage_sites(l_in: int, f: int) -> list[tuple[int, int]]:
+    """Input positions a stage is probed at: ``f`` consecutive ones from a third in, the middle, two thirds."""
+    return [(0, i) for i in sorted({min(l_in // 3 + k, l_in - 1) for k in range(f)} | {l_in // 2, (2 * l_in) // 3})]
+
+
 def probe_stage(module: nn.Module, a: torch.Tensor, seed: int = 0) -> Stage | None:
-    """Radius and factor of one stage from perturbations of its input ``a`` ``(1, C, L)``;
-    None when its output is not a regular (integer) down-sampling of the input length."""
+    """Radius and factor of one stage from perturbations of its input.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The stage, ``(1, C, L)`` -> ``(1, C', L // f)``.
+    a : torch.Tensor
+        ``(1, C, L)`` the stage's input (activations of a random one-hot sequence).
+    seed : int
+        Seed of the random perturbations.
+
+    Returns
+    -------
+    Stage or None
+        With ``r`` the input radius (:func:`~zoo_tools.models.receptive.input_radius`) plus a
+        margin of ``f - 1``; None when the output is not a regular (integer) down-sampling of the
+        input length, or pools (nearly) globally (``f > L // 4``).
+    """
     with torch.no_grad():
         y = module(a)
-    if y.dim() != 3 or a.dim() != 3:
+    f = downsampling(a, y)
+    if f is None or f > a.shape[-1] // 4:  # (near-)global pooling: not a local stage
         return None
-    l_in, l_out = a.shape[-1], y.shape[-1]
-    if l_out < 1 or l_in % l_out:
-        return None
-    f = l_in // l_out
     g = torch.Generator().manual_seed(seed)
     scale = float(a.std()) or 1.0
-    r = 0
-    if f > l_in // 4:  # (near-)global pooling: not a local stage
-        return None
-    for i in sorted({min(l_in // 3 + k, l_in - 1) for k in range(f)} | {l_in // 2, (2 * l_in) // 3}):
-        b = a.clone()
+
+    def perturb(b: torch.Tensor, i: int) -> None:
         b[0, :, i] += scale * (1 + torch.rand(a.shape[1], generator=g))
-        with torch.no_grad():
-            d = (module(b) - y).abs().amax(1)[0]
-        changed = torch.nonzero(d > 1e-7 * (1 + float(y.abs().max()))).flatten()
-        if not len(changed):
-            continue
-        lo, hi = int(changed.min()), int(changed.max())
-        r = max(r, i - lo * f, hi * f + f - 1 - i)
-    return Stage(module, l_in, l_out, f, r + f - 1)
+
+    r = input_radius(module, a, y, _stage_sites(a.shape[-1], f), perturb, f, 1e-7)
+    return Stage(module, a.shape[-1], y.shape[-1], f, r + f - 1)
 
 
 class IncrementalTrunk:
-    """Exact ISM of one sequence at a time, recomputing only what a substitution changes."""
+    """Exact ISM of one sequence at a time, recomputing only what a substitution changes.
+
+    Parameters
+    ----------
+    explained : Explained
+        The explained model; its ``body`` is split into stages (:func:`chain_stages`), each
+        probed on a random one-hot sequence (:func:`probe_stage`).
+    seq_len : int
+        Input length (bp).
+    seed : int
+        Seed of the random probe sequence.
+    """
 
     def __init__(self, explained, seq_len: int, seed: int = 0):
         self.explained = explained
-        g = torch.Generator().manual_seed(seed)
-        x = nn.functional.one_hot(torch.randint(0, 4, (1, seq_len), generator=g), 4).permute(0, 2, 1).float()
+        x = random_one_hot(1, seq_len, torch.Generator().manual_seed(seed))
         mods = chain_stages(explained.body, x)
         self.stages: list[Stage] = []
         self.widths: list[int] = []  # width of the changed region after each stage (its output positions)
@@ -220,7 +241,7 @@ def fast_path(explained, seq_len: int) -> IncrementalTrunk | None:
 
 def _verify(explained, inc: IncrementalTrunk, seq_len: int, seed: int = 1) -> bool:
     g = torch.Generator().manual_seed(seed)
-    x = nn.functional.one_hot(torch.randint(0, 4, (1, seq_len), generator=g), 4).permute(0, 2, 1).float()
+    x = random_one_hot(1, seq_len, g)
     pos = torch.tensor([0, 1, seq_len // 3, seq_len // 2, seq_len // 2 + 1, seq_len - 2, seq_len - 1] +
                        torch.randint(0, seq_len, (9,), generator=g).tolist())
     base = (x[0].argmax(0)[pos] + 1) % 4

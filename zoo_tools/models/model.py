@@ -123,8 +123,9 @@ class ZooModel(nn.Module):
             if genome is None:
                 raise ZooError("predicting on intervals needs a genome (genome=FASTA path or Genome)")
             g = genome if isinstance(genome, Genome) else Genome(genome)
-            centre = (seqs["start"].to_numpy() + seqs["end"].to_numpy()) // 2
-            starts = centre - self.card.seq_len // 2
+            from zoo_tools.data.intervals import centre_starts
+
+            starts = centre_starts(seqs["start"], seqs["end"], self.card.seq_len)
             codes = g.batch_codes(seqs["chrom"].astype(str).to_numpy(), starts, self.card.seq_len)
             from zoo_tools.data.onehot import codes_to_tensor
 

@@ -3,15 +3,11 @@
 The CLI and the package face import these names from here (the modules behind them may move).
 """
 
+from zoo_tools.score.formats import merge_scores, output_format, read_scores
 from zoo_tools.score.regions import predict_regions
-from zoo_tools.score.scoring import (
-    merge_scores,
-    output_format,
-    parse_scores,
-    parse_shard,
-    read_scores,
-    score_vcf,
-)
+from zoo_tools.score.stats import parse_scores
+from zoo_tools.score.stream import parse_shard
+from zoo_tools.score.vcf import score_vcf
 
 __all__ = ["predict_regions", "score_vcf", "merge_scores", "read_scores", "parse_scores",
            "parse_shard", "output_format"]

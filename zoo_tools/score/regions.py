@@ -20,14 +20,26 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome
-from zoo_tools.data.intervals import read_bed
+from zoo_tools.data.intervals import centre_starts, read_bed
 from zoo_tools.models.tasks import select_tasks
 
 
 def region_windows(regions: pd.DataFrame, seq_len: int) -> pd.DataFrame:
-    """Windows of ``seq_len`` bp centred on each region (``region`` = its row index)."""
-    centre = (regions["start"].to_numpy() + regions["end"].to_numpy()) // 2
-    start = centre - seq_len // 2
+    """Windows of ``seq_len`` bp centred on each region's midpoint (``region`` = its row index).
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open).
+    seq_len : int
+        Window length (bp).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, start, end, region``: the windows (0-based, half-open; :func:`centre_starts`).
+    """
+    start = centre_starts(regions["start"], regions["end"], seq_len)
     return pd.DataFrame({"chrom": regions["chrom"].to_numpy(), "start": start, "end": start + seq_len,
                          "region": np.arange(len(regions))})
 

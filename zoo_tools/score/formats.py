@@ -1,0 +1,215 @@
+"""Scores files: ``.tsv``, ``.tsv.gz``, ``.parquet`` or ``.vcf.gz`` (scores as INFO fields).
+
+Every file has one row per (record, ALT) in input order: :data:`BASE_COLUMNS`, then one column
+``<task>:<score>`` per task and score, then ``max_abs_effect``. Scoring writes a partial TSV
+first; :func:`finish` turns it into the requested format. Shards of one run are joined by
+:func:`merge_scores`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+from zoo_tools.core.errors import ZooError, require_file
+
+BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status"]
+FORMATS = (".tsv", ".tsv.gz", ".parquet", ".vcf.gz")
+_KIND_TEXT = {"diff": "alt - ref mean prediction over the scored bins", "log2fc": "log2((alt+pc)/(ref+pc))",
+              "ref": "mean reference prediction", "alt": "mean alternative prediction",
+              "maxdiff": "alt - ref at the bin with the largest absolute difference"}
+_STATUS_INFO = ('##INFO=<ID=ZOO_STATUS,Number=1,Type=String,Description="zoo_tools score-variants status: ok, or '
+                'why the allele was not scored (contig_missing, out_of_bounds, ref_mismatch, symbolic_allele, '
+                'missing_alt, invalid_allele, contig_too_short)">')
+
+
+def output_format(path: str) -> str:
+    """The format a scores file name asks for.
+
+    Parameters
+    ----------
+    path : str
+        File name ending in one of :data:`FORMATS`.
+
+    Returns
+    -------
+    str
+        That ending, e.g. ``".tsv.gz"``.
+    """
+    for ext in FORMATS:
+        if path.endswith(ext):
+            return ext
+    raise ZooError(f"--out {path}: the name must end in {', '.join(FORMATS)}")
+
+
+def read_scores(path: str) -> pd.DataFrame:
+    """Read a scores file written by ``score_vcf`` (.tsv, .tsv.gz, .parquet).
+
+    Parameters
+    ----------
+    path : str
+        The file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (record, ALT): ``record, chrom, pos (1-based, as in VCF), id, ref, alt,
+        status`` and the score columns (NaN where not scored).
+    """
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, sep="\t", dtype={"chrom": str, "id": str, "ref": str, "alt": str, "status": str},
+                       keep_default_na=False, na_values=[""])
+
+
+def write_rows(fh, df: pd.DataFrame) -> None:
+    """Append scored rows to an open partial TSV and make them durable (resume starts after them)."""
+    df.to_csv(fh, sep="\t", header=False, index=False, float_format="%.6g", na_rep="")
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def finish(partial: str, out: str, fmt: str, vcf: str, scorer=None) -> None:
+    """Turn the partial TSV into the requested format (atomically) and remove it.
+
+    Parameters
+    ----------
+    partial : str
+        The complete partial TSV.
+    out : str
+        The scores file to write.
+    fmt : str
+        ``out``'s format (:func:`output_format`).
+    vcf : str
+        The scored VCF (its header heads a ``.vcf.gz`` output).
+    scorer : Scorer, optional
+        Unused; kept for callers that pass it.
+    """
+    tmp = out + ".tmp"
+    if fmt == ".tsv":
+        os.replace(partial, out)
+        return
+    if fmt == ".tsv.gz":
+        with open(partial, "rb") as src, gzip.open(tmp, "wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+    elif fmt == ".parquet":
+        read_scores(partial).to_parquet(tmp, index=False)
+    else:
+        write_vcf(read_scores(partial), vcf, tmp)
+    os.replace(tmp, out)
+    os.remove(partial)
+
+
+def _info_id(column: str) -> str:
+    return "ZOO_" + re.sub(r"[^A-Za-z0-9_.]", "_", column)
+
+
+def _info_header(score_cols: list[str]) -> list[str]:
+    """``##INFO`` lines: the status, then one per score column."""
+    info = [_STATUS_INFO]
+    for c in score_cols:
+        if c == "max_abs_effect":
+            desc = "largest absolute diff over the scored tasks"
+        else:
+            task, kind = c.rsplit(":", 1)
+            desc = f"{_KIND_TEXT[kind]}, task {task}"
+        info.append(f'##INFO=<ID={_info_id(c)},Number=1,Type=Float,Description="zoo_tools {desc}">')
+    return info
+
+
+def _vcf_lines(df: pd.DataFrame, score_cols: list[str]):
+    """One VCF body line per row: the allele, its status and its finite scores as INFO."""
+    values = df[score_cols].to_numpy(dtype=np.float64)
+    ids = [_info_id(c) for c in score_cols]
+    for k, row in enumerate(df[BASE_COLUMNS].itertuples(index=False)):
+        fields = [f"ZOO_STATUS={row.status}"]
+        fields += [f"{i}={v:.6g}" for i, v in zip(ids, values[k]) if np.isfinite(v)]
+        yield "\t".join([str(row.chrom), str(row.pos), str(row.id), row.ref, row.alt, ".", ".", ";".join(fields)])
+
+
+def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
+    """Scores as INFO fields of a bgzipped VCF (one line per ALT: multi-allelic records split).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Scores as :func:`read_scores` returns them.
+    source_vcf : str
+        The scored VCF, whose header (meta lines, then ``#CHROM`` to ``INFO``) is kept.
+    path : str
+        The ``.vcf.gz`` to write.
+    """
+    from Bio import bgzf
+
+    from zoo_tools.data.variants import open_vcf
+
+    vcf = open_vcf(source_vcf)
+    header = vcf.raw_header.strip().splitlines()
+    vcf.close()
+    score_cols = [c for c in df.columns if c not in BASE_COLUMNS]
+    lines = header[:-1] + _info_header(score_cols) + ["\t".join(header[-1].split("\t")[:8])]
+    with bgzf.BgzfWriter(path, "wb") as fh:
+        for line in lines:
+            fh.write((line + "\n").encode())
+        for line in _vcf_lines(df, score_cols):
+            fh.write((line + "\n").encode())
+
+
+def _check_columns(paths: list[str], frames: list[pd.DataFrame]) -> None:
+    """All shards with the columns of the first."""
+    cols = frames[0].columns.tolist()
+    for p, f in zip(paths[1:], frames[1:]):
+        if f.columns.tolist() != cols:
+            raise ZooError(f"{p}: columns differ from {paths[0]}; merge shards of one run only")
+
+
+def _check_records(df: pd.DataFrame) -> None:
+    """Every record ``0 .. n-1`` in exactly one shard."""
+    records = np.unique(df.record.to_numpy())
+    if len(records) and (records[0] != 0 or records[-1] != len(records) - 1):
+        missing = sorted(set(range(int(records[-1]) + 1)) - set(records.tolist()))
+        raise ZooError(f"records {missing[:5]}{'...' if len(missing) > 5 else ''} are in no shard; pass every "
+                       f"shard's output (--shard 1/N ... N/N)")
+    dup = df.duplicated(["record", "alt"]) & ~df.alt.isna()
+    if dup.any():
+        raise ZooError(f"record {int(df.record[dup].iloc[0])} appears in more than one shard; pass each shard once")
+
+
+def merge_scores(paths: list[str], out: str) -> int:
+    """Join shard outputs into one file in input order; every record must appear exactly once.
+
+    Parameters
+    ----------
+    paths : list of str
+        The scores files of ``--shard 1/N`` ... ``N/N`` of one run, in any order.
+    out : str
+        The merged file (.tsv, .tsv.gz or .parquet).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    frames = []
+    for p in paths:
+        require_file(p, "scores file", "give the shard outputs of zoo score-variants --shard")
+        frames.append(read_scores(p))
+    _check_columns(paths, frames)
+    df = pd.concat(frames, ignore_index=True)
+    _check_records(df)
+    alt_rank = df.groupby("record", sort=False).cumcount()  # ALT order within a record as written
+    df = df.assign(_k=alt_rank).sort_values(["record", "_k"], kind="stable").drop(columns="_k")
+    fmt = output_format(out)
+    if fmt == ".vcf.gz":
+        raise ZooError("merge-scores writes .tsv, .tsv.gz or .parquet (score into .vcf.gz without sharding)")
+    if fmt == ".parquet":
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, sep="\t", index=False, float_format="%.6g", na_rep="",
+                  compression="gzip" if fmt == ".tsv.gz" else None)
+    return len(df)

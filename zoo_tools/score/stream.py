@@ -1,0 +1,365 @@
+"""Streaming a VCF through one model: the :class:`Scorer`, chunks, shards and resumable partial files.
+
+**Nothing is lost.** Every (record, ALT) is one output row in input order with a ``status``
+(:mod:`zoo_tools.data.variants`: ``ok``, ``contig_missing``, ``out_of_bounds``, ``ref_mismatch``,
+``symbolic_allele``, ``missing_alt``, ``invalid_allele``; here also ``contig_too_short`` when
+the contig is shorter than the model's input); rows that are not ``ok`` have empty scores.
+``max_abs_effect`` is the largest ``|diff|`` over the selected tasks (``|value|`` of a siamese
+model).
+
+**Scale.** The VCF is streamed in chunks; each chunk's rows are appended to a partial TSV and
+flushed, so ``resume`` continues after the last complete row without rescoring; a shard
+``(i, n)`` takes records ``i-1, i-1+n, ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from zoo_tools.core.errors import ZooError
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.variants import Variant, iter_variants
+from zoo_tools.models.tasks import select_tasks
+from zoo_tools.score.alleles import predict_alleles, predict_siamese
+from zoo_tools.score.formats import BASE_COLUMNS, finish, output_format, write_rows
+from zoo_tools.score.patch import LocalPatch
+from zoo_tools.score.stats import effect_scores, score_bins
+from zoo_tools.score.windows import allele_windows, centre_index, change_spans
+
+log = logging.getLogger(__name__)
+
+
+def _scorable_card(model):
+    """The model's card, after checking that the model can score windows of the genome alone."""
+    if getattr(model, "net", None) is not None and getattr(model.net, "n_signals", 0):
+        raise ZooError(f"{model.card.name} needs a cell type's input signal besides the sequence; "
+                       f"it cannot score a VCF alone (use a sequence-only or siamese model)")
+    card = model.card
+    if not card.seq_len:
+        raise ZooError(f"{card.source}:{card.name} has no fixed input length; cannot build variant windows")
+    return card
+
+
+def _base_frame(variants: list[Variant], statuses: list[str]) -> pd.DataFrame:
+    """The :data:`~zoo_tools.score.formats.BASE_COLUMNS` of variants' output rows."""
+    return pd.DataFrame({"record": [v.record for v in variants], "chrom": [v.chrom for v in variants],
+                         "pos": [v.pos for v in variants], "id": [v.id for v in variants],
+                         "ref": [v.ref for v in variants], "alt": [v.alt for v in variants], "status": statuses})
+
+
+class Scorer:
+    """Scores chunks of :class:`Variant` rows with one model; ``columns`` are the output columns.
+
+    Parameters
+    ----------
+    model : ZooModel or siamese model
+        A sequence-only model with a fixed input length.
+    genome : Genome
+        The reference the windows are read from.
+    tasks : numpy.ndarray
+        Indices of the scored tasks (``select_tasks``).
+    kinds : list of str
+        Scores per task (:data:`~zoo_tools.score.stats.SCORES`; a siamese model writes ``diff``).
+    window_bins : int
+        Output bins scored around the variant's bin; 0: all.
+    rc : bool
+        Average both strands.
+    batch_size : int
+        Windows per forward batch.
+    pseudocount : float
+        ``pc`` of ``log2fc``.
+    device : str or torch.device, optional
+        Default: CUDA when available.
+    fast : bool
+        Use the :class:`~zoo_tools.score.patch.LocalPatch` shortcut where the trunk allows it.
+    """
+
+    def __init__(self, model, genome: Genome, tasks: np.ndarray, kinds: list[str], window_bins: int = 0,
+                 rc: bool = True, batch_size: int = 64, pseudocount: float = 1.0, device=None, fast: bool = True):
+        self.model, self.genome, self.rc, self.batch_size, self.device = model, genome, rc, batch_size, device
+        self.siamese = bool(getattr(model, "is_siamese", False))
+        card = _scorable_card(model)
+        self.seq_len = card.seq_len
+        self.centre = centre_index(self.seq_len, self.siamese)
+        self.kinds = ["diff"] if self.siamese else kinds
+        if self.siamese and kinds != ["diff"]:
+            log.warning("a siamese model predicts the imbalance of the pair: only the diff score is written")
+        self.tasks = tasks
+        self.names = card.tasks["name"].astype(str).to_numpy()[tasks].tolist()
+        vbin = (self.centre - card.crop_bins * card.bin_size) // max(card.bin_size, 1)
+        self.bins = score_bins(card.n_bins, int(vbin), window_bins)
+        self.pseudocount = pseudocount
+        self.patch = None if self.siamese or not fast else LocalPatch.probe(model, self.seq_len, device=device)
+        self.verified = False
+        self.columns = BASE_COLUMNS + [f"{t}:{k}" for t in self.names for k in self.kinds] + ["max_abs_effect"]
+
+    def status(self, v: Variant) -> str:
+        """The row's status: the variant's own, or ``contig_too_short`` for a contig under the input length."""
+        if v.status == "ok" and self.genome.contigs.get(v.chrom, 0) < self.seq_len:
+            return "contig_too_short"
+        return v.status
+
+    def verify(self, ref_c: np.ndarray, alt_c: np.ndarray, spans: list) -> None:
+        """Patched vs full predictions on up to 16 of the first windows; drop the patch on a mismatch."""
+        k = [i for i, sp in enumerate(spans) if sp is not None][:16]
+        if not k:
+            return
+        full = predict_alleles(self.model, ref_c[k], alt_c[k], self.rc, self.batch_size, self.device)
+        fast = predict_alleles(self.model, ref_c[k], alt_c[k], self.rc, self.batch_size, self.device,
+                               [spans[i] for i in k], self.patch)
+        scale = 1e-4 * (1 + max(float(np.abs(full[1]).max()), float(np.abs(full[0]).max())))
+        err = max(float(np.abs(fast[1] - full[1]).max()), float(np.abs(fast[0] - full[0]).max()))
+        if err > scale:
+            log.info("local patch disagrees with the full pass (max diff %.2e): using full passes", err)
+            self.patch = None
+        self.verified = True
+
+    def _siamese_scores(self, ref_c: np.ndarray, alt_c: np.ndarray) -> tuple[dict, np.ndarray]:
+        y = predict_siamese(self.model, ref_c, alt_c, self.rc, self.batch_size, self.device)[:, self.tasks]
+        return {"diff": y}, np.abs(y).max(1)
+
+    def _effect_scores(self, chosen: list[Variant], ref_c: np.ndarray, alt_c: np.ndarray) -> tuple[dict, np.ndarray]:
+        spans = change_spans(chosen, self.centre)
+        if self.patch is not None and not self.verified:
+            self.verify(ref_c, alt_c, spans)
+        r, a = predict_alleles(self.model, ref_c, alt_c, self.rc, self.batch_size, self.device, spans, self.patch)
+        r, a = r[:, self.tasks], a[:, self.tasks]
+        scores = effect_scores(r, a, self.kinds, self.bins, self.pseudocount)
+        d = scores["diff"] if "diff" in scores else effect_scores(r, a, ["diff"], self.bins)["diff"]
+        return scores, np.abs(d).max(1)
+
+    def _values(self, chosen: list[Variant]) -> np.ndarray:
+        """Score columns ``(n, columns - base columns)`` of ``ok`` variants."""
+        ref_c, alt_c = allele_windows(self.genome, chosen, self.seq_len, self.centre)
+        if self.siamese:
+            scores, summary = self._siamese_scores(ref_c, alt_c)
+        else:
+            scores, summary = self._effect_scores(chosen, ref_c, alt_c)
+        cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds]
+        return np.column_stack(cols + [summary])
+
+    def score(self, variants: list[Variant]) -> pd.DataFrame:
+        """One output row per variant, in order; scores only for ``ok`` rows."""
+        statuses = [self.status(v) for v in variants]
+        base = _base_frame(variants, statuses)
+        values = np.full((len(variants), len(self.columns) - len(BASE_COLUMNS)), np.nan)
+        ok = [i for i, s in enumerate(statuses) if s == "ok"]
+        if ok:
+            values[ok] = self._values([variants[i] for i in ok])
+        return pd.concat([base, pd.DataFrame(values, columns=self.columns[len(BASE_COLUMNS):])], axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Rows, chunks and shards
+# --------------------------------------------------------------------------------------------
+def chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
+    """Consecutive lists of ``size`` rows (the last one shorter)."""
+    chunk = []
+    for v in rows:
+        chunk.append(v)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def shard_rows(vcf: str, genome: Genome, shard: tuple[int, int] | None) -> Iterator[Variant]:
+    """The VCF's (record, ALT) rows, streamed; with ``shard = (i, n)`` records ``i-1, i-1+n, ...`` only."""
+    rows = iter_variants(vcf, genome)
+    if shard:
+        i, n = shard
+        rows = (v for v in rows if v.record % n == i - 1)
+    return rows
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` -> ``(I, N)`` with ``1 <= I <= N``; None when not given.
+
+    Parameters
+    ----------
+    text : str or None
+        E.g. ``"3/10"``.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(i, n)``: shard ``i`` (1-based) of ``n``.
+    """
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise ZooError(f"--shard '{text}': expected I/N with 1 <= I <= N, e.g. --shard 3/10")
+    return int(m.group(1)), int(m.group(2))
+
+
+# --------------------------------------------------------------------------------------------
+# Resumable partial files
+# --------------------------------------------------------------------------------------------
+def complete_rows(path: str, columns: list[str]) -> int:
+    """Rows already written to a partial file, read line by line (memory flat in its size); an
+    incomplete last line is cut off. -1 when not even the header is complete."""
+    with open(path, "rb+") as fh:
+        header = fh.readline()
+        if not header.endswith(b"\n"):
+            fh.truncate(0)
+            return -1
+        if header.decode().rstrip("\n").split("\t") != columns:
+            raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to "
+                           f"start over")
+        n, end = 0, len(header)
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            n, end = n + 1, end + len(line)
+        fh.truncate(end)
+    return n
+
+
+def resume_point(path: str, columns: list[str], resume: bool) -> int:
+    """Complete rows of the partial file ``path`` to continue after; -1: start it afresh."""
+    return complete_rows(path, columns) if resume and os.path.exists(path) else -1
+
+
+class PartialTable:
+    """A partial TSV that chunks of rows are scored into, continuing after ``done`` complete rows.
+
+    Parameters
+    ----------
+    path : str
+        The partial TSV: appended to when ``done >= 0``, else written afresh with its header.
+    scorer : Scorer
+        Scores the chunks; its ``columns`` head the file.
+    done : int
+        Rows already in the file (:func:`resume_point`); they are skipped, not rescored.
+    """
+
+    def __init__(self, path: str, scorer: Scorer, done: int):
+        self.scorer = scorer
+        self.fh = open(path, "a" if done >= 0 else "w")
+        if done < 0:
+            self.fh.write("\t".join(scorer.columns) + "\n")
+        self.done = max(done, 0)
+        self.seen = 0
+
+    def add(self, chunk: list[Variant]) -> None:
+        """Score and append the chunk's rows that are not in the file yet."""
+        first, self.seen = self.seen, self.seen + len(chunk)
+        if self.seen > self.done:  # rows before `done` were written before an interruption
+            write_rows(self.fh, self.scorer.score(chunk[max(self.done - first, 0):]))
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def __enter__(self) -> PartialTable:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# What was scored
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Tally:
+    """Rows per status over a run (resumed rows included) and the first REF mismatches."""
+
+    statuses: dict[str, int] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+
+    def add(self, status: str, n: int = 1) -> None:
+        self.statuses[status] = self.statuses.get(status, 0) + n
+
+    def add_rows(self, rows: list[Variant], status_of) -> None:
+        """Count rows by ``status_of(row)`` and note their REF mismatches."""
+        for v in rows:
+            s = status_of(v)
+            self.add(s)
+            if s == "ref_mismatch":
+                self.mismatch(v.chrom, v.pos, v.ref)
+
+    def mismatch(self, chrom: str, pos: int, ref: str) -> None:
+        """Note a ``ref_mismatch`` row (``pos`` 1-based, as in VCF); the first three are kept."""
+        if len(self.mismatches) < 3:
+            self.mismatches.append(f"{chrom}:{pos} {ref}")
+
+    def check_build(self, n_rows: int, genome: Genome) -> None:
+        """Warn when many REF alleles differ from the genome (VCF and FASTA of different builds)."""
+        bad = self.statuses.get("ref_mismatch", 0)
+        if bad and bad >= max(3, 0.05 * n_rows):
+            log.warning("%d of %d variants have a REF that differs from the genome (e.g. %s): are the VCF and %s "
+                        "on the same build?", bad, n_rows, ", ".join(self.mismatches), genome.path)
+
+
+# --------------------------------------------------------------------------------------------
+# One run
+# --------------------------------------------------------------------------------------------
+def scorer_options(model, tasks: list[str] | None, kinds, window_bins: int, rc: bool, batch_size: int,
+                   pseudocount: float, fast: bool) -> dict:
+    """:class:`Scorer` keyword arguments (all but ``device``), the task names resolved to indices."""
+    return dict(tasks=select_tasks(model.card.tasks, tasks), kinds=list(kinds), window_bins=window_bins, rc=rc,
+                batch_size=batch_size, pseudocount=pseudocount, fast=fast)
+
+
+@dataclass
+class Run:
+    """One scoring run: the VCF (or a shard of it) into ``out`` through ``OUT.partial.tsv``.
+
+    Parameters
+    ----------
+    vcf : str
+        The VCF scored.
+    genome : Genome
+        Its reference.
+    out : str
+        The scores file (its format is checked here, :func:`~zoo_tools.score.formats.output_format`).
+    shard : tuple of int or None
+        ``(i, n)``: records ``i-1, i-1+n, ...`` only.
+    chunk_size : int
+        Rows scored and written at a time.
+    resume : bool
+        Continue after the rows already in the partial file(s).
+    """
+
+    vcf: str
+    genome: Genome
+    out: str
+    shard: tuple[int, int] | None
+    chunk_size: int
+    resume: bool
+    fmt: str = field(init=False)
+
+    def __post_init__(self):
+        self.fmt = output_format(self.out)
+
+    @property
+    def partial(self) -> str:
+        return self.out + ".partial.tsv"
+
+    def chunks(self) -> Iterator[list[Variant]]:
+        """The run's rows in chunks of ``chunk_size``, streamed."""
+        return chunks(shard_rows(self.vcf, self.genome, self.shard), self.chunk_size)
+
+    def make_folder(self) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(self.out)) or ".", exist_ok=True)
+
+    def discard_if_empty(self, n_rows: int) -> None:
+        """Remove the partial file of a run without rows and say so."""
+        if n_rows == 0:
+            os.remove(self.partial)
+            shard = self.shard
+            raise ZooError(f"{self.vcf}: no records to score" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
+
+    def finish(self, scorer: Scorer, tally: Tally, n_rows: int) -> None:
+        """Warn about a build mismatch and turn the complete partial file into ``out``."""
+        tally.check_build(n_rows, self.genome)
+        finish(self.partial, self.out, self.fmt, self.vcf, scorer)

@@ -1,0 +1,99 @@
+"""``score_vcf``: every (record, ALT) of a VCF scored into one file (``zoo score-variants``).
+
+See :mod:`zoo_tools.score.windows` for the windows, :mod:`zoo_tools.score.stats` for the scores,
+:mod:`zoo_tools.score.stream` for statuses, chunks, shards and resuming, and
+:mod:`zoo_tools.score.formats` for the output files.
+
+**Speed.** Reference and alternative windows share forward batches. For SNVs and MNVs a
+convolutional trunk's embedding changes only near the variant, so
+(:class:`~zoo_tools.score.patch.LocalPatch`) the alternative embedding is the reference one with
+the bins near the variant recomputed from a short crop: about one full trunk pass per variant and
+strand instead of two. The shortcut is probed on random sequences and verified against full
+passes on the first real windows; models that mix the whole window (attention) use full passes.
+
+**Scale.** One device streams the VCF into ``OUT.partial.tsv``; several devices
+(:func:`~zoo_tools.score.distributed.score_vcf_distributed`) run Lightning's predict loop, chunks
+dealt to the ranks in turn and interleaved back, so the output equals the one-device output.
+"""
+
+from __future__ import annotations
+
+import os
+
+from zoo_tools.core.errors import ZooError
+from zoo_tools.core.progress import progress_bar
+from zoo_tools.data.genome import Genome
+from zoo_tools.score.distributed import score_vcf_distributed
+from zoo_tools.score.stream import PartialTable, Run, Scorer, Tally, resume_point, scorer_options
+
+
+def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
+    """Score the run's chunks into its partial file on this process's device.
+
+    Returns
+    -------
+    tuple
+        ``(tally, rows, resumed_after)``: statuses of all rows, their number, and how many were
+        already in the partial file.
+    """
+    done = resume_point(run.partial, scorer.columns, run.resume)
+    if run.resume and done < 0 and os.path.exists(run.out):
+        raise ZooError(f"{run.out} is already complete; remove it (or drop --resume) to score again")
+    run.make_folder()
+    rows = run.chunks()
+    tally, n_rows = Tally(), 0
+    with PartialTable(run.partial, scorer, done) as table, \
+            progress_bar(desc=f"scoring {os.path.basename(run.vcf)}", unit="variant") as bar:
+        for chunk in rows:
+            tally.add_rows(chunk, scorer.status)
+            n_rows += len(chunk)
+            table.add(chunk)
+            bar.update(len(chunk))
+    return tally, n_rows, table.done
+
+
+def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None = None, kinds=("diff", "log2fc"),
+              window_bins: int = 0, rc: bool = True, batch_size: int = 64, resume: bool = False,
+              shard: tuple[int, int] | None = None, chunk_size: int = 1024, pseudocount: float = 1.0,
+              device=None, fast: bool = True, devices: int | str = 1, accelerator: str = "auto",
+              num_nodes: int = 1, strategy: str = "ddp") -> dict:
+    """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
+
+    Parameters
+    ----------
+    model : ZooModel or siamese model
+        A sequence-only model with a fixed input length.
+    vcf : str
+        The variants (``POS`` 1-based, as in VCF); multi-allelic records are split.
+    genome : Genome
+        The reference the windows are read from.
+    out : str
+        The scores file; its name's ending picks the format.
+    tasks : list of str, optional
+        Task names (or patterns) to score; default all.
+    kinds, window_bins, rc, batch_size, pseudocount, fast
+        What is scored and how (:class:`~zoo_tools.score.stream.Scorer`).
+    resume, shard, chunk_size
+        Continue an interrupted run; records ``i-1, i-1+n, ...`` of ``shard = (i, n)`` only;
+        rows scored and written at a time (:class:`~zoo_tools.score.stream.Run`).
+    device : str or torch.device, optional
+        The one device; default CUDA when available.
+    devices, accelerator, num_nodes, strategy
+        Other than one device on one node: Lightning's predict loop on that many processes
+        (:func:`~zoo_tools.score.distributed.score_vcf_distributed`); the output is the same.
+
+    Returns
+    -------
+    dict
+        ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path, "columns": [...]}``.
+    """
+    run = Run(vcf, genome, out, shard, chunk_size, resume)
+    if str(devices) not in ("1",) or int(num_nodes) != 1:
+        return score_vcf_distributed(model, vcf, genome, out, tasks, kinds, window_bins, rc, batch_size, resume,
+                                     shard, chunk_size, pseudocount, fast, devices, accelerator, num_nodes, strategy)
+    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
+    scorer = Scorer(model, genome, device=device, **options)
+    tally, n_rows, done = _stream(run, scorer)
+    run.discard_if_empty(n_rows)
+    run.finish(scorer, tally, n_rows)
+    return {"rows": n_rows, "statuses": tally.statuses, "resumed_after": done, "out": out, "columns": scorer.columns}
