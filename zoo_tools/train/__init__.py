@@ -11,7 +11,8 @@ from zoo_tools.train.config import Recipe, load_recipe
 from zoo_tools.train.results import RunResult
 
 
-def finetune(recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | None = None) -> RunResult:
+def finetune(recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | None = None,
+             reuse: bool = False) -> RunResult:
     """Fine-tune with a recipe into folder ``out``.
 
     Parameters
@@ -20,17 +21,19 @@ def finetune(recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | Non
     out : output folder (``model.ckpt``, ``metrics.json``, ``config.yaml``, logs and plots).
     callbacks : extra Lightning callbacks.
     sets : ``key.sub=value`` overrides when ``recipe`` is a path (as ``zoo finetune --set``).
+    reuse : if ``out`` already holds a finished run of the same resolved recipe, return its result
+        instead of training again (notebooks and tests that share a model use it).
 
     Returns
     -------
     RunResult
         The recipe's typed result (also written as ``out/metrics.json``).
     """
-    from zoo_tools.train.engine import run_recipe
+    from zoo_tools.train.engine import reuse_or_run, run_recipe
 
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe, sets)
-    return run_recipe(recipe, out, callbacks)
+    return (reuse_or_run if reuse else run_recipe)(recipe, out, callbacks)
 
 
 __all__ = ["Recipe", "RunResult", "load_recipe", "finetune"]

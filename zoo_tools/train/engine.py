@@ -185,6 +185,30 @@ def run_recipe(recipe: Recipe, out: str, callbacks=()) -> RunResult:
     return result
 
 
+def finished_run(recipe: Recipe, out: str) -> RunResult | None:
+    """The result of a finished run of exactly this recipe in ``out`` (its ``config.yaml`` equals the
+    resolved recipe and ``model.ckpt`` and ``metrics.json`` are there), else None."""
+    import yaml
+
+    paths = [os.path.join(out, f) for f in ("config.yaml", "model.ckpt", "metrics.json")]
+    if not all(os.path.exists(p) for p in paths):
+        return None
+    resolved = recipe.model_copy(deep=True)
+    resolved.data = resolve_data(resolved.data)
+    with open(paths[0]) as fh:
+        same = yaml.safe_load(fh) == resolved.model_dump(mode="json")
+    return RunResult.from_json(paths[2]) if same else None
+
+
+def reuse_or_run(recipe: Recipe, out: str, callbacks=()) -> RunResult:
+    """:func:`run_recipe`, unless ``out`` holds a finished run of the same recipe (then its result);
+    processes sharing ``out`` wait for the one that trains."""
+    from zoo_tools.core.locks import file_lock
+
+    with file_lock(os.path.abspath(out).rstrip(os.sep) + ".lock"):
+        return finished_run(recipe, out) or run_recipe(recipe, out, callbacks)
+
+
 def write_outputs(ctx: RunContext, prep: Prepared, fitted: Fitted, result: RunResult, card) -> None:
     """``log.csv`` and ``curves.png``, ``model.ckpt``, ``metrics.json``; Lightning's own
     checkpoints removed (``model.ckpt`` holds the best weights)."""
