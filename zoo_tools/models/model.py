@@ -59,9 +59,10 @@ class ZooModel(nn.Module):
         self.head = head
         self.activation = activation if activation is not None else nn.Identity()
         self.card = card
-        # how to rebuild the trunk without its weights (for fine-tuned checkpoints):
-        # {"kind": "grelu", "model_params": ...}, {"kind": "enformer", "config": ...} or {"kind": "spec", "spec": ...}
-        self.arch = arch or {"kind": "spec", "spec": f"{card.source}:{card.name}"}
+        # the trunk's complete description, rebuilt without its weights by its source's
+        # ``rebuild_trunk`` (fine-tuned checkpoints, format 2): {"source": "grelu", "model_params": ...},
+        # {"source": "enformer", "config": ...}, ...; a model made by hand: {"source": "spec", "spec": ...}
+        self.arch = arch or {"source": "spec", "spec": f"{card.source}:{card.name}"}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, L)`` one-hot -> ``(N, T, B)``."""
