@@ -44,8 +44,14 @@ def epoch_ours(ds):
 def build_grelu(paths, iv):
     from grelu.data.dataset import BigWigSeqDataset
 
-    return BigWigSeqDataset(intervals=iv, bw_files=[paths["bigwig"]], seq_len=synthetic.WINDOW,
-                            genome=paths["fasta"], label_aggfunc="mean", bin_size=BIN)
+    return BigWigSeqDataset(
+        intervals=iv,
+        bw_files=[paths["bigwig"]],
+        seq_len=synthetic.WINDOW,
+        genome=paths["fasta"],
+        label_aggfunc="mean",
+        bin_size=BIN,
+    )
 
 
 def epoch_grelu(ds):

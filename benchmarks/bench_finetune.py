@@ -29,18 +29,28 @@ def main() -> None:
     for mode in ("on", "off"):
         out = tempfile.mkdtemp(prefix=f"bench_ft_{mode}_", dir=OUT)
         m = finetune(load_recipe(RECIPE, sets + [f"train.embedding_cache={mode}"]), out).to_dict()
-        results[mode] = {"seconds_per_epoch": m["seconds_per_epoch"], "fit_seconds": m["fit_seconds"],
-                         "total_seconds": m["total_seconds"], "val": m["val"]["mean"], "test": m["test"]["mean"]}
-        print(f"cache {mode}: {m['seconds_per_epoch']:.3f} s/epoch (fit {m['fit_seconds']:.1f} s, total "
-              f"{m['total_seconds']:.1f} s incl. data and embedding cache), val Pearson "
-              f"{m['val']['mean']['pearson']:.3f}, test Pearson {m['test']['mean']['pearson']:.3f}", flush=True)
+        results[mode] = {
+            "seconds_per_epoch": m["seconds_per_epoch"],
+            "fit_seconds": m["fit_seconds"],
+            "total_seconds": m["total_seconds"],
+            "val": m["val"]["mean"],
+            "test": m["test"]["mean"],
+        }
+        print(
+            f"cache {mode}: {m['seconds_per_epoch']:.3f} s/epoch (fit {m['fit_seconds']:.1f} s, total "
+            f"{m['total_seconds']:.1f} s incl. data and embedding cache), val Pearson "
+            f"{m['val']['mean']['pearson']:.3f}, test Pearson {m['test']['mean']['pearson']:.3f}",
+            flush=True,
+        )
         shutil.rmtree(out)
     ratio = results["off"]["seconds_per_epoch"] / results["on"]["seconds_per_epoch"]
     print("\n| embedding cache | s/epoch | fit s | total s | val Pearson | val Pearson log1p | test Pearson |")
     print("|---|---|---|---|---|---|---|")
     for mode, r in results.items():
-        print(f"| {mode} | {r['seconds_per_epoch']:.3f} | {r['fit_seconds']:.1f} | {r['total_seconds']:.1f} | "
-              f"{r['val']['pearson']:.3f} | {r['val']['pearson_log1p']:.3f} | {r['test']['pearson']:.3f} |")
+        print(
+            f"| {mode} | {r['seconds_per_epoch']:.3f} | {r['fit_seconds']:.1f} | {r['total_seconds']:.1f} | "
+            f"{r['val']['pearson']:.3f} | {r['val']['pearson_log1p']:.3f} | {r['test']['pearson']:.3f} |"
+        )
     print(f"\ncache / recompute: {ratio:.1f}x faster per epoch (target >= 10x)")
     results["ratio"] = ratio
     with open(os.path.join(OUT, "bench_finetune.json"), "w") as fh:

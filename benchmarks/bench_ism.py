@@ -38,9 +38,19 @@ logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 REPS = int(os.environ.get("REPS", 3))
 OUT = os.environ.get("BENCH_OUT", "bench_out")
 BS = 256
-GRELU_CONV = dict(model_type="ConvModel", n_tasks=1, stem_channels=64, stem_kernel_size=21, n_conv=7,
-                  channel_init=64, kernel_size=3, dilation_init=1, dilation_mult=2, residual=True,
-                  final_pool_func="avg")
+GRELU_CONV = dict(
+    model_type="ConvModel",
+    n_tasks=1,
+    stem_channels=64,
+    stem_kernel_size=21,
+    n_conv=7,
+    channel_init=64,
+    kernel_size=3,
+    dilation_init=1,
+    dilation_mult=2,
+    residual=True,
+    final_pool_func="avg",
+)
 
 
 def grelu_checkpoint(path: str, seq_len: int) -> str:
@@ -49,11 +59,21 @@ def grelu_checkpoint(path: str, seq_len: int) -> str:
 
     torch.manual_seed(0)
     lm = LightningModel(model_params=GRELU_CONV, train_params={"task": "regression", "loss": "mse"})
-    split = {"seq_len": seq_len, "bin_size": 1, "label_len": seq_len, "genome": "hg38",
-             "intervals": {"chrom": ["chr1"], "start": [0], "end": [seq_len]}}
+    split = {
+        "seq_len": seq_len,
+        "bin_size": 1,
+        "label_len": seq_len,
+        "genome": "hg38",
+        "intervals": {"chrom": ["chr1"], "start": [0], "end": [seq_len]},
+    }
     lm.data_params = {"tasks": {"name": ["task0"]}, "train": split, "val": split, "test": split}
-    ckpt = {"epoch": 0, "global_step": 0, "pytorch-lightning_version": lightning.__version__,
-            "state_dict": lm.state_dict(), "hyper_parameters": dict(lm.hparams)}
+    ckpt = {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": lightning.__version__,
+        "state_dict": lm.state_dict(),
+        "hyper_parameters": dict(lm.hparams),
+    }
     lm.on_save_checkpoint(ckpt)
     torch.save(ckpt, path)
     return path
@@ -112,9 +132,10 @@ def run(name: str, folder: str) -> dict:
         from grelu.interpret.score import ISM_predict
 
         with grelu_side_effects_contained():
-            p = ISM_predict([seq], lm, devices="cpu", num_workers=0, batch_size=BS, compare_func="subtract",
-                            return_df=False)
-        p = np.asarray(p).reshape(L, 4, -1, model.card.n_bins)[..., e.bins[0]:e.bins[1]].mean(-1)
+            p = ISM_predict(
+                [seq], lm, devices="cpu", num_workers=0, batch_size=BS, compare_func="subtract", return_df=False
+            )
+        p = np.asarray(p).reshape(L, 4, -1, model.card.n_bins)[..., e.bins[0] : e.bins[1]].mean(-1)
         return p.transpose(1, 0, 2)[..., e.task_idx]
 
     def tangermeme(force: bool):
@@ -126,10 +147,14 @@ def run(name: str, folder: str) -> dict:
             finally:
                 tsm._FAST_MIN_SECONDS = old
             return (y[0] - y0[0][None, None]).numpy()  # (4, L, T)
+
         return go
 
-    methods = {"zoo_tools": ours, "tangermeme (default)": tangermeme(False),
-               "tangermeme (fast path forced)": tangermeme(True)}
+    methods = {
+        "zoo_tools": ours,
+        "tangermeme (default)": tangermeme(False),
+        "tangermeme (fast path forced)": tangermeme(True),
+    }
     if lm is not None:
         methods["gReLU ISM_predict"] = grelu
     results, times = {}, {k: [] for k in methods}
@@ -148,8 +173,12 @@ def run(name: str, folder: str) -> dict:
         diffs[k] = float(np.abs(results[k] - results["zoo_tools"]).max())
         print(f"| {k} | {med[k]:.2f} | {n_mut / med[k]:.0f} | {med[k] / med['zoo_tools']:.2f}x | {diffs[k]:.1e} |")
     print(f"scale of the effects: max |effect| {float(np.abs(results['zoo_tools']).max()):.2e}", flush=True)
-    return {"median_s": med, "times": times, "mutants_per_s": {k: n_mut / v for k, v in med.items()},
-            "max_abs_diff": diffs}
+    return {
+        "median_s": med,
+        "times": times,
+        "mutants_per_s": {k: n_mut / v for k, v in med.items()},
+        "max_abs_diff": diffs,
+    }
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ def make_data(folder: str, n: int, seed: int = 1) -> tuple[str, str]:
         for c, size in sizes.items():
             s = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)].tobytes().decode()
             seqs[c] = s
-            fh.write(f">{c}\n" + "\n".join(s[i:i + 60] for i in range(0, size, 60)) + "\n")
+            fh.write(f">{c}\n" + "\n".join(s[i : i + 60] for i in range(0, size, 60)) + "\n")
     pyfaidx.Faidx(fa).close()
     with open(fa + ".sizes", "w") as fh:
         fh.write("".join(f"{c}\t{size}\n" for c, size in sizes.items()))
@@ -79,22 +79,51 @@ def grelu_checkpoint(path: str, model_params: dict) -> str:
 
     torch.manual_seed(0)
     lm = LightningModel(model_params=model_params, train_params={"task": "regression", "loss": "mse"})
-    split = {"seq_len": SEQ_LEN, "bin_size": 1, "label_len": SEQ_LEN, "genome": "hg38",
-             "intervals": {"chrom": ["chr1"], "start": [0], "end": [SEQ_LEN]}}
+    split = {
+        "seq_len": SEQ_LEN,
+        "bin_size": 1,
+        "label_len": SEQ_LEN,
+        "genome": "hg38",
+        "intervals": {"chrom": ["chr1"], "start": [0], "end": [SEQ_LEN]},
+    }
     lm.data_params = {"tasks": {"name": [f"task{i}" for i in range(4)]}, "train": split, "val": split, "test": split}
-    ckpt = {"epoch": 0, "global_step": 0, "pytorch-lightning_version": lightning.__version__,
-            "state_dict": lm.state_dict(), "hyper_parameters": dict(lm.hparams)}
+    ckpt = {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": lightning.__version__,
+        "state_dict": lm.state_dict(),
+        "hyper_parameters": dict(lm.hparams),
+    }
     lm.on_save_checkpoint(ckpt)
     torch.save(ckpt, path)
     return path
 
 
 MODELS = {
-    "conv": dict(model_type="ConvModel", n_tasks=4, stem_channels=32, stem_kernel_size=15, n_conv=3,
-                 channel_init=32, kernel_size=5, final_pool_func="avg"),
-    "attention": dict(model_type="ConvTransformerModel", n_tasks=4, stem_channels=16, stem_kernel_size=15,
-                      n_conv=2, channel_init=16, n_transformers=1, n_heads=2, key_len=8, final_pool_func="avg",
-                      pool_func="max", pool_size=10),
+    "conv": dict(
+        model_type="ConvModel",
+        n_tasks=4,
+        stem_channels=32,
+        stem_kernel_size=15,
+        n_conv=3,
+        channel_init=32,
+        kernel_size=5,
+        final_pool_func="avg",
+    ),
+    "attention": dict(
+        model_type="ConvTransformerModel",
+        n_tasks=4,
+        stem_channels=16,
+        stem_kernel_size=15,
+        n_conv=2,
+        channel_init=16,
+        n_transformers=1,
+        n_heads=2,
+        key_len=8,
+        final_pool_func="avg",
+        pool_func="max",
+        pool_size=10,
+    ),
 }
 
 
@@ -114,24 +143,34 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     ckpt = grelu_checkpoint(os.path.join(folder, f"{name}.ckpt"), MODELS[name])
     native = LightningModel.load_from_checkpoint(ckpt, map_location="cpu", weights_only=False).eval()
     model = load_model(f"local:{ckpt}")
-    print(f"{name}: {sum(p.numel() for p in model.parameters()):,} parameters; local patch: "
-          f"{LocalPatch.probe(model, SEQ_LEN) is not None}", flush=True)
+    print(
+        f"{name}: {sum(p.numel() for p in model.parameters()):,} parameters; local patch: "
+        f"{LocalPatch.probe(model, SEQ_LEN) is not None}",
+        flush=True,
+    )
 
     def ours(fast=True):
         out = os.path.join(folder, f"{name}_scores.tsv")
-        score_vcf(load_model(f"local:{ckpt}"), vcf, Genome(fa), out, kinds=["diff"], rc=True, batch_size=128,
-                  fast=fast)
+        score_vcf(load_model(f"local:{ckpt}"), vcf, Genome(fa), out, kinds=["diff"], rc=True, batch_size=128, fast=fast)
         return read_scores(out)[[f"task{i}:diff" for i in range(4)]].to_numpy()
 
     def grelu():
         from cyvcf2 import VCF
 
-        df = pd.DataFrame([(v.CHROM, v.POS, v.REF, v.ALT[0]) for v in VCF(vcf)], columns=["chrom", "pos", "ref",
-                                                                                         "alt"])
+        df = pd.DataFrame([(v.CHROM, v.POS, v.REF, v.ALT[0]) for v in VCF(vcf)], columns=["chrom", "pos", "ref", "alt"])
         with grelu_side_effects_contained():  # else gReLU leaves fp32 matmuls in bf16 for what runs after it
-            y = predict_variant_effects(df, native, devices="cpu", seq_len=SEQ_LEN, genome=os.path.abspath(fa),
-                                        rc=True, batch_size=128, num_workers=0, compare_func="subtract",
-                                        return_ad=False)
+            y = predict_variant_effects(
+                df,
+                native,
+                devices="cpu",
+                seq_len=SEQ_LEN,
+                genome=os.path.abspath(fa),
+                rc=True,
+                batch_size=128,
+                num_workers=0,
+                compare_func="subtract",
+                return_ad=False,
+            )
         return np.asarray(y).reshape(len(df), 4, -1).mean(-1)
 
     g = Genome(fa)
@@ -146,11 +185,15 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     def forward_only():
         with torch.no_grad():
             for i in range(0, len(xs), 128):
-                model(xs[i:i + 128])
+                model(xs[i : i + 128])
         return None
 
-    methods = {"zoo_tools": ours, "zoo_tools --no-patch": lambda: ours(False), "gReLU": grelu,
-               "pure forward": forward_only}
+    methods = {
+        "zoo_tools": ours,
+        "zoo_tools --no-patch": lambda: ours(False),
+        "gReLU": grelu,
+        "pure forward": forward_only,
+    }
     results, times = {}, {k: [] for k in methods}
     for k, f in methods.items():  # warm-up, and the values compared below
         results[k] = f()
@@ -166,10 +209,18 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     print("| method | s | variants/s | time / pure forward |\n|---|---|---|---|")
     for k in methods:
         print(f"| {k} | {med[k]:.2f} | {N / med[k]:.0f} | {med[k] / med['pure forward']:.2f} |")
-    print(f"zoo_tools vs gReLU: {med['gReLU'] / med['zoo_tools']:.2f}x faster; max |diff| of scores {diff:.1e} "
-          f"(patched vs full passes {diff_np:.1e})", flush=True)
-    return {"median_s": med, "times": times, "speedup_vs_grelu": med["gReLU"] / med["zoo_tools"],
-            "ratio_to_forward": med["zoo_tools"] / med["pure forward"], "max_abs_diff_vs_grelu": diff}
+    print(
+        f"zoo_tools vs gReLU: {med['gReLU'] / med['zoo_tools']:.2f}x faster; max |diff| of scores {diff:.1e} "
+        f"(patched vs full passes {diff_np:.1e})",
+        flush=True,
+    )
+    return {
+        "median_s": med,
+        "times": times,
+        "speedup_vs_grelu": med["gReLU"] / med["zoo_tools"],
+        "ratio_to_forward": med["zoo_tools"] / med["pure forward"],
+        "max_abs_diff_vs_grelu": diff,
+    }
 
 
 def main() -> None:

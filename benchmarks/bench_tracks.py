@@ -47,8 +47,7 @@ def grelu(path, iv):
 
 
 def run(paths, iv, label: str) -> dict:
-    methods = {"zoo_tools read_binned": ours, "pyBigWig values()+reshape": pybigwig_values,
-               "gReLU read_bigwig": grelu}
+    methods = {"zoo_tools read_binned": ours, "pyBigWig values()+reshape": pybigwig_values, "gReLU read_bigwig": grelu}
     times = {k: [] for k in methods}
     results = {}
     for rep in range(REPS):
@@ -59,8 +58,10 @@ def run(paths, iv, label: str) -> dict:
             print(f"{label} rep {rep} {name}: {times[name][-1]:.2f}s", flush=True)
     ref = results["pyBigWig values()+reshape"]
     base = statistics.median(times["pyBigWig values()+reshape"])
-    print(f"\n{label}: {len(iv):,} windows x {synthetic.WINDOW} bp, {BIN} bp bins, genome 3 x "
-          f"{synthetic.CONTIG_MB} Mb, median of {REPS}")
+    print(
+        f"\n{label}: {len(iv):,} windows x {synthetic.WINDOW} bp, {BIN} bp bins, genome 3 x "
+        f"{synthetic.CONTIG_MB} Mb, median of {REPS}"
+    )
     print("| method | median s | windows/s | vs per-window values() | max abs diff |")
     print("|---|---|---|---|---|")
     summary = {}
@@ -71,8 +72,11 @@ def run(paths, iv, label: str) -> dict:
         print(f"| {name} | {med:.3f} | {len(iv) / med:,.0f} | {base / med:.1f}x | {diff:.1e} |")
         assert diff < 1e-5, f"{name} disagrees with pyBigWig: {diff}"
     ours_s = summary["zoo_tools read_binned"]["median_s"]
-    print(f"{label}: zoo_tools / per-window values(): {base / ours_s:.1f}x; zoo_tools / gReLU: "
-          f"{summary['gReLU read_bigwig']['median_s'] / ours_s:.1f}x\n", flush=True)
+    print(
+        f"{label}: zoo_tools / per-window values(): {base / ours_s:.1f}x; zoo_tools / gReLU: "
+        f"{summary['gReLU read_bigwig']['median_s'] / ours_s:.1f}x\n",
+        flush=True,
+    )
     return summary
 
 
@@ -83,8 +87,10 @@ def main() -> None:
     random_windows = synthetic.windows(paths)
     starts = np.arange(len(random_windows)) * 1024  # overlapping tiles of the first contig
     tiled = pd.DataFrame({"chrom": "chr1", "start": starts, "end": starts + synthetic.WINDOW})
-    summary = {"random windows": run(paths, random_windows, "random windows"),
-               "tiled windows (stride 1 kb)": run(paths, tiled, "tiled windows (stride 1 kb)")}
+    summary = {
+        "random windows": run(paths, random_windows, "random windows"),
+        "tiled windows (stride 1 kb)": run(paths, tiled, "tiled windows (stride 1 kb)"),
+    }
     with open(os.path.join(synthetic.OUT, "bench_tracks.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
 

@@ -52,8 +52,9 @@ def child(kind: str, folder: str) -> None:
 
         model = load_model(f"enformer:{folder}")
         t = time.perf_counter()
-        y = torch.from_numpy(model.predict(x, batch_size=1, precision="bf16" if kind == "zoo_bf16" else "fp32",
-                                           progress=False))
+        y = torch.from_numpy(
+            model.predict(x, batch_size=1, precision="bf16" if kind == "zoo_bf16" else "fp32", progress=False)
+        )
     seconds = time.perf_counter() - t
     np.save(os.path.join(folder, f"out_{kind}.npy"), y.numpy())
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
@@ -61,8 +62,12 @@ def child(kind: str, folder: str) -> None:
 
 
 def run_child(kind: str, folder: str) -> dict:
-    res = subprocess.run([sys.executable, __file__, "--child", kind, folder], capture_output=True, text=True,
-                         env={**os.environ, "ZOO_PROGRESS": "0"})
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", kind, folder],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ZOO_PROGRESS": "0"},
+    )
     if res.returncode:
         raise SystemExit(res.stderr[-2000:])
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -89,16 +94,24 @@ def enformer_part() -> dict:
     med = {k: statistics.median(r["seconds"] for r in v) for k, v in runs.items()}
     rss = {k: max(r["peak_rss_gib"] for r in v) for k, v in runs.items()}
     rel = np.abs(outs["zoo_bf16"] - outs["native"]) / (np.abs(outs["native"]) + 1e-6)
-    summary = dict(params=n_params, median_s=med, peak_rss_gib=rss, ratio_zoo_vs_native=med["zoo"] / med["native"],
-                   max_abs_diff_fp32=float(np.abs(outs["zoo"] - outs["native"]).max()),
-                   bf16_median_rel_err=float(np.median(rel)), bf16_p99_rel_err=float(np.quantile(rel, 0.99)))
+    summary = dict(
+        params=n_params,
+        median_s=med,
+        peak_rss_gib=rss,
+        ratio_zoo_vs_native=med["zoo"] / med["native"],
+        max_abs_diff_fp32=float(np.abs(outs["zoo"] - outs["native"]).max()),
+        bf16_median_rel_err=float(np.median(rel)),
+        bf16_p99_rel_err=float(np.quantile(rel, 0.99)),
+    )
     print(f"\nEnformer full size ({n_params / 1e6:.1f}M params), 196,608 bp, batch 1, CPU, median of {REPS}")
     print("| path | seconds | peak RSS GiB |")
     print("|---|---|---|")
     for k in runs:
         print(f"| {k} | {med[k]:.1f} | {rss[k]:.2f} |")
-    print(f"zoo / native time ratio: {summary['ratio_zoo_vs_native']:.3f} (target <= 1.05); fp32 max abs diff "
-          f"{summary['max_abs_diff_fp32']:.1e}; bf16 median relative error {summary['bf16_median_rel_err']:.2%}")
+    print(
+        f"zoo / native time ratio: {summary['ratio_zoo_vs_native']:.3f} (target <= 1.05); fp32 max abs diff "
+        f"{summary['max_abs_diff_fp32']:.1e}; bf16 median relative error {summary['bf16_median_rel_err']:.2%}"
+    )
     for f in os.listdir(folder):
         os.remove(os.path.join(folder, f))
     os.rmdir(folder)
@@ -123,7 +136,7 @@ def demo_part(n: int = 512) -> dict:
         ours = model.predict(x, batch_size=128, progress=False)
         times["zoo_tools ZooModel.predict"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        theirs = np.concatenate([native.predict_on_seqs(seqs[i:i + 128]) for i in range(0, n, 128)])
+        theirs = np.concatenate([native.predict_on_seqs(seqs[i : i + 128]) for i in range(0, n, 128)])
         times["gReLU predict_on_seqs"].append(time.perf_counter() - t)
         torch.set_float32_matmul_precision(precision)  # gReLU changes it process-wide
     med = {k: statistics.median(v[1:]) for k, v in times.items()}  # first rep warms up

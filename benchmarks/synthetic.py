@@ -39,8 +39,9 @@ def make(seed: int = 2) -> dict[str, str]:
         vals = rng.gamma(0.5, 2.0, size=len(starts))
         vals[rng.random(len(vals)) < 0.3] = 0.0
         keep = rng.random(len(vals)) > 0.05  # 5% of runs uncovered (NaN in the bigWig)
-        bw.addEntries([c] * int(keep.sum()), starts[keep].tolist(), ends=ends[keep].tolist(),
-                      values=vals[keep].tolist())
+        bw.addEntries(
+            [c] * int(keep.sum()), starts[keep].tolist(), ends=ends[keep].tolist(), values=vals[keep].tolist()
+        )
     bw.close()
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
     with open(paths["fasta"], "wb") as fh:
@@ -54,7 +55,8 @@ def make(seed: int = 2) -> dict[str, str]:
     ci = rng.integers(0, 3, N_WINDOWS)
     st = np.array([rng.integers(0, sizes[i][1] - WINDOW) for i in ci])
     pd.DataFrame({"chrom": [sizes[i][0] for i in ci], "start": st, "end": st + WINDOW}).to_csv(
-        paths["windows"], sep="\t", index=False, header=False)
+        paths["windows"], sep="\t", index=False, header=False
+    )
     return paths
 
 

@@ -45,7 +45,7 @@ def write_fasta(path, seqs: dict[str, str], index: bool = True) -> str:
         for name, seq in seqs.items():
             fh.write(f">{name}\n")
             for i in range(0, len(seq), 10):
-                fh.write(seq[i:i + 10] + "\n")
+                fh.write(seq[i : i + 10] + "\n")
     if index:
         pyfaidx.Faidx(str(path)).close()
     return str(path)

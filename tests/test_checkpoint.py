@@ -52,11 +52,27 @@ def _finetune_by_hand(base, path: str, seed: int = 0) -> FineTuner:
     with torch.no_grad():
         for p in net.trunk.parameters():
             p.add_(0.01 * torch.randn_like(p))
-    card = ModelCard(source="local", name=path, seq_len=base.card.seq_len, bin_size=base.card.bin_size,
-                     n_bins=b_in, tasks=task_table(["t0", "t1"]))
-    torch.save(finetuned_checkpoint(kind="multitask", trunk=base.arch, head=head.config, base_spec=base.card.name,
-                                    base_sha256=base.card.sha256, net_args={}, state_dict=net.state_dict(),
-                                    card=card), path)
+    card = ModelCard(
+        source="local",
+        name=path,
+        seq_len=base.card.seq_len,
+        bin_size=base.card.bin_size,
+        n_bins=b_in,
+        tasks=task_table(["t0", "t1"]),
+    )
+    torch.save(
+        finetuned_checkpoint(
+            kind="multitask",
+            trunk=base.arch,
+            head=head.config,
+            base_spec=base.card.name,
+            base_sha256=base.card.sha256,
+            net_args={},
+            state_dict=net.state_dict(),
+            card=card,
+        ),
+        path,
+    )
     return net
 
 
@@ -113,8 +129,10 @@ def test_format1_checkpoints_still_load(kind):
             got = model(x, torch.from_numpy(expected["signal"]))
         else:
             got = model(x)
-    assert type(model).__name__ == {"multitask": "ZooModel", "siamese": "SiameseZooModel",
-                                    "celltype": "CellTypeZooModel"}[kind]
+    assert (
+        type(model).__name__
+        == {"multitask": "ZooModel", "siamese": "SiameseZooModel", "celltype": "CellTypeZooModel"}[kind]
+    )
     np.testing.assert_allclose(got.numpy(), expected[kind], rtol=1e-6, atol=1e-7)
 
 

@@ -17,8 +17,9 @@ ZOO = str(Path(sys.executable).parent / "zoo")
 
 
 def run(*args, cwd=None):
-    return subprocess.run([ZOO, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "ZOO_PROGRESS": "0"})
+    return subprocess.run(
+        [ZOO, *map(str, args)], capture_output=True, text=True, cwd=cwd, env={**os.environ, "ZOO_PROGRESS": "0"}
+    )
 
 
 def assert_user_error(res, *needles):
@@ -42,8 +43,15 @@ def test_demo_data_then_check_data(tmp_path):
     res = run("demo-data", tmp_path / "w", "--seed", "3")
     assert res.returncode == 0, res.stderr
     assert "demo world written to" in res.stdout and "planted" in res.stdout
-    for f in ("genome.fa", "genome.fa.fai", "data.yaml", "variants.vcf", "truth/variants.tsv",
-              "truth/motif_sites.tsv", "allelic/allelic_counts.tsv"):
+    for f in (
+        "genome.fa",
+        "genome.fa.fai",
+        "data.yaml",
+        "variants.vcf",
+        "truth/variants.tsv",
+        "truth/motif_sites.tsv",
+        "allelic/allelic_counts.tsv",
+    ):
         assert (tmp_path / "w" / f).exists(), f
     peaks = tmp_path / "w" / "peaks" / "cellA_ATAC.narrowPeak"
     res = run("check-data", tmp_path / "w" / "data.yaml", "--regions", peaks)
@@ -56,8 +64,11 @@ def user_files(tmp_path):
     """A user's data folder: FASTA (chr1, chr2) and a bigWig covering only chr1."""
     write_fasta(tmp_path / "g.fa", {"chr1": "ACGT" * 50, "chr2": "GGCC" * 50})
     write_bigwig(tmp_path / "a.bw", {"chr1": 200}, [("chr1", 0, 200, 1.0)])
-    (tmp_path / "data.yaml").write_text(yaml.safe_dump(
-        {"genome": "g.fa", "tracks": [{"name": "a", "path": "a.bw"}], "splits": {"val": [], "test": ["chr1"]}}))
+    (tmp_path / "data.yaml").write_text(
+        yaml.safe_dump(
+            {"genome": "g.fa", "tracks": [{"name": "a", "path": "a.bw"}], "splits": {"val": [], "test": ["chr1"]}}
+        )
+    )
     return tmp_path
 
 
@@ -79,8 +90,11 @@ def test_fasta_without_index(user_files):
 
 def test_bigwig_without_requested_contig(user_files):
     (user_files / "r.bed").write_text("chr2\t10\t50\n")
-    assert_user_error(run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed"),
-                      "contig 'chr2' not found in bigWig", "a.bw")
+    assert_user_error(
+        run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed"),
+        "contig 'chr2' not found in bigWig",
+        "a.bw",
+    )
 
 
 def test_unknown_key(user_files):
@@ -92,8 +106,12 @@ def test_unknown_key(user_files):
 
 def test_interval_past_contig_end(user_files):
     (user_files / "r.bed").write_text("chr1\t10\t50\nchr1\t150\t260\n")
-    assert_user_error(run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed"),
-                      "r.bed record 2", "runs past the end of chr1", "genome build")
+    assert_user_error(
+        run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed"),
+        "r.bed record 2",
+        "runs past the end of chr1",
+        "genome build",
+    )
 
 
 def test_split_contig_not_in_genome(user_files):
@@ -114,8 +132,12 @@ def test_console_script_installed():
 
 def test_bigwig_from_another_build(user_files):
     write_bigwig(user_files / "a.bw", {"chr1": 300, "chr2": 200}, [("chr1", 0, 200, 1.0)])
-    assert_user_error(run("check-data", user_files / "data.yaml"), "a.bw", "contig chr1 is 300 bp in the bigWig",
-                      "different genome builds")
+    assert_user_error(
+        run("check-data", user_files / "data.yaml"),
+        "a.bw",
+        "contig chr1 is 300 bp in the bigWig",
+        "different genome builds",
+    )
 
 
 def test_every_command_and_option_is_documented_in_the_readme():
@@ -134,13 +156,15 @@ def test_every_command_and_option_is_documented_in_the_readme():
             assert f"zoo {name}" in readme, f"zoo {name} is not in the README"
     for name, parser in commands:
         first = name.split()[0]
-        assert f"zoo {name}" in readme or (f"zoo {first}" in readme and f"`{name.split()[-1]}`" in readme), \
+        assert f"zoo {name}" in readme or (f"zoo {first}" in readme and f"`{name.split()[-1]}`" in readme), (
             f"zoo {name} is not in the README"
+        )
         for action in parser._actions:
             for opt in action.option_strings:
                 if opt.startswith("--") and opt != "--help":
-                    assert f"`{opt}" in readme or f" {opt} " in readme or f" {opt}=" in readme, \
+                    assert f"`{opt}" in readme or f" {opt} " in readme or f" {opt}=" in readme, (
                         f"zoo {name} {opt} is not in the README"
+                    )
 
 
 def test_report_indexes_what_it_finds(tmp_path):
@@ -151,17 +175,27 @@ def test_report_indexes_what_it_finds(tmp_path):
     run_dir = tmp_path / "runs" / "mt"
     run_dir.mkdir(parents=True)
     (run_dir / "config.yaml").write_text("name: x\n")
-    (run_dir / "metrics.json").write_text(json.dumps({
-        "recipe": "multitask_encode", "model": "demo:base", "chromosomes": {"test": ["chr4"]}, "epochs_run": 3,
-        "warnings": ["tracks differ 6.0x"], "test": {"per_task": {"a": {"pearson": 0.5}, "b": {"pearson": 0.7}},
-                                                      "mean": {"pearson": 0.6}}}))
+    (run_dir / "metrics.json").write_text(
+        json.dumps(
+            {
+                "recipe": "multitask_encode",
+                "model": "demo:base",
+                "chromosomes": {"test": ["chr4"]},
+                "epochs_run": 3,
+                "warnings": ["tracks differ 6.0x"],
+                "test": {"per_task": {"a": {"pearson": 0.5}, "b": {"pearson": 0.7}}, "mean": {"pearson": 0.6}},
+            }
+        )
+    )
     (tmp_path / "world" / "truth").mkdir(parents=True)
     (tmp_path / "world" / "truth" / "variants.tsv").write_text(
         "chrom\tpos\tref\talt\tbreaks_motif\nchr1\t1\tA\tC\tTrue\nchr1\t2\tA\tC\tTrue\nchr1\t3\tA\tC\tFalse\n"
-        "chr1\t4\tA\tC\tFalse\n")
+        "chr1\t4\tA\tC\tFalse\n"
+    )
     (tmp_path / "scores.tsv").write_text(
         "record\tchrom\tpos\tid\tref\talt\tstatus\tt:diff\tmax_abs_effect\n0\tchr1\t1\t.\tA\tC\tok\t0.9\t0.9\n"
-        "1\tchr1\t2\t.\tA\tC\tok\t0.2\t0.2\n2\tchr1\t3\t.\tA\tC\tok\t0.3\t0.3\n3\tchr1\t4\t.\tA\tC\tok\t0.1\t0.1\n")
+        "1\tchr1\t2\t.\tA\tC\tok\t0.2\t0.2\n2\tchr1\t3\t.\tA\tC\tok\t0.3\t0.3\n3\tchr1\t4\t.\tA\tC\tok\t0.1\t0.1\n"
+    )
     res = run("report", tmp_path, "--title", "my runs")
     assert res.returncode == 0, res.stderr
     assert "runs/mt: test Pearson 0.600 over 2 tracks" in res.stdout

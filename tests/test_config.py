@@ -21,8 +21,12 @@ def files(tmp_path):
 
 
 def base():
-    return {"genome": "g.fa", "tracks": [{"name": "a", "path": "a.bw", "assay": "ATAC", "cell_type": "K562"}],
-            "peaks": [{"path": "p.bed", "track": "a"}], "splits": {"val": ["chr2"], "test": ["chr3"]}}
+    return {
+        "genome": "g.fa",
+        "tracks": [{"name": "a", "path": "a.bw", "assay": "ATAC", "cell_type": "K562"}],
+        "peaks": [{"path": "p.bed", "track": "a"}],
+        "splits": {"val": ["chr2"], "test": ["chr3"]},
+    }
 
 
 def test_demo_config_loads_with_absolute_paths(world):
@@ -38,16 +42,19 @@ def test_paths_relative_to_yaml(files):
     assert cfg.track_names == ["a"]
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.update(trakcs=[]), r"data.yaml: unknown key 'trakcs'"),
-    (lambda d: d["tracks"][0].update(colour="red"), r"unknown key 'tracks\[0\].colour'"),
-    (lambda d: d.pop("genome"), r"missing key 'genome'"),
-    (lambda d: d["tracks"][0].pop("path"), r"missing key 'tracks\[0\].path'"),
-    (lambda d: d["peaks"][0].update(track="b"), r"peaks\[0\].track 'b' names no track"),
-    (lambda d: d["tracks"].append(dict(d["tracks"][0])), r"track names must be unique \(repeated: a\)"),
-    (lambda d: d["tracks"][0].update(strand="x"), r"key 'tracks\[0\].strand': strand must be"),
-    (lambda d: d["splits"].update(train=["chr1"]), r"unknown key 'splits.train'"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(trakcs=[]), r"data.yaml: unknown key 'trakcs'"),
+        (lambda d: d["tracks"][0].update(colour="red"), r"unknown key 'tracks\[0\].colour'"),
+        (lambda d: d.pop("genome"), r"missing key 'genome'"),
+        (lambda d: d["tracks"][0].pop("path"), r"missing key 'tracks\[0\].path'"),
+        (lambda d: d["peaks"][0].update(track="b"), r"peaks\[0\].track 'b' names no track"),
+        (lambda d: d["tracks"].append(dict(d["tracks"][0])), r"track names must be unique \(repeated: a\)"),
+        (lambda d: d["tracks"][0].update(strand="x"), r"key 'tracks\[0\].strand': strand must be"),
+        (lambda d: d["splits"].update(train=["chr1"]), r"unknown key 'splits.train'"),
+    ],
+)
 def test_errors_name_the_key(files, mutate, message):
     data = base()
     mutate(data)

@@ -80,8 +80,9 @@ def test_agrees_with_grelu_bigwig_dataset(world, world_windows):
     iv = iv[iv.end <= iv.chrom.map(g.contigs)].iloc[:40].reset_index(drop=True)
     paths = [os.path.join(world, "tracks", "cellA_ATAC.bw"), os.path.join(world, "tracks", "cellB_H3K27ac.bw")]
     ours = SeqTrackDataset.from_tracks(g, iv, paths, bin_size=32)
-    theirs = BigWigSeqDataset(intervals=iv, bw_files=paths, seq_len=2048, genome=g.path, label_aggfunc="mean",
-                              bin_size=32)
+    theirs = BigWigSeqDataset(
+        intervals=iv, bw_files=paths, seq_len=2048, genome=g.path, label_aggfunc="mean", bin_size=32
+    )
     for i in range(len(iv)):
         gx, gy = theirs[i]
         ox, oy = ours[i]

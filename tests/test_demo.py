@@ -14,8 +14,15 @@ from zoo_tools.data.motifs import find_motif, log_odds
 from zoo_tools.data.tracks import read_binned
 from zoo_tools.data.variants import read_variants
 
-TEXT_FILES = ["genome.fa", "variants.vcf", "data.yaml", "truth/motif_sites.tsv", "truth/variants.tsv",
-              "allelic/allelic_counts.tsv", "peaks/cellA_ATAC.narrowPeak"]
+TEXT_FILES = [
+    "genome.fa",
+    "variants.vcf",
+    "data.yaml",
+    "truth/motif_sites.tsv",
+    "truth/variants.tsv",
+    "allelic/allelic_counts.tsv",
+    "peaks/cellA_ATAC.narrowPeak",
+]
 
 
 @pytest.mark.slow
@@ -60,8 +67,9 @@ def test_tracks_follow_their_driving_motifs(world):
     s = sites(world)
     windows = s.assign(start=(s.start + s.end) // 2 - 64, end=(s.start + s.end) // 2 + 64)
     tracks = pd.read_csv(os.path.join(world, "truth", "tracks.tsv"), sep="\t")
-    y = read_binned([os.path.join(world, "tracks", f"{t}.bw") for t in tracks.track], windows, 128,
-                    progress=False)[:, :, 0]
+    y = read_binned([os.path.join(world, "tracks", f"{t}.bw") for t in tracks.track], windows, 128, progress=False)[
+        :, :, 0
+    ]
     for k, t in enumerate(tracks.itertuples()):
         drives = s.drives.str.split(";").apply(lambda d, t=t: t.track in d).to_numpy()
         decoy = (s.motif == "NRF1").to_numpy()

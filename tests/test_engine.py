@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from zoo_tools.train import RunResult, finetune, load_recipe
-from zoo_tools.train import engine
+from zoo_tools.train import RunResult, engine, finetune, load_recipe
 
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "multitask_encode.yaml")
 
@@ -43,8 +42,22 @@ def test_result_round_trips_through_metrics_json(short_recipe, tmp_path):
     back = RunResult.from_json(os.path.join(out, "metrics.json"))
     assert type(back) is type(result) and back.to_dict() == raw == result.to_dict()
     # the keys metrics.json has always had, in their order
-    assert list(raw) == ["recipe", "model", "data", "bin_size", "embedding_cache", "epochs_run", "fit_seconds",
-                         "seconds_per_epoch", "chromosomes", "data_report", "warnings", "train", "val", "test",
-                         "total_seconds"]
+    assert list(raw) == [
+        "recipe",
+        "model",
+        "data",
+        "bin_size",
+        "embedding_cache",
+        "epochs_run",
+        "fit_seconds",
+        "seconds_per_epoch",
+        "chromosomes",
+        "data_report",
+        "warnings",
+        "train",
+        "val",
+        "test",
+        "total_seconds",
+    ]
     assert back.split_pearson("test") == raw["test"]["mean"]["pearson"]
     assert back.headline("run").startswith("run: test Pearson ")

@@ -7,9 +7,28 @@ import sys
 
 import zoo_tools as zt
 
-FACE = ["load_model", "list_models", "fetch", "import_model", "ZooModel", "ModelCard", "Genome", "make_demo_world",
-        "predict_regions", "score_vcf", "read_scores", "merge_scores", "load_recipe", "finetune", "RunResult",
-        "explain", "ism", "attributions", "marginalize", "modisco"]
+FACE = [
+    "load_model",
+    "list_models",
+    "fetch",
+    "import_model",
+    "ZooModel",
+    "ModelCard",
+    "Genome",
+    "make_demo_world",
+    "predict_regions",
+    "score_vcf",
+    "read_scores",
+    "merge_scores",
+    "load_recipe",
+    "finetune",
+    "RunResult",
+    "explain",
+    "ism",
+    "attributions",
+    "marginalize",
+    "modisco",
+]
 
 
 def test_all_lists_the_documented_face():
@@ -31,14 +50,18 @@ def test_unknown_name_is_an_attribute_error():
 
 
 def test_import_loads_no_heavy_library():
-    code = ("import sys, zoo_tools; heavy = [m for m in ('torch', 'lightning', 'ray', 'matplotlib') if m in "
-            "sys.modules]; print(','.join(heavy) or 'none')")
+    code = (
+        "import sys, zoo_tools; heavy = [m for m in ('torch', 'lightning', 'ray', 'matplotlib') if m in "
+        "sys.modules]; print(','.join(heavy) or 'none')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "none"
 
 
 def test_face_names_resolve_without_lightning_ray_or_matplotlib():
-    code = ("import sys, zoo_tools as zt; [getattr(zt, n) for n in zt.__all__]; "
-            "print(','.join(m for m in ('lightning', 'ray', 'matplotlib') if m in sys.modules) or 'none')")
+    code = (
+        "import sys, zoo_tools as zt; [getattr(zt, n) for n in zt.__all__]; "
+        "print(','.join(m for m in ('lightning', 'ray', 'matplotlib') if m in sys.modules) or 'none')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "none"

@@ -92,15 +92,31 @@ def test_recipe_includes_sets_and_errors(tmp_path):
 
 
 def test_finetune_bad_input(tmp_path, world):
-    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", "train.nonsense=1"),
-                      "unknown key 'train.nonsense'")
-    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", "model=grelu:acme/none"),
-                      "not in the cache")
+    assert_user_error(
+        run("finetune", RECIPE, "--out", tmp_path / "o", "--set", "train.nonsense=1"), "unknown key 'train.nonsense'"
+    )
+    assert_user_error(
+        run("finetune", RECIPE, "--out", tmp_path / "o", "--set", "model=grelu:acme/none"), "not in the cache"
+    )
     data = os.path.join(world, "data.yaml")
-    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
-                          "--set", "head.task_weights={nosuch_track: 2}"), "head.task_weights", "nosuch_track")
-    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
-                          "--set", "windows.bin_size=48"), "does not divide")
+    assert_user_error(
+        run(
+            "finetune",
+            RECIPE,
+            "--out",
+            tmp_path / "o",
+            "--set",
+            f"data={data}",
+            "--set",
+            "head.task_weights={nosuch_track: 2}",
+        ),
+        "head.task_weights",
+        "nosuch_track",
+    )
+    assert_user_error(
+        run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}", "--set", "windows.bin_size=48"),
+        "does not divide",
+    )
 
 
 def test_head_losses_and_scale():
@@ -131,9 +147,24 @@ def test_same_recipe_finetunes_an_enformer_and_a_grelu_checkpoint(tmp_path, worl
     data = os.path.join(world, "data.yaml")
     enf = fx.enformer_dir(tmp_path / "enf")
     out = tmp_path / "enf_ft"
-    res = run("finetune", RECIPE, "--out", out, "--set", f"model=enformer:{enf}", "--set", f"data={data}",
-              "--set", "train.epochs=1", "--set", "head.hidden=0", "--set", "head.layers=1",
-              "--set", "head.kernel_size=1")
+    res = run(
+        "finetune",
+        RECIPE,
+        "--out",
+        out,
+        "--set",
+        f"model=enformer:{enf}",
+        "--set",
+        f"data={data}",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "head.hidden=0",
+        "--set",
+        "head.layers=1",
+        "--set",
+        "head.kernel_size=1",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     model = load_model(f"local:{out}")  # rebuilt from the saved Enformer config, no base weights needed
     assert model.card.seq_len == 64 and model.card.n_tasks == 6 and model.card.n_bins == 4
@@ -146,8 +177,18 @@ def test_same_recipe_finetunes_an_enformer_and_a_grelu_checkpoint(tmp_path, worl
     raw["data_params"]["train"]["intervals"]["chrom"] = ["chr1", "chr4"]  # the base saw chr4
     torch.save(raw, ckpt)
     out2 = tmp_path / "grelu_ft"
-    res = run("finetune", RECIPE, "--out", out2, "--set", f"model=local:{ckpt}", "--set", f"data={data}",
-              "--set", "train.epochs=1")
+    res = run(
+        "finetune",
+        RECIPE,
+        "--out",
+        out2,
+        "--set",
+        f"model=local:{ckpt}",
+        "--set",
+        f"data={data}",
+        "--set",
+        "train.epochs=1",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     m = json.loads((out2 / "metrics.json").read_text())
     assert any("chr4 were in" in w for w in m["warnings"])
@@ -156,15 +197,27 @@ def test_same_recipe_finetunes_an_enformer_and_a_grelu_checkpoint(tmp_path, worl
 
 def test_head_incompatible_with_base(tmp_path, world):
     data = os.path.join(world, "data.yaml")
-    assert_user_error(run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}",
-                          "--set", "windows.bin_size=8"), "cannot be pooled to 128 target bins")
+    assert_user_error(
+        run("finetune", RECIPE, "--out", tmp_path / "o", "--set", f"data={data}", "--set", "windows.bin_size=8"),
+        "cannot be pooled to 128 target bins",
+    )
 
 
 @pytest.mark.slow
 def test_wandb_offline_run_folder(tmp_path, zoo_home):
     out = tmp_path / "wb"
-    res = run("finetune", RECIPE, "--out", out, "--set", "train.freeze_trunk=true", "--set", "train.epochs=1",
-              "--set", "logger=wandb")
+    res = run(
+        "finetune",
+        RECIPE,
+        "--out",
+        out,
+        "--set",
+        "train.freeze_trunk=true",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "logger=wandb",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     runs = list((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("run-*.wandb")), "no offline W&B run written"
@@ -192,8 +245,20 @@ def test_rc_cache_equals_sequence_level_rc(tmp_path, zoo_home):
     got = {}
     for mode in ("on", "off"):
         out = tmp_path / mode
-        res = run("finetune", RECIPE, "--out", out, "--set", "train.freeze_trunk=true", "--set", "train.rc=true",
-                  "--set", "train.epochs=2", "--set", f"train.embedding_cache={mode}")
+        res = run(
+            "finetune",
+            RECIPE,
+            "--out",
+            out,
+            "--set",
+            "train.freeze_trunk=true",
+            "--set",
+            "train.rc=true",
+            "--set",
+            "train.epochs=2",
+            "--set",
+            f"train.embedding_cache={mode}",
+        )
         assert res.returncode == 0, res.stderr[-3000:]
         got[mode] = json.loads((out / "metrics.json").read_text())
     assert got["on"]["embedding_cache"] and not got["off"]["embedding_cache"]
@@ -204,8 +269,20 @@ def test_rc_cache_equals_sequence_level_rc(tmp_path, zoo_home):
 def test_ddp_on_two_cpu_processes(tmp_path, zoo_home):
     """trainer: {devices: 2, strategy: ddp} goes to Lightning unchanged: 2 gloo processes, one output."""
     out = tmp_path / "ddp"
-    res = run("finetune", RECIPE, "--out", out, "--set", "train.epochs=1", "--set", "trainer.devices=2",
-              "--set", "trainer.strategy=ddp", "--set", "trainer.accelerator=cpu")
+    res = run(
+        "finetune",
+        RECIPE,
+        "--out",
+        out,
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "trainer.devices=2",
+        "--set",
+        "trainer.strategy=ddp",
+        "--set",
+        "trainer.accelerator=cpu",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     m = json.loads((out / "metrics.json").read_text())
     assert set(m["test"]["per_task"]) == {f"cell{c}_{a}" for c in "ABC" for a in ("ATAC", "H3K27ac")}

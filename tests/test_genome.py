@@ -19,10 +19,7 @@ from .conftest import TINY, write_fasta
 
 def test_one_hot_hand_computed():
     x = one_hot("ACGTN")
-    expected = np.array([[1, 0, 0, 0, 0],
-                         [0, 1, 0, 0, 0],
-                         [0, 0, 1, 0, 0],
-                         [0, 0, 0, 1, 0]], dtype=np.float32)
+    expected = np.array([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0]], dtype=np.float32)
     assert x.dtype == np.float32 and x.shape == (4, 5)
     np.testing.assert_array_equal(x, expected)
     np.testing.assert_array_equal(one_hot("acgtn"), expected)  # soft-masked bases count
@@ -126,7 +123,7 @@ def test_crlf_fasta_and_bgzip_agree_with_plain(tmp_path):
 
     seq = "ACGTTGCAAC" * 7 + "GGA"
     p = tmp_path / "crlf.fa"
-    p.write_bytes(b">c1 description\r\n" + b"".join(seq[i:i + 8].encode() + b"\r\n" for i in range(0, len(seq), 8)))
+    p.write_bytes(b">c1 description\r\n" + b"".join(seq[i : i + 8].encode() + b"\r\n" for i in range(0, len(seq), 8)))
     pyfaidx.Faidx(str(p)).close()
     g = Genome(p)
     assert g.contigs == {"c1": len(seq)}
@@ -138,7 +135,7 @@ def test_crlf_fasta_and_bgzip_agree_with_plain(tmp_path):
 
     gz = tmp_path / "crlf.fa.gz"
     with bgzf.BgzfWriter(str(gz), "wb") as w:
-        w.write(b">c1\n" + b"".join(seq[i:i + 8].encode() + b"\n" for i in range(0, len(seq), 8)))
+        w.write(b">c1\n" + b"".join(seq[i : i + 8].encode() + b"\n" for i in range(0, len(seq), 8)))
     pyfaidx.Faidx(str(gz)).close()
     z = Genome(gz)
     assert z._mm is None

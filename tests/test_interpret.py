@@ -89,8 +89,9 @@ def test_ism_fast_path_equals_plain_tangermeme_and_grelu(tmp_path):
     assert np.abs(tm - fast).max() <= 1e-3 * scale
     lm = LightningModel.load_from_checkpoint(ckpt, map_location="cpu", weights_only=False).eval()
     with grelu_side_effects_contained():
-        p = ISM_predict([seq], lm, devices="cpu", num_workers=0, batch_size=128, compare_func="subtract",
-                        return_df=False)
+        p = ISM_predict(
+            [seq], lm, devices="cpu", num_workers=0, batch_size=128, compare_func="subtract", return_df=False
+        )
     g = np.asarray(p).reshape(256, 4, 3, model.card.n_bins).mean(-1).transpose(1, 0, 2)
     assert np.abs(g - fast).max() <= 1e-3 * scale
     # a window of positions only, and the same numbers there
@@ -115,8 +116,9 @@ def test_deepliftshap_is_complete_on_the_raw_scale(tuned):
     """sum of contributions = f(x) - mean f(references): convergence deltas ~ 0 on the head's raw
     output; on the exp'ed output (a nonlinearity after the averaging) a warning says so."""
     model = load_model(f"local:{tuned}")
-    x = torch.nn.functional.one_hot(torch.randint(0, 4, (4, model.card.seq_len),
-                                                  generator=torch.Generator().manual_seed(0)), 4)
+    x = torch.nn.functional.one_hot(
+        torch.randint(0, 4, (4, model.card.seq_len), generator=torch.Generator().manual_seed(0)), 4
+    )
     x = x.permute(0, 2, 1).float()
     a = attribute(explain(model, scale="raw", combine=True), x, "deepliftshap", n_shuffles=4)
     assert a.deltas.shape == (4,) and np.abs(a.deltas).max() < 1e-3
@@ -153,8 +155,20 @@ def test_ism_effects_peak_inside_a_planted_motif(tuned, world, truth, tmp_path):
     bed = tmp_path / "site.bed"
     bed.write_text(f"{site.chrom}\t{site.start - 40}\t{site.end + 40}\tsite\n")
     out = tmp_path / "ism"
-    res = run("interpret", "ism", "--model", f"local:{tuned}", "--genome", os.path.join(world, "genome.fa"),
-              "--regions", bed, "--tasks", track, "--out", out)
+    res = run(
+        "interpret",
+        "ism",
+        "--model",
+        f"local:{tuned}",
+        "--genome",
+        os.path.join(world, "genome.fa"),
+        "--regions",
+        bed,
+        "--tasks",
+        track,
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr
     d = np.load(out / "ism.npz")
     eff, lo = d["effects"][0, :, :, 0], int(d["start"])
@@ -171,13 +185,27 @@ def test_marginalising_drivers_raises_their_tracks_and_the_decoy_does_not(tuned,
     tracks = pd.read_csv(os.path.join(world, "truth", "tracks.tsv"), sep="\t")
     for label in spec.drivers + [spec.decoy]:
         out = tmp_path / label
-        res = run("interpret", "marginalize", "--model", f"local:{tuned}", "--genome",
-                  os.path.join(world, "genome.fa"), "--motif", spec.motif_names[label], "--backgrounds", "40",
-                  "--out", out)
+        res = run(
+            "interpret",
+            "marginalize",
+            "--model",
+            f"local:{tuned}",
+            "--genome",
+            os.path.join(world, "genome.fa"),
+            "--motif",
+            spec.motif_names[label],
+            "--backgrounds",
+            "40",
+            "--out",
+            out,
+        )
         assert res.returncode == 0, res.stderr
         t = pd.read_csv(out / "marginalize.tsv", sep="\t").set_index("task")
-        driven = [r.track for r in tracks.itertuples()  # drivers: "GATA=1.0;AP1=0.6"
-                  if label in [d.split("=")[0] for d in str(r.drivers).split(";")]]
+        driven = [
+            r.track
+            for r in tracks.itertuples()  # drivers: "GATA=1.0;AP1=0.6"
+            if label in [d.split("=")[0] for d in str(r.drivers).split(";")]
+        ]
         if label == spec.decoy:
             assert not driven
             assert (t.specific_ci_low <= 0).all(), t  # raises nothing beyond its interval
@@ -192,8 +220,18 @@ def test_marginalising_drivers_raises_their_tracks_and_the_decoy_does_not(tuned,
 def test_modisco_patterns_are_named_after_the_planted_motifs(tuned, world, tmp_path):
     peaks = [os.path.join(world, "peaks", f) for f in sorted(os.listdir(os.path.join(world, "peaks")))]
     out = tmp_path / "modisco"
-    res = run("interpret", "modisco", "--model", f"local:{tuned}", "--genome", os.path.join(world, "genome.fa"),
-              "--peaks", *peaks, "--out", out)
+    res = run(
+        "interpret",
+        "modisco",
+        "--model",
+        f"local:{tuned}",
+        "--genome",
+        os.path.join(world, "genome.fa"),
+        "--peaks",
+        *peaks,
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr
     t = pd.read_csv(out / "motifs.tsv", sep="\t")
     spec = DemoSpec()
@@ -207,8 +245,9 @@ def test_modisco_patterns_are_named_after_the_planted_motifs(tuned, world, tmp_p
     n_distinct = len(set(zip(allp[0], allp[1] + allp[9])))
     assert f"over {n_distinct} peak(s)" in res.stdout
     html = (out / "report.html").read_text()
-    assert all(f"logos/{p}.png" in html for p in t.pattern) and all((out / "logos" / f"{p}.png").exists()
-                                                                    for p in t.pattern)
+    assert all(f"logos/{p}.png" in html for p in t.pattern) and all(
+        (out / "logos" / f"{p}.png").exists() for p in t.pattern
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,8 +271,26 @@ def test_bad_input_is_one_line(tmp_path):
     # too few seqlets for modisco: one flat peak
     peaks = tmp_path / "p.bed"
     peaks.write_text("chr1\t300\t500\n")
-    assert_user_error(run("interpret", "modisco", "--model", f"local:{ckpt}", "--genome", fa, "--peaks", peaks,
-                          "--out", tmp_path / "mo", "--method", "saliency", "--window", "200"),
-                      "TF-MoDISco", "seqlets", "more peaks")
+    assert_user_error(
+        run(
+            "interpret",
+            "modisco",
+            "--model",
+            f"local:{ckpt}",
+            "--genome",
+            fa,
+            "--peaks",
+            peaks,
+            "--out",
+            tmp_path / "mo",
+            "--method",
+            "saliency",
+            "--window",
+            "200",
+        ),
+        "TF-MoDISco",
+        "seqlets",
+        "more peaks",
+    )
     with pytest.raises(ZooError, match="scale"):
         explain(load_model(f"local:{ckpt}"), scale="log")

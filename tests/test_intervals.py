@@ -97,7 +97,10 @@ def test_splits_and_overlap_guard():
     w = tile({"chr1": 100, "chr2": 100, "chr3": 100}, 10, stride=5)
     s = assign_splits(w, val=["2"], test=["chr3"], contigs=["chr1", "chr2", "chr3"])
     assert s.groupby("split").chrom.unique().map(list).to_dict() == {
-        "test": ["chr3"], "train": ["chr1"], "val": ["chr2"]}
+        "test": ["chr3"],
+        "train": ["chr1"],
+        "val": ["chr2"],
+    }
     check_split_overlap(s)  # chromosome split: nothing shared
     rng = np.random.default_rng(0)
     random_split = w.assign(split=rng.choice(["train", "val", "test"], len(w)))

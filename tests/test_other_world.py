@@ -26,8 +26,9 @@ def rename_bigwig(path: str, prefix: str) -> None:
     for c, v in values.items():
         nz = np.flatnonzero(v)
         if len(nz):
-            out.addEntries([prefix + c] * len(nz), nz.tolist(), ends=(nz + 1).tolist(),
-                           values=v[nz].astype(float).tolist())
+            out.addEntries(
+                [prefix + c] * len(nz), nz.tolist(), ends=(nz + 1).tolist(), values=v[nz].astype(float).tolist()
+            )
     out.close()
 
 
@@ -37,12 +38,19 @@ def other_world(tmp_path_factory):
     spec = DemoSpec(
         seed=11,
         contigs={"1": 300_000, "2": 220_000, "X": 200_000},
-        val=["chr2"], test=["chrX"],  # split names spelled differently from the FASTA
-        motif_names={"REST": "C130:REST:C2H2_ZF", "TP53": "C091:TP:p53", "SRF": "C134:SRF:MADS_box",
-                     "SOX": "C064:SOX_SRY:Sox"},
-        drivers=["REST", "TP53", "SRF"], decoy="SOX",
+        val=["chr2"],
+        test=["chrX"],  # split names spelled differently from the FASTA
+        motif_names={
+            "REST": "C130:REST:C2H2_ZF",
+            "TP53": "C091:TP:p53",
+            "SRF": "C134:SRF:MADS_box",
+            "SOX": "C064:SOX_SRY:Sox",
+        },
+        drivers=["REST", "TP53", "SRF"],
+        decoy="SOX",
         cell_types={"liver": {"TP53": 1.0, "SRF": 0.5}, "brain": {"REST": 1.0, "SRF": 0.5}},
-        inactive_for_chip=[], depths={"liver_ATAC": 2.0, "brain_ATAC": 0.6},
+        inactive_for_chip=[],
+        depths={"liver_ATAC": 2.0, "brain_ATAC": 0.6},
     )
     make_demo_world(out, spec)
     rename_bigwig(os.path.join(out, "tracks", "liver_ATAC.bw"), "chr")  # UCSC names in one track
@@ -58,8 +66,12 @@ def other_world(tmp_path_factory):
 
 
 def test_check_data_on_other_world(other_world):
-    res = run("check-data", os.path.join(other_world, "data.yaml"), "--regions",
-              os.path.join(other_world, "peaks", "brain_ATAC.narrowPeak"))
+    res = run(
+        "check-data",
+        os.path.join(other_world, "data.yaml"),
+        "--regions",
+        os.path.join(other_world, "peaks", "brain_ATAC.narrowPeak"),
+    )
     assert res.returncode == 0, res.stderr
     assert "val    : 2" in res.stdout and "test   : X" in res.stdout
 
@@ -67,8 +79,15 @@ def test_check_data_on_other_world(other_world):
 @pytest.fixture(scope="module")
 def other_tuned(other_world, tmp_path_factory, zoo_home):
     out = tmp_path_factory.mktemp("other_ft")
-    res = run("finetune", RECIPE, "--out", out, "--set", f"data={os.path.join(other_world, 'data.yaml')}",
-              "train.freeze_trunk=true")
+    res = run(
+        "finetune",
+        RECIPE,
+        "--out",
+        out,
+        "--set",
+        f"data={os.path.join(other_world, 'data.yaml')}",
+        "train.freeze_trunk=true",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return out
 
@@ -93,11 +112,29 @@ def test_score_variants_on_other_world(other_world, other_tuned, tmp_path):
 
     src = open(os.path.join(other_world, "variants.vcf")).read().splitlines()
     vcf = tmp_path / "ucsc.vcf"
-    vcf.write_text("\n".join(line.replace("##contig=<ID=", "##contig=<ID=chr") if line.startswith("##")
-                             else line if line.startswith("#") else "chr" + line for line in src) + "\n")
+    vcf.write_text(
+        "\n".join(
+            line.replace("##contig=<ID=", "##contig=<ID=chr")
+            if line.startswith("##")
+            else line
+            if line.startswith("#")
+            else "chr" + line
+            for line in src
+        )
+        + "\n"
+    )
     out = tmp_path / "s.tsv"
-    res = run("score-variants", "--model", f"local:{other_tuned}", "--vcf", vcf, "--genome",
-              os.path.join(other_world, "genome.fa"), "--out", out)
+    res = run(
+        "score-variants",
+        "--model",
+        f"local:{other_tuned}",
+        "--vcf",
+        vcf,
+        "--genome",
+        os.path.join(other_world, "genome.fa"),
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     s = read_scores(str(out))
     truth = pd.read_csv(os.path.join(other_world, "truth", "variants.tsv"), sep="\t", dtype={"chrom": str})
@@ -124,15 +161,22 @@ def test_siamese_and_novel_cell_type_on_other_world(other_world, tmp_path):
     data = os.path.join(other_world, "data_hostile_allelic.yaml")
     with open(data, "w") as fh:
         yaml.safe_dump(cfg, fh)
-    res = run("finetune", os.path.join(root, "siamese_allelic.yaml"), "--out", tmp_path / "siam", "--set",
-              f"data={data}")
+    res = run(
+        "finetune", os.path.join(root, "siamese_allelic.yaml"), "--out", tmp_path / "siam", "--set", f"data={data}"
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     m = json.loads((tmp_path / "siam" / "metrics.json").read_text())
     assert m["allelic_rows"]["ok"] == len(table) and sum(m["allelic_rows"].values()) == len(table) + 3
     assert m["allelic_rows"]["contig_missing"] == 1 and m["allelic_rows"]["not_snv"] == 2
     assert m["chromosomes"]["test"] == ["X"] and m["test"]["pooled"]["truth"]["pearson"] > 0.3
-    res = run("finetune", os.path.join(root, "novel_celltype_atac.yaml"), "--out", tmp_path / "novel", "--set",
-              f"data={os.path.join(other_world, 'data.yaml')}")
+    res = run(
+        "finetune",
+        os.path.join(root, "novel_celltype_atac.yaml"),
+        "--out",
+        tmp_path / "novel",
+        "--set",
+        f"data={os.path.join(other_world, 'data.yaml')}",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     m = json.loads((tmp_path / "novel" / "metrics.json").read_text())
     assert m["holdout_cell_types"] == ["brain"] and m["train_cell_types"] == ["liver"]

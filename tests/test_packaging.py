@@ -44,8 +44,20 @@ def dockerfile() -> dict[str, str]:
 
 def test_three_files_name_the_same_packages_and_ranges():
     want = pyproject()
-    assert {"grelu", "kipoi", "six", "enformer-pytorch", "torch", "pybigwig", "pyfaidx", "pandas", "tangermeme",
-            "modisco-lite", "cyvcf2", "lightning"} <= set(want)
+    assert {
+        "grelu",
+        "kipoi",
+        "six",
+        "enformer-pytorch",
+        "torch",
+        "pybigwig",
+        "pyfaidx",
+        "pandas",
+        "tangermeme",
+        "modisco-lite",
+        "cyvcf2",
+        "lightning",
+    } <= set(want)
     assert conda_env() == want
     assert dockerfile() == want
 

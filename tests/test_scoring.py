@@ -42,11 +42,11 @@ def test_windows_by_hand(tmp_path):
     L, c = 8, centre_index(8)  # first REF base at index 3 (gReLU: start = pos - ceil(L/2))
     assert c == 3 and centre_index(7) == 3 and centre_index(8, siamese=True) == 4
     cases = [
-        (V("c", 7, "C", "G"), "TTGCAACG", "TTGGAACG"),   # SNV at 0-based 6
+        (V("c", 7, "C", "G"), "TTGCAACG", "TTGGAACG"),  # SNV at 0-based 6
         (V("c", 7, "CA", "GT"), "TTGCAACG", "TTGGTACG"),  # MNV
         (V("c", 7, "CAA", "C"), "TTGCAACG", "TTGCCGTT"),  # deletion: right flank pulled in
         (V("c", 7, "C", "CGG"), "TTGCAACG", "TTGCGGAA"),  # insertion: right flank pushed out
-        (V("c", 2, "C", "T"), "NNACGTTG", "NNATGTTG"),    # N-padded before the contig start
+        (V("c", 2, "C", "T"), "NNACGTTG", "NNATGTTG"),  # N-padded before the contig start
     ]
     ref, alt = allele_windows(g, [v for v, _, _ in cases], L, c)
     for k, (_, r, a) in enumerate(cases):
@@ -58,11 +58,11 @@ def test_scores_by_hand():
     ref = np.array([[[1.0, 3.0, 0.0, 0.0]]])  # (1 variant, 1 task, 4 bins)
     alt = np.array([[[1.0, 7.0, 0.0, -2.0]]])
     s = effect_scores(ref, alt, ["diff", "log2fc", "ref", "alt", "maxdiff"], slice(0, 4))
-    assert s["diff"][0, 0] == pytest.approx((6 - 4) / 4)            # means 1.5 vs 1.0
+    assert s["diff"][0, 0] == pytest.approx((6 - 4) / 4)  # means 1.5 vs 1.0
     assert s["log2fc"][0, 0] == pytest.approx(np.log2((1.5 + 1) / (1.0 + 1)))
     assert s["ref"][0, 0] == 1.0 and s["alt"][0, 0] == 1.5
-    assert s["maxdiff"][0, 0] == 4.0                                  # bin 1: 7 - 3
-    s = effect_scores(ref, alt, ["diff"], score_bins(4, 1, 1))        # the variant's bin only
+    assert s["maxdiff"][0, 0] == 4.0  # bin 1: 7 - 3
+    s = effect_scores(ref, alt, ["diff"], score_bins(4, 1, 1))  # the variant's bin only
     assert s["diff"][0, 0] == 4.0
     assert score_bins(10, 0, 3) == slice(0, 3) and score_bins(10, 9, 3) == slice(7, 10)
     assert score_bins(10, 5, 3) == slice(4, 7) and score_bins(10, 5, 0) == slice(0, 10)
@@ -79,7 +79,7 @@ def _random_world(tmp_path, n=40, seed=0):
         c = "chr1" if i % 2 else "chr2"
         pos = int(rng.integers(400, 5600))
         k = 2 if i % 10 == 0 else 1
-        ref = seqs[c][pos - 1:pos - 1 + k]
+        ref = seqs[c][pos - 1 : pos - 1 + k]
         alt = "".join("ACGT"[("ACGT".index(b) + 1) % 4] for b in ref)
         rows.append((c, pos, ref, alt))
     rows.sort()
@@ -104,9 +104,19 @@ def test_agrees_with_grelu_predict_variant_effects(tmp_path, rc):
     for k in (1, 2):  # gReLU batches alleles of one length only: SNVs, then MNVs
         rows = np.flatnonzero(df.ref.str.len() == k)
         with grelu_side_effects_contained():  # gReLU lowers fp32 matmul precision for the whole process
-            theirs[rows] = np.asarray(predict_variant_effects(
-                df.iloc[rows].reset_index(drop=True), native, devices="cpu", seq_len=256, genome=fa, rc=rc,
-                num_workers=0, compare_func="subtract", return_ad=False))  # (n, T, B) alt - ref
+            theirs[rows] = np.asarray(
+                predict_variant_effects(
+                    df.iloc[rows].reset_index(drop=True),
+                    native,
+                    devices="cpu",
+                    seq_len=256,
+                    genome=fa,
+                    rc=rc,
+                    num_workers=0,
+                    compare_func="subtract",
+                    return_ad=False,
+                )
+            )  # (n, T, B) alt - ref
     assert torch.get_float32_matmul_precision() == "highest"
     model = load_model(f"local:{ckpt}")
     g = Genome(fa)
@@ -117,8 +127,20 @@ def test_agrees_with_grelu_predict_variant_effects(tmp_path, rc):
     assert float(np.abs((a - r) - theirs).max()) < 1e-4
     # through the CLI: diff is the mean over all bins of the same per-bin effects
     out = tmp_path / "s.tsv"
-    res = run("score-variants", "--model", f"local:{ckpt}", "--vcf", vcf, "--genome", fa, "--out", out,
-              "--score", "diff", *([] if rc else ["--no-rc"]))
+    res = run(
+        "score-variants",
+        "--model",
+        f"local:{ckpt}",
+        "--vcf",
+        vcf,
+        "--genome",
+        fa,
+        "--out",
+        out,
+        "--score",
+        "diff",
+        *([] if rc else ["--no-rc"]),
+    )
     assert res.returncode == 0, res.stderr
     s = read_scores(str(out))
     for t, name in enumerate(["atac_a", "atac_b", "chip_c"]):
@@ -127,14 +149,16 @@ def test_agrees_with_grelu_predict_variant_effects(tmp_path, rc):
 
 def _hostile_vcf(tmp_path):
     fa = write_fasta(tmp_path / "g.fa", {"chr1": "ACGTACGTAC" * 60, "chrM": "GATTACA" * 10})
-    recs = [("1", 100, "C", "T"),          # ok through the alias 1 -> chr1
-            ("chr1", 101, "G", "A,T"),     # multi-allelic: two rows (101 is 0-based 100: 'A'?)
-            ("chrUn", 5, "A", "G"),        # contig_missing
-            ("chr1", 50, "C", "<DEL>"),    # symbolic_allele
-            ("chr1", 60, "A", "."),        # missing_alt
-            ("chr1", 599, "ACG", "A"),     # out_of_bounds (REF runs past the end)
-            ("MT", 3, "T", "TAA"),         # ok insertion on chrM via the MT alias
-            ("chr1", 10, "ACGT", "A")]     # deletion, REF checked
+    recs = [
+        ("1", 100, "C", "T"),  # ok through the alias 1 -> chr1
+        ("chr1", 101, "G", "A,T"),  # multi-allelic: two rows (101 is 0-based 100: 'A'?)
+        ("chrUn", 5, "A", "G"),  # contig_missing
+        ("chr1", 50, "C", "<DEL>"),  # symbolic_allele
+        ("chr1", 60, "A", "."),  # missing_alt
+        ("chr1", 599, "ACG", "A"),  # out_of_bounds (REF runs past the end)
+        ("MT", 3, "T", "TAA"),  # ok insertion on chrM via the MT alias
+        ("chr1", 10, "ACGT", "A"),
+    ]  # deletion, REF checked
     vcf = tmp_path / "h.vcf"
     with open(vcf, "w") as fh:
         fh.write("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
@@ -170,8 +194,17 @@ def test_output_formats_hold_the_same_values(tmp_path):
 
     fa, vcf, df = _random_world(tmp_path, n=12)
     ckpt = fx.grelu_checkpoint(tmp_path / "m.ckpt")
-    base = ["score-variants", "--model", f"local:{ckpt}", "--vcf", vcf, "--genome", fa,
-            "--score", "diff,log2fc,maxdiff"]
+    base = [
+        "score-variants",
+        "--model",
+        f"local:{ckpt}",
+        "--vcf",
+        vcf,
+        "--genome",
+        fa,
+        "--score",
+        "diff,log2fc,maxdiff",
+    ]
     for ext in ("tsv", "tsv.gz", "parquet", "vcf.gz"):
         res = run(*base, "--out", tmp_path / f"s.{ext}")
         assert res.returncode == 0, res.stderr
@@ -190,14 +223,29 @@ def test_output_formats_hold_the_same_values(tmp_path):
 def test_resume_after_a_kill_gives_the_same_rows(tmp_path):
     fa, vcf, df = _random_world(tmp_path, n=600, seed=3)
     ckpt = fx.grelu_checkpoint(tmp_path / "m.ckpt")
-    args = ["score-variants", "--model", f"local:{ckpt}", "--vcf", vcf, "--genome", fa, "--chunk-size", "8",
-            "--batch-size", "8"]
+    args = [
+        "score-variants",
+        "--model",
+        f"local:{ckpt}",
+        "--vcf",
+        vcf,
+        "--genome",
+        fa,
+        "--chunk-size",
+        "8",
+        "--batch-size",
+        "8",
+    ]
     full = tmp_path / "full.tsv"
     assert run(*args, "--out", full).returncode == 0
     out = tmp_path / "part.tsv"
     partial = tmp_path / "part.tsv.partial.tsv"
-    proc = subprocess.Popen([ZOO, *map(str, args), "--out", str(out)], env={**os.environ, "ZOO_PROGRESS": "0"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [ZOO, *map(str, args), "--out", str(out)],
+        env={**os.environ, "ZOO_PROGRESS": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and (not partial.exists() or partial.read_text().count("\n") < 40):
         time.sleep(0.02)
@@ -264,26 +312,39 @@ def test_bad_input_is_one_line(tmp_path):
     ckpt = fx.grelu_checkpoint(tmp_path / "m.ckpt")
     base = ["score-variants", "--model", f"local:{ckpt}", "--genome", fa]
     bad = tmp_path / "bad.vcf"
-    bad.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-                   "chr1\t5\t.\tA\tC\t.\t.\t.\nchr1\tfive\t.\tA\tC\t.\t.\t.\n")
+    bad.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr1\t5\t.\tA\tC\t.\t.\t.\nchr1\tfive\t.\tA\tC\t.\t.\t.\n"
+    )
     assert_user_error(run(*base, "--vcf", bad, "--out", tmp_path / "o.tsv"), "bad.vcf", "record 2")
-    assert_user_error(run(*base, "--vcf", vcf, "--out", tmp_path / "o.tsv", "--tasks", "H3K4me3"),
-                      "--tasks 'H3K4me3' matches no task")
+    assert_user_error(
+        run(*base, "--vcf", vcf, "--out", tmp_path / "o.tsv", "--tasks", "H3K4me3"), "--tasks 'H3K4me3' matches no task"
+    )
     assert_user_error(run(*base, "--vcf", vcf, "--out", tmp_path / "o.csv"), "--out", ".tsv")
     assert_user_error(run(*base, "--vcf", vcf, "--out", tmp_path / "o.tsv", "--score", "diff,zscore"), "zscore")
     assert_user_error(run(*base, "--vcf", vcf, "--out", tmp_path / "o.tsv", "--shard", "0/2"), "--shard")
     # a genome of another build: most REF bases differ -> a warning with the count and examples
     other = write_fasta(tmp_path / "other.fa", {"chr1": "T" * 600, "chrM": "T" * 70})
-    res = run("score-variants", "--model", f"local:{ckpt}", "--genome", other, "--vcf", vcf, "--out",
-              tmp_path / "o2.tsv")
+    res = run(
+        "score-variants", "--model", f"local:{ckpt}", "--genome", other, "--vcf", vcf, "--out", tmp_path / "o2.tsv"
+    )
     assert res.returncode == 0 and "REF that differs from the genome" in res.stderr and "same build" in res.stderr
 
 
 @pytest.mark.slow
 def test_motif_breaking_variants_rank_above_neutral_ones(tuned, world, tmp_path):
     out = tmp_path / "demo_scores.tsv.gz"
-    res = run("score-variants", "--model", f"local:{tuned}", "--vcf", os.path.join(world, "variants.vcf"),
-              "--genome", os.path.join(world, "genome.fa"), "--out", out)
+    res = run(
+        "score-variants",
+        "--model",
+        f"local:{tuned}",
+        "--vcf",
+        os.path.join(world, "variants.vcf"),
+        "--genome",
+        os.path.join(world, "genome.fa"),
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr
     s = read_scores(str(out))
     truth = pd.read_csv(os.path.join(world, "truth", "variants.tsv"), sep="\t")

@@ -44,15 +44,15 @@ def _hostile_table(tmp_path):
     # genome contigs "1" and "MT" (Ensembl style); the table says chr1 / chrM / chrUn
     fa = write_fasta(tmp_path / "g.fa", {"1": "ACGTACGTAC" * 10, "MT": "GATTACA" * 5})
     rows = [
-        ("chr1", 2, "C", "T", 10, 30, "A"),   # ok: chr1 -> 1, pos 2 is C
-        ("chr1", 2, "C", "T", 10, 30, "B"),   # ok: same SNV, another group
-        ("chr1", 3, "A", "T", 5, 5, "A"),     # ref_mismatch: pos 3 is G
-        ("chrUn", 5, "A", "G", 1, 1, "A"),    # contig_missing
-        ("chr1", 4, "TA", "T", 3, 3, "A"),    # not_snv (a deletion)
-        ("chr1", 5, "A", "A", 3, 3, "A"),     # not_snv (alt equals ref)
-        ("chrM", 1, "G", "A", 0, 0, "A"),     # no_reads
-        ("chr1", 2, "C", "T", 1, 1, "A"),     # duplicate of the first row
-        ("chr1", 999, "A", "C", 2, 2, "A"),   # out_of_bounds
+        ("chr1", 2, "C", "T", 10, 30, "A"),  # ok: chr1 -> 1, pos 2 is C
+        ("chr1", 2, "C", "T", 10, 30, "B"),  # ok: same SNV, another group
+        ("chr1", 3, "A", "T", 5, 5, "A"),  # ref_mismatch: pos 3 is G
+        ("chrUn", 5, "A", "G", 1, 1, "A"),  # contig_missing
+        ("chr1", 4, "TA", "T", 3, 3, "A"),  # not_snv (a deletion)
+        ("chr1", 5, "A", "A", 3, 3, "A"),  # not_snv (alt equals ref)
+        ("chrM", 1, "G", "A", 0, 0, "A"),  # no_reads
+        ("chr1", 2, "C", "T", 1, 1, "A"),  # duplicate of the first row
+        ("chr1", 999, "A", "C", 2, 2, "A"),  # out_of_bounds
     ]
     table = pd.DataFrame(rows, columns=["chrom", "pos", "ref", "alt", "ref_count", "alt_count", "cell"])
     path = tmp_path / "counts.tsv"
@@ -63,8 +63,17 @@ def _hostile_table(tmp_path):
 def test_read_allelic_keeps_every_row_with_a_status(tmp_path):
     fa, path = _hostile_table(tmp_path)
     df = read_allelic(AllelicSpec(path=path, group="cell"), Genome(fa))
-    assert df.status.tolist() == ["ok", "ok", "ref_mismatch", "contig_missing", "not_snv", "not_snv", "no_reads",
-                                  "duplicate", "out_of_bounds"]
+    assert df.status.tolist() == [
+        "ok",
+        "ok",
+        "ref_mismatch",
+        "contig_missing",
+        "not_snv",
+        "not_snv",
+        "no_reads",
+        "duplicate",
+        "out_of_bounds",
+    ]
     assert df.chrom.tolist()[:2] == ["1", "1"]  # resolved to the genome's spelling
     snvs, groups, target, depth, truth = pair_table(df)
     assert len(snvs) == 1 and groups == ["A", "B"]
@@ -148,8 +157,17 @@ def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
 
     out_dir, _ = siamese_run
     out = tmp_path / "imbalance.tsv"
-    res = run("score-variants", "--model", f"local:{out_dir}", "--vcf", os.path.join(world, "variants.vcf"),
-              "--genome", os.path.join(world, "genome.fa"), "--out", out)
+    res = run(
+        "score-variants",
+        "--model",
+        f"local:{out_dir}",
+        "--vcf",
+        os.path.join(world, "variants.vcf"),
+        "--genome",
+        os.path.join(world, "genome.fa"),
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     s = read_scores(str(out))
     assert list(s.columns[7:]) == ["cellA:diff", "cellC:diff", "cellB:diff", "max_abs_effect"]

@@ -103,7 +103,7 @@ def test_window_checks(tiny_bw):
 
 def test_transforms_hand_computed():
     x = np.array([0.0, 1.0, 32.0, 36.0, 1e6])
-    np.testing.assert_allclose(apply_transform(x, "arcsinh"), np.log(x + np.sqrt(x ** 2 + 1)))
+    np.testing.assert_allclose(apply_transform(x, "arcsinh"), np.log(x + np.sqrt(x**2 + 1)))
     np.testing.assert_allclose(apply_transform(x, "log1p"), np.log(1 + x))
     np.testing.assert_allclose(softclip(x, threshold=32), [0, 1, 32, 34, 32 + np.sqrt(1e6 - 32)])
     np.testing.assert_allclose(softclip(x, threshold=32, hard=40), [0, 1, 32, 34, 40])
@@ -117,5 +117,6 @@ def test_transforms_hand_computed():
 def test_transform_applied_after_binning(tiny_bw):
     iv = windows(("chr1", 0, 40))
     raw = read_binned([tiny_bw], iv, 8, progress=False)
-    np.testing.assert_allclose(read_binned([tiny_bw], iv, 8, transform="arcsinh", progress=False), np.arcsinh(raw),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        read_binned([tiny_bw], iv, 8, transform="arcsinh", progress=False), np.arcsinh(raw), rtol=1e-6
+    )

@@ -46,8 +46,20 @@ def test_bad_space_key_is_one_line(tmp_path):
 @pytest.mark.slow
 def test_two_trial_asha_search_writes_trials_and_a_runnable_best_config(tmp_path, world, zoo_home):
     out = tmp_path / "tune"
-    res = run("tune", RECIPE, "--space", SPACE, "--trials", "2", "--out", out,
-              "--set", f"data={world}/data.yaml", "train.freeze_trunk=true", "train.epochs=3")
+    res = run(
+        "tune",
+        RECIPE,
+        "--space",
+        SPACE,
+        "--trials",
+        "2",
+        "--out",
+        out,
+        "--set",
+        f"data={world}/data.yaml",
+        "train.freeze_trunk=true",
+        "train.epochs=3",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "2 trial(s)" in res.stdout and "best_config.yaml" in res.stdout
     table = pd.read_csv(out / "trials.tsv", sep="\t")

@@ -15,22 +15,35 @@ def vcf(tmp_path, body):
 
 def test_statuses_and_multiallelic_split(tiny_fasta, tmp_path):
     # tiny chr1 = ACGTACGTNNacgtGGGGCCCCAATTAA (1-based: pos 1 = A, pos 15 = G)
-    body = "\n".join([
-        "1\t1\tv1\tA\tG,T\t.\t.\t.",          # alias 1 -> chr1, split into two rows
-        "chr1\t2\tv2\tG\tA\t.\t.\t.",          # genome has C at pos 2
-        "chr1\t15\tv3\tGGGG\tG\t.\t.\t.",      # deletion, matches
-        "chr1\t27\tv4\tAAA\tA\t.\t.\t.",       # runs past the contig end (28 bp)
-        "chr9\t5\tv5\tA\tC\t.\t.\t.",          # contig not in the genome
-        "chr1\t5\tv6\tA\t<DEL>\t.\t.\t.",       # symbolic
-        "chr1\t5\tv7\tA\t.\t.\t.\t.",           # no ALT
-        "chr1\t9\tv8\tN\tA\t.\t.\t.",           # N in REF matches anything
-        "chrM\t1\tv9\tG\tGTT\t.\t.\t.",        # insertion on chrM
-    ]) + "\n"
+    body = (
+        "\n".join(
+            [
+                "1\t1\tv1\tA\tG,T\t.\t.\t.",  # alias 1 -> chr1, split into two rows
+                "chr1\t2\tv2\tG\tA\t.\t.\t.",  # genome has C at pos 2
+                "chr1\t15\tv3\tGGGG\tG\t.\t.\t.",  # deletion, matches
+                "chr1\t27\tv4\tAAA\tA\t.\t.\t.",  # runs past the contig end (28 bp)
+                "chr9\t5\tv5\tA\tC\t.\t.\t.",  # contig not in the genome
+                "chr1\t5\tv6\tA\t<DEL>\t.\t.\t.",  # symbolic
+                "chr1\t5\tv7\tA\t.\t.\t.\t.",  # no ALT
+                "chr1\t9\tv8\tN\tA\t.\t.\t.",  # N in REF matches anything
+                "chrM\t1\tv9\tG\tGTT\t.\t.\t.",  # insertion on chrM
+            ]
+        )
+        + "\n"
+    )
     df = read_variants(vcf(tmp_path, body), Genome(tiny_fasta))
     assert df[["id", "alt", "status"]].values.tolist() == [
-        ["v1", "G", "ok"], ["v1", "T", "ok"], ["v2", "A", "ref_mismatch"], ["v3", "G", "ok"],
-        ["v4", "A", "out_of_bounds"], ["v5", "C", "contig_missing"], ["v6", "<DEL>", "symbolic_allele"],
-        ["v7", ".", "missing_alt"], ["v8", "A", "ok"], ["v9", "GTT", "ok"]]
+        ["v1", "G", "ok"],
+        ["v1", "T", "ok"],
+        ["v2", "A", "ref_mismatch"],
+        ["v3", "G", "ok"],
+        ["v4", "A", "out_of_bounds"],
+        ["v5", "C", "contig_missing"],
+        ["v6", "<DEL>", "symbolic_allele"],
+        ["v7", ".", "missing_alt"],
+        ["v8", "A", "ok"],
+        ["v9", "GTT", "ok"],
+    ]
     assert df.chrom.tolist()[:2] == ["chr1", "chr1"]  # genome spelling
     assert df.record.tolist() == [0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
     assert df.allele.tolist()[:2] == [1, 2]

@@ -82,8 +82,15 @@ def test_pretrained_enformer_type_rebuilt_without_download(tmp_path):
     from zoo_tools.zoo.sources.grelu import build_architecture
 
     with torch.device("meta"):
-        model = build_architecture({"model_type": "EnformerPretrainedModel", "n_tasks": 7, "n_transformers": 2,
-                                    "crop_len": 0, "final_pool_func": "avg"})
+        model = build_architecture(
+            {
+                "model_type": "EnformerPretrainedModel",
+                "n_tasks": 7,
+                "n_transformers": 2,
+                "crop_len": 0,
+                "final_pool_func": "avg",
+            }
+        )
     assert len(model.embedding.transformer_tower.blocks) == 2
     assert model.head.channel_transform.conv.layer.weight.shape == (7, 3072, 1)
 
@@ -209,8 +216,11 @@ def test_full_size_enformer_matches_published_architecture():
         heads = EnformerHeads(native.heads, ["human", "mouse"])
         ours = torch.nn.ModuleDict({"trunk": EnformerTrunk(native), "head": heads})
     shapes = {k: tuple(v.shape) for k, v in native.state_dict().items()}
-    mine = {k.removeprefix("trunk.enformer."): tuple(v.shape) for k, v in ours.state_dict().items()
-            if k.startswith("trunk.")}
+    mine = {
+        k.removeprefix("trunk.enformer."): tuple(v.shape)
+        for k, v in ours.state_dict().items()
+        if k.startswith("trunk.")
+    }
     assert mine == shapes
     assert round(count(native) / 1e6, 1) == 251.2  # published: 251.2M parameters
 
@@ -230,8 +240,9 @@ def test_grelu_full_size_rebuilds_have_published_shapes():
     from zoo_tools.zoo.sources.grelu import build_architecture
 
     with torch.device("meta"):
-        enf = build_architecture({"model_type": "EnformerPretrainedModel", "n_tasks": 5313, "crop_len": 0,
-                                  "final_pool_func": None})
+        enf = build_architecture(
+            {"model_type": "EnformerPretrainedModel", "n_tasks": 5313, "crop_len": 0, "final_pool_func": None}
+        )
         ref = EnformerModel(n_tasks=5313, final_pool_func=None)
         bor = build_architecture({"model_type": "BorzoiPretrainedModel", "n_tasks": 7611, "final_pool_func": None})
         bref = BorzoiModel(n_tasks=7611, final_pool_func=None)

@@ -50,8 +50,13 @@ def test_models_lists_catalog_and_cache(zoo_home):
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     specs = {r["spec"] for r in rows}
-    assert {"demo:base", "grelu:Genentech/human-atac-catlas-model", "enformer:EleutherAI/enformer-official-rough",
-            "borzoi:johahi/borzoi-replicate-0", "kipoi:Basset"} <= specs
+    assert {
+        "demo:base",
+        "grelu:Genentech/human-atac-catlas-model",
+        "enformer:EleutherAI/enformer-official-rough",
+        "borzoi:johahi/borzoi-replicate-0",
+        "kipoi:Basset",
+    } <= specs
     assert {r["source"] for r in rows} >= {"grelu", "enformer", "borzoi", "kipoi", "bpnet", "demo"}
     res = run("models", "--source", "kipoi")
     assert res.returncode == 0 and "kipoi:Basset" in res.stdout and "grelu:" not in res.stdout
@@ -66,8 +71,7 @@ def test_info_and_predict_on_demo_model(demo_model, world, tmp_path):
     peaks = os.path.join(world, "peaks", "cellA_ATAC.narrowPeak")
     genome = os.path.join(world, "genome.fa")
     out = tmp_path / "pred.h5"
-    res = run("predict", "demo:base", "--genome", genome, "--regions", peaks, "--out", out, "--tasks", "CTCF",
-              "GATA")
+    res = run("predict", "demo:base", "--genome", genome, "--regions", peaks, "--out", out, "--tasks", "CTCF", "GATA")
     assert res.returncode == 0, res.stderr
     with h5py.File(out) as fh:
         preds = fh["predictions"][:]
@@ -81,16 +85,35 @@ def test_info_and_predict_on_demo_model(demo_model, world, tmp_path):
     from zoo_tools.score.regions import region_windows, select_tasks
 
     windows = region_windows(read_bed(peaks), 1024)
-    direct = demo_model.predict(windows, genome=genome, progress=False)[:, select_tasks(demo_model.card.tasks,
-                                                                                         ["CTCF", "GATA"])]
+    direct = demo_model.predict(windows, genome=genome, progress=False)[
+        :, select_tasks(demo_model.card.tasks, ["CTCF", "GATA"])
+    ]
     assert np.abs(direct - preds).max() < 1e-5
     npz = tmp_path / "pred.npz"
-    assert run("predict", "demo:base", "--genome", genome, "--regions", peaks, "--out", npz, "--tasks",
-               "C055:CTCF:C2H2_ZF", "--rc").returncode == 0
+    assert (
+        run(
+            "predict",
+            "demo:base",
+            "--genome",
+            genome,
+            "--regions",
+            peaks,
+            "--out",
+            npz,
+            "--tasks",
+            "C055:CTCF:C2H2_ZF",
+            "--rc",
+        ).returncode
+        == 0
+    )
     assert np.load(npz)["predictions"].shape[1] == 1
     bw = tmp_path / "pred.bw"
-    assert run("predict", "demo:base", "--genome", genome, "--regions", peaks, "--out", bw, "--tasks",
-               "C055:CTCF:C2H2_ZF").returncode == 0
+    assert (
+        run(
+            "predict", "demo:base", "--genome", genome, "--regions", peaks, "--out", bw, "--tasks", "C055:CTCF:C2H2_ZF"
+        ).returncode
+        == 0
+    )
     with pyBigWig.open(str(tmp_path / "pred.C055_CTCF_C2H2_ZF.bw")) as fh:
         assert fh.chroms() == {"chr1": 350_000, "chr2": 250_000, "chr3": 200_000, "chr4": 200_000}
         s = int(windows.start.iloc[0]) if windows.start.iloc[0] >= 0 else 0
@@ -109,16 +132,34 @@ def test_import_then_info_and_predict_errors(tmp_path, world):
     assert os.path.exists(ckpt)
     genome = os.path.join(world, "genome.fa")
     regions = os.path.join(world, "peaks", "cellA_ATAC.narrowPeak")
-    assert_user_error(run("predict", "tiny", "--genome", genome, "--regions", regions, "--out", tmp_path / "x.csv"),
-                      "choose a .h5, .npz or .bw")
-    assert_user_error(run("predict", "tiny", "--genome", genome, "--regions", regions, "--out", tmp_path / "x.h5",
-                          "--tasks", "nomatch"), "--tasks 'nomatch' matches no task")
+    assert_user_error(
+        run("predict", "tiny", "--genome", genome, "--regions", regions, "--out", tmp_path / "x.csv"),
+        "choose a .h5, .npz or .bw",
+    )
+    assert_user_error(
+        run(
+            "predict",
+            "tiny",
+            "--genome",
+            genome,
+            "--regions",
+            regions,
+            "--out",
+            tmp_path / "x.h5",
+            "--tasks",
+            "nomatch",
+        ),
+        "--tasks 'nomatch' matches no task",
+    )
     assert run("predict", "tiny", "--genome", genome, "--regions", regions, "--out", tmp_path / "x.h5").returncode == 0
 
 
 def test_fetch_offline_and_bad_specs():
-    assert_user_error(run("fetch", "grelu:Genentech/human-atac-catlas-model"),
-                      "not in the cache", "zoo fetch grelu:Genentech/human-atac-catlas-model")
+    assert_user_error(
+        run("fetch", "grelu:Genentech/human-atac-catlas-model"),
+        "not in the cache",
+        "zoo fetch grelu:Genentech/human-atac-catlas-model",
+    )
     assert_user_error(run("info", "nosuch:model"), "unknown model spec")
     assert_user_error(run("fetch", "kipoi:Basset"), "`zoo fetch` downloads grelu, enformer, borzoi and demo")
 
@@ -127,8 +168,11 @@ def test_info_on_each_tiny_source(tmp_path):
     enf = fx.enformer_dir(tmp_path / "enf")
     kip = fx.kipoi_dir(tmp_path / "kip")
     state, _, _ = fx.bpnet_files(tmp_path)
-    for spec, needle in ((f"enformer:{enf}", "4 tasks x 4 bins of 8 bp"), (f"kipoi:{kip}", "3 tasks x 1 bins"),
-                         (f"bpnet:{state}", "2 tasks x")):
+    for spec, needle in (
+        (f"enformer:{enf}", "4 tasks x 4 bins of 8 bp"),
+        (f"kipoi:{kip}", "3 tasks x 1 bins"),
+        (f"bpnet:{state}", "2 tasks x"),
+    ):
         res = run("info", spec)
         assert res.returncode == 0, res.stderr
         assert needle in res.stdout, res.stdout

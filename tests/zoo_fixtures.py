@@ -19,20 +19,47 @@ def grelu_checkpoint(path, seed: int = 0, extra: dict | None = None) -> str:
     from grelu.lightning import LightningModel
 
     torch.manual_seed(seed)
-    mp = dict(model_type="ConvModel", n_tasks=3, stem_channels=8, stem_kernel_size=5, n_conv=2, channel_init=8,
-              kernel_size=3, pool_func="avg", pool_size=16, final_pool_func=None)
+    mp = dict(
+        model_type="ConvModel",
+        n_tasks=3,
+        stem_channels=8,
+        stem_kernel_size=5,
+        n_conv=2,
+        channel_init=8,
+        kernel_size=3,
+        pool_func="avg",
+        pool_size=16,
+        final_pool_func=None,
+    )
     lm = LightningModel(model_params=mp, train_params={"task": "regression", "loss": "poisson"})
 
     def split(chroms):
-        return {"seq_len": 256, "bin_size": 16, "label_len": 256, "genome": "hg38",
-                "intervals": {"chrom": chroms, "start": [0] * len(chroms), "end": [256] * len(chroms)}}
+        return {
+            "seq_len": 256,
+            "bin_size": 16,
+            "label_len": 256,
+            "genome": "hg38",
+            "intervals": {"chrom": chroms, "start": [0] * len(chroms), "end": [256] * len(chroms)},
+        }
 
-    lm.data_params = {"tasks": {"name": ["atac_a", "atac_b", "chip_c"], "assay": ["ATAC", "ATAC", "ChIP"],
-                                "cell type": ["A", "B", "C"]},
-                      "train": split(["chr1", "chr2", "chr1"]), "val": split(["chr3"]), "test": split(["chr4"])}
+    lm.data_params = {
+        "tasks": {
+            "name": ["atac_a", "atac_b", "chip_c"],
+            "assay": ["ATAC", "ATAC", "ChIP"],
+            "cell type": ["A", "B", "C"],
+        },
+        "train": split(["chr1", "chr2", "chr1"]),
+        "val": split(["chr3"]),
+        "test": split(["chr4"]),
+    }
     lm.performance = {"test": {"pearson": 0.5}}
-    ckpt = {"epoch": 0, "global_step": 0, "pytorch-lightning_version": lightning.__version__,
-            "state_dict": lm.state_dict(), "hyper_parameters": dict(lm.hparams)}
+    ckpt = {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": lightning.__version__,
+        "state_dict": lm.state_dict(),
+        "hyper_parameters": dict(lm.hparams),
+    }
     if extra:
         ckpt["hyper_parameters"].update(extra)
     lm.on_save_checkpoint(ckpt)
@@ -45,9 +72,19 @@ def enformer_dir(path, seed: int = 0) -> str:
     from enformer_pytorch import Enformer
 
     torch.manual_seed(seed)
-    model = Enformer.from_hparams(dim=48, depth=1, heads=2, attn_dim_key=8, dropout_rate=0.0, attn_dropout=0.0,
-                                  pos_dropout=0.0, output_heads=dict(human=4, mouse=2), target_length=4,
-                                  num_downsamples=3, dim_divisible_by=8)
+    model = Enformer.from_hparams(
+        dim=48,
+        depth=1,
+        heads=2,
+        attn_dim_key=8,
+        dropout_rate=0.0,
+        attn_dropout=0.0,
+        pos_dropout=0.0,
+        output_heads=dict(human=4, mouse=2),
+        target_length=4,
+        num_downsamples=3,
+        dim_divisible_by=8,
+    )
     model.config.seq_len = 64  # 8 bins of 8 bp, central 4 kept
     model.save_pretrained(str(path), safe_serialization=False)  # enformer-pytorch shares trunk tensors
     return str(path)
@@ -59,8 +96,18 @@ def borzoi_dir(path, seed: int = 0) -> str:
     from borzoi_pytorch.config_borzoi import BorzoiConfig
 
     torch.manual_seed(seed)
-    config = BorzoiConfig(dim=32, depth=1, heads=2, attn_dim_key=8, attn_dim_value=8, dropout_rate=0.0,
-                          attn_dropout=0.0, pos_dropout=0.0, bins_to_return=8, enable_mouse_head=False)
+    config = BorzoiConfig(
+        dim=32,
+        depth=1,
+        heads=2,
+        attn_dim_key=8,
+        attn_dim_value=8,
+        dropout_rate=0.0,
+        attn_dropout=0.0,
+        pos_dropout=0.0,
+        bins_to_return=8,
+        enable_mouse_head=False,
+    )
     config.seq_len = 4096
     model = Borzoi(config)
     model.human_head = torch.nn.Conv1d(1920, 7611, 1)
@@ -85,7 +132,7 @@ class TinyNet(torch.nn.Module):
         return torch.sigmoid(self.fc(h))
 '''
 
-KIPOI_MODEL_YAML = '''
+KIPOI_MODEL_YAML = """
 defined_as: kipoi.model.PyTorchModel
 args:
   module_file: model.py
@@ -117,7 +164,7 @@ schema:
       - cellA
       - cellB
       - cellC
-'''
+"""
 
 
 def kipoi_dir(path, seed: int = 0) -> str:

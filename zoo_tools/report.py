@@ -48,8 +48,9 @@ def _finetune_section(run: str, root: str, summary: list[str]) -> str:
             summary.append(line)
     for w in m.warnings:
         parts.append(f"<p class='warn'>warning: {html.escape(str(w))}</p>")
-    parts += [_img(p, root) for p in (os.path.join(run, f) for f in ("curves.png", "pred_vs_obs.png"))
-              if os.path.exists(p)]
+    parts += [
+        _img(p, root) for p in (os.path.join(run, f) for f in ("curves.png", "pred_vs_obs.png")) if os.path.exists(p)
+    ]
     comp = os.path.join(run, "comparison.tsv")
     if os.path.exists(comp):
         parts.append("<p>held-out cell type, held-out chromosomes:</p>" + _table(pd.read_csv(comp, sep="\t")))
@@ -62,8 +63,10 @@ def _scores_section(path: str, root: str, summary: list[str]) -> str:
 
     df = read_scores(path)
     name = _rel(path, root)
-    parts = [f"<h3>Variant scores <code>{html.escape(name)}</code></h3>",
-             "<p>statuses: " + ", ".join(f"{k} {v}" for k, v in df.status.value_counts().items()) + "</p>"]
+    parts = [
+        f"<h3>Variant scores <code>{html.escape(name)}</code></h3>",
+        "<p>statuses: " + ", ".join(f"{k} {v}" for k, v in df.status.value_counts().items()) + "</p>",
+    ]
     truths = glob.glob(os.path.join(root, "**", "truth", "variants.tsv"), recursive=True)
     if truths:
         t = pd.read_csv(truths[0], sep="\t")
@@ -88,16 +91,35 @@ def _interpret_section(root: str, summary: list[str]) -> str:
     for folder in sorted(glob.glob(os.path.join(root, "**", "ism.npz"), recursive=True)):
         d = os.path.dirname(folder)
         pngs = sorted(glob.glob(os.path.join(d, "ism_*.png")))
-        parts.append(f"<h3>ISM <code>{html.escape(_rel(d, root))}</code></h3>" + " ".join(_img(p, root, 220)
-                                                                                          for p in pngs))
+        parts.append(
+            f"<h3>ISM <code>{html.escape(_rel(d, root))}</code></h3>" + " ".join(_img(p, root, 220) for p in pngs)
+        )
     for tsv in sorted(glob.glob(os.path.join(root, "**", "marginalize.tsv"), recursive=True)):
         d = os.path.dirname(tsv)
         t = pd.read_csv(tsv, sep="\t")
-        parts.append(f"<h3>Motif marginalisation <code>{html.escape(_rel(d, root))}</code></h3>"
-                     f"<p>{html.escape(str(t.motif.iat[0]))}</p>"
-                     + _table(t[[c for c in ("task", "spacing", "before", "after", "effect", "specific",
-                                             "specific_ci_low", "specific_ci_high") if c in t]])
-                     + _img(os.path.join(d, "marginalize.png"), root, 220))
+        parts.append(
+            f"<h3>Motif marginalisation <code>{html.escape(_rel(d, root))}</code></h3>"
+            f"<p>{html.escape(str(t.motif.iat[0]))}</p>"
+            + _table(
+                t[
+                    [
+                        c
+                        for c in (
+                            "task",
+                            "spacing",
+                            "before",
+                            "after",
+                            "effect",
+                            "specific",
+                            "specific_ci_low",
+                            "specific_ci_high",
+                        )
+                        if c in t
+                    ]
+                ]
+            )
+            + _img(os.path.join(d, "marginalize.png"), root, 220)
+        )
         low = "specific_ci_low" if "specific_ci_low" in t else "ci_low"
         up = t[t[low] > 0].task.tolist()
         summary.append(f"{_rel(d, root)}: {t.motif.iat[0].split('(')[0]} raises {', '.join(up) or 'no task'}")
@@ -117,8 +139,11 @@ def build_index(root: str, title: str = "zoo_tools report") -> tuple[str, str]:
         raise ZooError(f"{root}: not a folder; give the folder the zoo commands wrote into")
     summary: list[str] = []
     sections = []
-    runs = sorted(os.path.dirname(p) for p in glob.glob(os.path.join(root, "**", "metrics.json"), recursive=True)
-                  if os.path.exists(os.path.join(os.path.dirname(p), "config.yaml")))
+    runs = sorted(
+        os.path.dirname(p)
+        for p in glob.glob(os.path.join(root, "**", "metrics.json"), recursive=True)
+        if os.path.exists(os.path.join(os.path.dirname(p), "config.yaml"))
+    )
     if runs:
         sections.append("<h2>Fine-tuning</h2>" + "\n".join(_finetune_section(r, root, summary) for r in runs))
     score_files = []
@@ -134,20 +159,28 @@ def build_index(root: str, title: str = "zoo_tools report") -> tuple[str, str]:
             if "max_abs_effect" in head and "status" in head:
                 score_files.append(p)
     if score_files:
-        sections.append("<h2>Variant effects</h2>" + "\n".join(_scores_section(p, root, summary)
-                                                               for p in sorted(score_files)))
+        sections.append(
+            "<h2>Variant effects</h2>" + "\n".join(_scores_section(p, root, summary) for p in sorted(score_files))
+        )
     interp = _interpret_section(root, summary)
     if interp:
         sections.append("<h2>Interpretation</h2>" + interp)
     if not sections:
-        raise ZooError(f"{root}: no zoo_tools outputs found (metrics.json, scores, ism.npz, marginalize.tsv, "
-                       f"motifs.tsv)")
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}table.t{border-collapse:collapse;"
-             "font-size:90%}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd}.warn{color:#a60}")
-    page = (f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1><h2>Summary</h2><ul>"
-            + "".join(f"<li>{html.escape(s)}</li>" for s in summary) + "</ul>" + "\n".join(sections)
-            + "</body></html>")
+        raise ZooError(
+            f"{root}: no zoo_tools outputs found (metrics.json, scores, ism.npz, marginalize.tsv, motifs.tsv)"
+        )
+    style = (
+        "body{font-family:sans-serif;max-width:1200px;margin:2em auto}table.t{border-collapse:collapse;"
+        "font-size:90%}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd}.warn{color:#a60}"
+    )
+    page = (
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1><h2>Summary</h2><ul>"
+        + "".join(f"<li>{html.escape(s)}</li>" for s in summary)
+        + "</ul>"
+        + "\n".join(sections)
+        + "</body></html>"
+    )
     path = os.path.join(root, "index.html")
     with open(path, "w") as fh:
         fh.write(page)

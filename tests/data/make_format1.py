@@ -34,13 +34,28 @@ def main(folder: str) -> None:
     expected = {"multitask": net.eval()(x).detach().numpy()}
     shead = SiameseHead(c, b_in, 2, context_bins=3, hidden=8)
     snet = SiameseNet(base.trunk, shead)
-    save_model(f"{folder}/format1_siamese.ckpt", base, shead, snet, ModelCard(bin_size=256, n_bins=1, **card),
-               _Recipe, kind="siamese")
+    save_model(
+        f"{folder}/format1_siamese.ckpt",
+        base,
+        shead,
+        snet,
+        ModelCard(bin_size=256, n_bins=1, **card),
+        _Recipe,
+        kind="siamese",
+    )
     expected["siamese"] = snet.eval()(x, x.flip(-1)).detach().numpy()
     chead = MultiTaskHead(c + 1, 2, 8, 8, loss="poisson", hidden=8, layers=2, kernel_size=3)
     cnet = CellTypeNet(base.trunk, chead, 1, b_in, 8)
-    save_model(f"{folder}/format1_celltype.ckpt", base, chead, cnet, ModelCard(bin_size=32, n_bins=8, **card),
-               _Recipe, kind="celltype", net_args={"n_signals": 1, "in_bins": b_in, "n_bins": 8})
+    save_model(
+        f"{folder}/format1_celltype.ckpt",
+        base,
+        chead,
+        cnet,
+        ModelCard(bin_size=32, n_bins=8, **card),
+        _Recipe,
+        kind="celltype",
+        net_args={"n_signals": 1, "in_bins": b_in, "n_bins": 8},
+    )
     signal = torch.linspace(0, 1, 24).reshape(3, 1, 8)
     expected["celltype"] = cnet.eval()(x, signal).detach().numpy()
     np.savez(f"{folder}/format1_expected.npz", x=x.numpy(), signal=signal.numpy(), **expected)

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
         description="Pretrained genomics models (gReLU zoo, Kipoi, Enformer, Borzoi, BPNet): "
-                    "fine-tune on your tracks, score VCFs, interpret.",
+        "fine-tune on your tracks, score VCFs, interpret.",
         epilog="Run `zoo COMMAND --help` for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"zoo_tools {__version__}")
@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

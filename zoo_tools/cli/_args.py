@@ -13,8 +13,9 @@ TASKS_HELP = "task names or regular expressions (default: all)"
 Command = Callable[[argparse.Namespace], int]
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, func: Command, help: str,
-                description: str) -> argparse.ArgumentParser:
+def add_command(
+    sub: argparse._SubParsersAction, name: str, func: Command, help: str, description: str
+) -> argparse.ArgumentParser:
     """Add the subcommand ``name`` and make ``func`` the function that runs it.
 
     Parameters

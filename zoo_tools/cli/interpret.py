@@ -28,10 +28,23 @@ def _cmd_ism(args: argparse.Namespace) -> int:
     from zoo_tools.interpret import commands
 
     model, genome = _explained_inputs(args)
-    res = commands.run_ism(model, args.out, genome, args.regions, args.seq, args.tasks, args.window_bins,
-                           args.start, args.end, args.batch_size, fast=not args.no_fast)
-    print(f"ISM of {res['inputs']} input(s), positions {res['window'][0]}-{res['window'][1]}: {res['mutants']} "
-          f"mutants x {res['tasks']} task(s)\n  -> {args.out}/ism.npz, {len(res['pngs'])} plot(s)")
+    res = commands.run_ism(
+        model,
+        args.out,
+        genome,
+        args.regions,
+        args.seq,
+        args.tasks,
+        args.window_bins,
+        args.start,
+        args.end,
+        args.batch_size,
+        fast=not args.no_fast,
+    )
+    print(
+        f"ISM of {res['inputs']} input(s), positions {res['window'][0]}-{res['window'][1]}: {res['mutants']} "
+        f"mutants x {res['tasks']} task(s)\n  -> {args.out}/ism.npz, {len(res['pngs'])} plot(s)"
+    )
     return 0
 
 
@@ -40,11 +53,25 @@ def _cmd_attributions(args: argparse.Namespace) -> int:
     from zoo_tools.interpret import commands
 
     model, genome = _explained_inputs(args)
-    res = commands.run_attributions(model, args.out, args.method, genome, args.regions, args.seq, args.tasks,
-                                    args.window_bins, args.scale, args.shuffles, args.batch_size, args.seed)
+    res = commands.run_attributions(
+        model,
+        args.out,
+        args.method,
+        genome,
+        args.regions,
+        args.seq,
+        args.tasks,
+        args.window_bins,
+        args.scale,
+        args.shuffles,
+        args.batch_size,
+        args.seed,
+    )
     delta = f"; max |convergence delta| {res['max_abs_delta']:.2g}" if "max_abs_delta" in res else ""
-    print(f"{args.method} attributions of {res['inputs']} input(s) for {res['task']} ({res['scale']} scale)"
-          f"{delta}\n  -> {args.out}/attributions.npz, {len(res['pngs'])} logo(s)")
+    print(
+        f"{args.method} attributions of {res['inputs']} input(s) for {res['task']} ({res['scale']} scale)"
+        f"{delta}\n  -> {args.out}/attributions.npz, {len(res['pngs'])} logo(s)"
+    )
     return 0
 
 
@@ -57,8 +84,19 @@ def _cmd_marginalize(args: argparse.Namespace) -> int:
     if genome is None:
         raise ZooError("marginalize needs --genome (backgrounds are shuffled windows of it)")
     spacings = [int(v) for v in args.spacings.split(",")] if args.spacings else [0]
-    res = commands.run_marginalize(model, genome, args.motif, args.out, args.backgrounds, spacings,
-                                   args.motif_db, args.tasks, args.window_bins, args.seed, args.batch_size)
+    res = commands.run_marginalize(
+        model,
+        genome,
+        args.motif,
+        args.out,
+        args.backgrounds,
+        spacings,
+        args.motif_db,
+        args.tasks,
+        args.window_bins,
+        args.seed,
+        args.batch_size,
+    )
     t = res["table"]
     print(f"{t.motif.iat[0]} in {int(t.n_backgrounds.iat[0])} shuffled backgrounds:")
     print(t.drop(columns=["motif", "n_backgrounds"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -74,9 +112,22 @@ def _cmd_modisco(args: argparse.Namespace) -> int:
     model, genome = _explained_inputs(args)
     if genome is None:
         raise ZooError("modisco needs --genome")
-    res = commands.run_modisco(model, genome, args.peaks, args.out, args.method, args.tasks, args.window_bins,
-                               args.window, args.max_peaks, args.shuffles, args.motif_db, args.max_seqlets,
-                               args.seed, args.batch_size)
+    res = commands.run_modisco(
+        model,
+        genome,
+        args.peaks,
+        args.out,
+        args.method,
+        args.tasks,
+        args.window_bins,
+        args.window,
+        args.max_peaks,
+        args.shuffles,
+        args.motif_db,
+        args.max_seqlets,
+        args.seed,
+        args.batch_size,
+    )
     t = res["table"]
     print(f"TF-MoDISco over {res['peaks']} peak(s): {res['patterns']} pattern(s)")
     if len(t):
@@ -90,8 +141,9 @@ def _add_explain_options(q: argparse.ArgumentParser) -> None:
     q.add_argument("--model", required=True, help="model spec (zoo, kipoi, local:DIR ...)")
     q.add_argument("--out", required=True, help="output folder")
     add_tasks(q)
-    q.add_argument("--window-bins", type=int, default=0,
-                   help="output bins averaged, centred on the window (default 0: all bins)")
+    q.add_argument(
+        "--window-bins", type=int, default=0, help="output bins averaged, centred on the window (default 0: all bins)"
+    )
     q.add_argument("--batch-size", type=int, default=64, help="sequences per forward pass (default 64)")
     q.add_argument("--seed", type=int, default=0, help="random seed (shuffles, backgrounds; default 0)")
     add_trust(q)
@@ -101,17 +153,22 @@ def _add_inputs(q: argparse.ArgumentParser) -> None:
     """The inputs of ism and attributions: regions of ``--genome`` or literal sequences."""
     q.add_argument("--genome", help="FASTA (with .fai) for --regions")
     src = q.add_mutually_exclusive_group(required=True)
-    src.add_argument("--regions", help="BED/narrowPeak: a model-length window centred on each region "
-                                       "(summit for narrowPeak)")
+    src.add_argument(
+        "--regions", help="BED/narrowPeak: a model-length window centred on each region (summit for narrowPeak)"
+    )
     src.add_argument("--seq", nargs="+", help="literal sequences of exactly the model's input length")
 
 
 def _add_ism(isub: argparse._SubParsersAction) -> None:
-    q = add_command(isub, "ism", _cmd_ism,
-                    help="saturation mutagenesis: every single-base change, effect per task",
-                    description="In-silico saturation mutagenesis (3 x W mutants per input), with an exact fast "
-                                "path for convolutional models. Writes ism.npz, regions.tsv and a heatmap + logo "
-                                "PNG per input.")
+    q = add_command(
+        isub,
+        "ism",
+        _cmd_ism,
+        help="saturation mutagenesis: every single-base change, effect per task",
+        description="In-silico saturation mutagenesis (3 x W mutants per input), with an exact fast "
+        "path for convolutional models. Writes ism.npz, regions.tsv and a heatmap + logo "
+        "PNG per input.",
+    )
     _add_explain_options(q)
     _add_inputs(q)
     q.add_argument("--start", type=int, help="first mutated position in the window (default: region start)")
@@ -121,44 +178,67 @@ def _add_ism(isub: argparse._SubParsersAction) -> None:
 
 
 def _add_attributions(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
-    q = add_command(isub, "attributions", _cmd_attributions,
-                    help="attribution maps: ism, saliency, input_x_gradient, deepliftshap",
-                    description="Per-base attributions for the mean of the selected tasks. Writes attributions.npz "
-                                "(hypothetical, contrib, one_hot, deltas), regions.tsv and a logo per input.")
+    q = add_command(
+        isub,
+        "attributions",
+        _cmd_attributions,
+        help="attribution maps: ism, saliency, input_x_gradient, deepliftshap",
+        description="Per-base attributions for the mean of the selected tasks. Writes attributions.npz "
+        "(hypothetical, contrib, one_hot, deltas), regions.tsv and a logo per input.",
+    )
     _add_explain_options(q)
     _add_inputs(q)
     q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
-    q.add_argument("--scale", choices=["output", "raw"],
-                   help="explain the model's output or the head's output before its activation (raw: log rate of "
-                        "a Poisson model). Default: raw for gradient methods, output for ism")
+    q.add_argument(
+        "--scale",
+        choices=["output", "raw"],
+        help="explain the model's output or the head's output before its activation (raw: log rate of "
+        "a Poisson model). Default: raw for gradient methods, output for ism",
+    )
     q.add_argument("--shuffles", type=int, default=20, help="dinucleotide-shuffled references (default 20)")
 
 
 def _add_marginalize(isub: argparse._SubParsersAction) -> None:
-    q = add_command(isub, "marginalize", _cmd_marginalize,
-                    help="effect of inserting a motif into shuffled backgrounds",
-                    description="Insert a motif (or two, at --spacings) at the centre of dinucleotide-shuffled "
-                                "genome windows and report the effect per task with a 95%% CI. Writes "
-                                "marginalize.tsv and marginalize.png.")
+    q = add_command(
+        isub,
+        "marginalize",
+        _cmd_marginalize,
+        help="effect of inserting a motif into shuffled backgrounds",
+        description="Insert a motif (or two, at --spacings) at the centre of dinucleotide-shuffled "
+        "genome windows and report the effect per task with a 95%% CI. Writes "
+        "marginalize.tsv and marginalize.png.",
+    )
     _add_explain_options(q)
     q.add_argument("--genome", required=True, help="FASTA: backgrounds are shuffled random windows of it")
-    q.add_argument("--motif", action="append", required=True,
-                   help="motif name (resolved in --motif-db) or consensus ACGT; twice for a pair")
+    q.add_argument(
+        "--motif",
+        action="append",
+        required=True,
+        help="motif name (resolved in --motif-db) or consensus ACGT; twice for a pair",
+    )
     q.add_argument("--motif-db", default="jaspar", help="jaspar, h12, h13 (gReLU's MEME files) or a MEME file")
     q.add_argument("--spacings", help="comma-separated bp between the two motifs of a pair (default 0)")
     q.add_argument("--backgrounds", type=int, default=100, help="number of backgrounds (default 100)")
 
 
 def _add_modisco(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
-    q = add_command(isub, "modisco", _cmd_modisco,
-                    help="TF-MoDISco patterns over peaks, named by TOMTOM",
-                    description="Attributions over peak-centred windows, modisco-lite on their central --window "
-                                "bp, patterns matched to --motif-db by tomtom-lite. Writes modisco.h5, motifs.tsv, "
-                                "report.html and attributions.npz.")
+    q = add_command(
+        isub,
+        "modisco",
+        _cmd_modisco,
+        help="TF-MoDISco patterns over peaks, named by TOMTOM",
+        description="Attributions over peak-centred windows, modisco-lite on their central --window "
+        "bp, patterns matched to --motif-db by tomtom-lite. Writes modisco.h5, motifs.tsv, "
+        "report.html and attributions.npz.",
+    )
     _add_explain_options(q)
     q.add_argument("--genome", required=True, help="FASTA (with .fai)")
-    q.add_argument("--peaks", required=True, nargs="+",
-                   help="BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)")
+    q.add_argument(
+        "--peaks",
+        required=True,
+        nargs="+",
+        help="BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)",
+    )
     q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
     q.add_argument("--window", type=int, default=400, help="central bp of each window given to modisco (400)")
     q.add_argument("--max-peaks", type=int, default=2000, help="explain at most this many peaks (2000)")
@@ -175,10 +255,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The subparsers of the ``zoo`` parser.
     """
-    p = sub.add_parser("interpret", help="explain a model: ism, attributions, marginalize, modisco",
-                       description="Explain what a model learned. Each method reduces the model's output to one "
-                                   "number per sequence and task: the mean over --window-bins centre bins (default "
-                                   "all) of the --tasks selected (default all).")
+    p = sub.add_parser(
+        "interpret",
+        help="explain a model: ism, attributions, marginalize, modisco",
+        description="Explain what a model learned. Each method reduces the model's output to one "
+        "number per sequence and task: the mean over --window-bins centre bins (default "
+        "all) of the --tasks selected (default all).",
+    )
     isub = p.add_subparsers(dest="what", metavar="METHOD", required=True)
     from zoo_tools.interpret.methods import METHODS as methods
 

@@ -32,10 +32,25 @@ def _cmd_score_variants(args: argparse.Namespace) -> int:
     check_batching(args)
     genome = Genome(args.genome)
     model = load_model(args.model, trust=args.trust_checkpoint)
-    res = score_vcf(model, args.vcf, genome, args.out, tasks=args.tasks, kinds=kinds, window_bins=args.window_bins,
-                    rc=args.rc, batch_size=args.batch_size, resume=args.resume, shard=shard,
-                    chunk_size=args.chunk_size, pseudocount=args.pseudocount, fast=not args.no_patch,
-                    devices=args.devices, accelerator=args.accelerator, num_nodes=args.num_nodes)
+    res = score_vcf(
+        model,
+        args.vcf,
+        genome,
+        args.out,
+        tasks=args.tasks,
+        kinds=kinds,
+        window_bins=args.window_bins,
+        rc=args.rc,
+        batch_size=args.batch_size,
+        resume=args.resume,
+        shard=shard,
+        chunk_size=args.chunk_size,
+        pseudocount=args.pseudocount,
+        fast=not args.no_patch,
+        devices=args.devices,
+        accelerator=args.accelerator,
+        num_nodes=args.num_nodes,
+    )
     if "rank" not in res:  # else a worker process of a multi-device run; rank 0 reports
         print(_scored_line(args, res))
     return 0
@@ -53,43 +68,73 @@ def _cmd_merge_scores(args: argparse.Namespace) -> int:
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     """What is scored: tasks, bins, score kinds, strands."""
     add_tasks(p)
-    p.add_argument("--window-bins", type=int, default=0,
-                   help="output bins scored, centred on the variant's bin (default 0: all bins)")
-    p.add_argument("--score", default="diff,log2fc",
-                   help="comma-separated score kinds: diff, log2fc, ref, alt, maxdiff (default diff,log2fc)")
+    p.add_argument(
+        "--window-bins",
+        type=int,
+        default=0,
+        help="output bins scored, centred on the variant's bin (default 0: all bins)",
+    )
+    p.add_argument(
+        "--score",
+        default="diff,log2fc",
+        help="comma-separated score kinds: diff, log2fc, ref, alt, maxdiff (default diff,log2fc)",
+    )
     p.add_argument("--pseudocount", type=float, default=1.0, help="pseudocount of log2fc (default 1)")
     rc = p.add_mutually_exclusive_group()
-    rc.add_argument("--rc", dest="rc", action="store_true", default=True,
-                    help="average over both strands (default)")
+    rc.add_argument("--rc", dest="rc", action="store_true", default=True, help="average over both strands (default)")
     rc.add_argument("--no-rc", dest="rc", action="store_false", help="forward strand only")
 
 
 def _add_running_options(p: argparse.ArgumentParser) -> None:
     """How it runs: batches, chunks and --resume, shards, devices."""
     p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
-    p.add_argument("--chunk-size", type=int, default=1024,
-                   help="alleles scored and written per chunk: the unit --resume restarts from (default 1024)")
-    p.add_argument("--no-patch", action="store_true",
-                   help="always run full forward passes for the alternative allele (no local-patch shortcut)")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=1024,
+        help="alleles scored and written per chunk: the unit --resume restarts from (default 1024)",
+    )
+    p.add_argument(
+        "--no-patch",
+        action="store_true",
+        help="always run full forward passes for the alternative allele (no local-patch shortcut)",
+    )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.partial.tsv")
-    p.add_argument("--shard", metavar="I/N",
-                   help="score records I-1, I-1+N, ... only (array jobs); join with zoo merge-scores")
-    p.add_argument("--devices", default="1", type=_devices,
-                   help="devices per node: N, or 'auto' for all; more than one runs Lightning's predict loop on "
-                        "N processes (DDP) and gives the same output (default 1)")
-    p.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "cuda", "mps"],
-                   help="device kind for --devices (default auto: GPUs when present)")
-    p.add_argument("--num-nodes", type=int, default=1,
-                   help="nodes of a multi-node run (launch with srun/torchrun; OUT on a shared file system)")
+    p.add_argument(
+        "--shard", metavar="I/N", help="score records I-1, I-1+N, ... only (array jobs); join with zoo merge-scores"
+    )
+    p.add_argument(
+        "--devices",
+        default="1",
+        type=_devices,
+        help="devices per node: N, or 'auto' for all; more than one runs Lightning's predict loop on "
+        "N processes (DDP) and gives the same output (default 1)",
+    )
+    p.add_argument(
+        "--accelerator",
+        default="auto",
+        choices=["auto", "cpu", "gpu", "cuda", "mps"],
+        help="device kind for --devices (default auto: GPUs when present)",
+    )
+    p.add_argument(
+        "--num-nodes",
+        type=int,
+        default=1,
+        help="nodes of a multi-node run (launch with srun/torchrun; OUT on a shared file system)",
+    )
 
 
 def _add_score_variants(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "score-variants", _cmd_score_variants,
-                    help="score the variants of a VCF with a model",
-                    description="Predict every ALT allele of a VCF (multi-allelic records split) against its "
-                                "reference, centred in the model's window, and write one row per allele in input "
-                                "order with a status and per-task scores. OUT: .tsv, .tsv.gz, .parquet or "
-                                ".vcf.gz (scores as INFO fields).")
+    p = add_command(
+        sub,
+        "score-variants",
+        _cmd_score_variants,
+        help="score the variants of a VCF with a model",
+        description="Predict every ALT allele of a VCF (multi-allelic records split) against its "
+        "reference, centred in the model's window, and write one row per allele in input "
+        "order with a status and per-task scores. OUT: .tsv, .tsv.gz, .parquet or "
+        ".vcf.gz (scores as INFO fields).",
+    )
     p.add_argument("--model", required=True, help="model spec (zoo, kipoi, local:DIR of a fine-tuned or siamese model)")
     p.add_argument("--vcf", required=True, help="VCF, VCF.gz or BCF")
     p.add_argument("--genome", required=True, help="FASTA (with .fai) of the VCF's build")
@@ -100,10 +145,14 @@ def _add_score_variants(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_merge_scores(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "merge-scores", _cmd_merge_scores,
-                    help="join the shards of a sharded score-variants run",
-                    description="Concatenate the outputs of zoo score-variants --shard 1/N ... N/N in input "
-                                "order; every record must be in exactly one shard.")
+    p = add_command(
+        sub,
+        "merge-scores",
+        _cmd_merge_scores,
+        help="join the shards of a sharded score-variants run",
+        description="Concatenate the outputs of zoo score-variants --shard 1/N ... N/N in input "
+        "order; every record must be in exactly one shard.",
+    )
     p.add_argument("shards", nargs="+", help="shard outputs (.tsv, .tsv.gz or .parquet)")
     p.add_argument("--out", required=True, help="merged output: .tsv, .tsv.gz or .parquet")
 

@@ -23,32 +23,53 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     """Run a Ray Tune search over a recipe into ``--out`` and print the best trials."""
     from zoo_tools.train.tune import run_tune, summary
 
-    table = run_tune(args.recipe, args.space, args.trials, args.out, sets=args.set, address=args.address,
-                     cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
+    table = run_tune(
+        args.recipe,
+        args.space,
+        args.trials,
+        args.out,
+        sets=args.set,
+        address=args.address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+    )
     print(summary(table, args.out))
     return 0
 
 
 def _add_finetune(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "finetune", _cmd_finetune,
-                    help="fine-tune a model on your tracks with a recipe",
-                    description="Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "
-                                "(multitask: every track of the data YAML; siamese: allelic imbalance from the "
-                                "two alleles; celltype: another assay from sequence + a cell type's ATAC), "
-                                "trained with chromosome splits. Writes model.ckpt (load with local:OUT), "
-                                "metrics.json, log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT.")
+    p = add_command(
+        sub,
+        "finetune",
+        _cmd_finetune,
+        help="fine-tune a model on your tracks with a recipe",
+        description="Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "
+        "(multitask: every track of the data YAML; siamese: allelic imbalance from the "
+        "two alleles; celltype: another assay from sequence + a cell type's ATAC), "
+        "trained with chromosome splits. Writes model.ckpt (load with local:OUT), "
+        "metrics.json, log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT.",
+    )
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--set", action="extend", nargs="+", metavar=_SET_METAVAR,
-                   help="override recipe keys, e.g. --set data=my_data.yaml train.epochs=3 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        metavar=_SET_METAVAR,
+        help="override recipe keys, e.g. --set data=my_data.yaml train.epochs=3 (repeatable)",
+    )
 
 
 def _add_tune(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "tune", _cmd_tune,
-                    help="hyper-parameter search over a recipe (Ray Tune, ASHA)",
-                    description="Sample recipe settings from a space YAML, run each trial with Ray Tune and stop "
-                                "the poor ones early with ASHA. Writes trials.tsv and best_config.yaml (run it "
-                                "with zoo finetune) into OUT.")
+    p = add_command(
+        sub,
+        "tune",
+        _cmd_tune,
+        help="hyper-parameter search over a recipe (Ray Tune, ASHA)",
+        description="Sample recipe settings from a space YAML, run each trial with Ray Tune and stop "
+        "the poor ones early with ASHA. Writes trials.tsv and best_config.yaml (run it "
+        "with zoo finetune) into OUT.",
+    )
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--space", required=True, help="search space YAML, e.g. configs/tune/multitask_space.yaml")
     p.add_argument("--trials", type=int, default=8, help="number of sampled trials (default 8)")
@@ -56,8 +77,13 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", help="Ray cluster address (e.g. ray://head:10001 or auto); default: a local Ray")
     p.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs reserved per trial (default 1)")
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs reserved per trial (default 0)")
-    p.add_argument("--set", action="extend", nargs="+", metavar=_SET_METAVAR,
-                   help="recipe overrides applied to every trial, e.g. --set train.epochs=4")
+    p.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        metavar=_SET_METAVAR,
+        help="recipe overrides applied to every trial, e.g. --set train.epochs=4",
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -23,7 +23,7 @@ def pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     p, o = _flat(pred), _flat(obs)
     p = p - p.mean(1, keepdims=True)
     o = o - o.mean(1, keepdims=True)
-    denom = np.sqrt((p ** 2).sum(1) * (o ** 2).sum(1))
+    denom = np.sqrt((p**2).sum(1) * (o**2).sum(1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denom > 0, (p * o).sum(1) / np.where(denom > 0, denom, 1), np.nan)
 
@@ -61,8 +61,7 @@ def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((precision * hits).sum() / hits.sum())
 
 
-def track_metrics(pred: np.ndarray, obs: np.ndarray, names: list[str],
-                  is_peak: np.ndarray | None = None) -> dict:
+def track_metrics(pred: np.ndarray, obs: np.ndarray, names: list[str], is_peak: np.ndarray | None = None) -> dict:
     """Per-task and mean metrics: pearson, pearson_log1p, spearman, and with ``is_peak`` (N,)
     auroc / auprc of the window-mean prediction for peak vs background windows."""
     pred, obs = np.asarray(pred), np.asarray(obs)

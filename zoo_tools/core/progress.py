@@ -13,14 +13,14 @@ import warnings
 from tqdm.auto import tqdm
 
 
-def progress_bar(*, total: int | None = None, desc: str = "", unit: str = "it",
-                 disable: bool = False, **kwargs) -> tqdm:
+def progress_bar(
+    *, total: int | None = None, desc: str = "", unit: str = "it", disable: bool = False, **kwargs
+) -> tqdm:
     """A tqdm bar honouring ``ZOO_PROGRESS``; use as a context manager and call ``update(n)``."""
     env = os.environ.get("ZOO_PROGRESS", "").strip()
     if disable or env == "0":
         return tqdm(total=total, disable=True)
-    return tqdm(total=total, desc=desc, unit=unit, disable=None if env != "1" else False,
-                dynamic_ncols=True, **kwargs)
+    return tqdm(total=total, desc=desc, unit=unit, disable=None if env != "1" else False, dynamic_ncols=True, **kwargs)
 
 
 def quiet_lightning() -> None:

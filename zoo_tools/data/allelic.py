@@ -33,8 +33,10 @@ def _read_table(path: str) -> pd.DataFrame:
     try:
         return pd.read_csv(path, sep=sep, comment=None, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ZooError(f"{path}: cannot read the allelic table ({str(err).splitlines()[0][:120]}); "
-                       f"expected a {'comma' if sep == ',' else 'tab'}-separated file with a header") from None
+        raise ZooError(
+            f"{path}: cannot read the allelic table ({str(err).splitlines()[0][:120]}); "
+            f"expected a {'comma' if sep == ',' else 'tab'}-separated file with a header"
+        ) from None
 
 
 def _integers(values: pd.Series, path: str, column: str, minimum: int) -> np.ndarray:
@@ -42,8 +44,10 @@ def _integers(values: pd.Series, path: str, column: str, minimum: int) -> np.nda
     bad = num.isna() | (num < minimum) | (num != np.floor(num.fillna(0)))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ZooError(f"{path} line {i + 2}: column '{column}' is '{values.iat[i]}'; expected an integer "
-                       f">= {minimum} (fix or remove the row)")
+        raise ZooError(
+            f"{path} line {i + 2}: column '{column}' is '{values.iat[i]}'; expected an integer "
+            f">= {minimum} (fix or remove the row)"
+        )
     return num.to_numpy().astype(np.int64)
 
 
@@ -57,27 +61,36 @@ def read_allelic(spec: AllelicSpec, genome: Genome) -> pd.DataFrame:
     """
     path = require_file(spec.path, "allelic table", "check allelic.path in the data YAML")
     raw = _read_table(path)
-    want = {"chrom": spec.chrom, "pos": spec.pos, "ref": spec.ref, "alt": spec.alt,
-            "ref_count": spec.ref_count, "alt_count": spec.alt_count}
+    want = {
+        "chrom": spec.chrom,
+        "pos": spec.pos,
+        "ref": spec.ref,
+        "alt": spec.alt,
+        "ref_count": spec.ref_count,
+        "alt_count": spec.alt_count,
+    }
     if spec.group:
         want["group"] = spec.group
     if spec.truth:
         want["truth"] = spec.truth
     for key, col in want.items():
         if col not in raw.columns:
-            raise ZooError(f"{path}: no column '{col}' (allelic.{key} in the data YAML); the table has: "
-                           f"{', '.join(raw.columns)}")
+            raise ZooError(
+                f"{path}: no column '{col}' (allelic.{key} in the data YAML); the table has: {', '.join(raw.columns)}"
+            )
     if raw.empty:
         raise ZooError(f"{path}: the allelic table has no rows")
-    df = pd.DataFrame({
-        "chrom": raw[spec.chrom].str.strip(),
-        "pos": _integers(raw[spec.pos], path, spec.pos, 1),
-        "ref": raw[spec.ref].str.strip().str.upper(),
-        "alt": raw[spec.alt].str.strip().str.upper(),
-        "ref_count": _integers(raw[spec.ref_count], path, spec.ref_count, 0),
-        "alt_count": _integers(raw[spec.alt_count], path, spec.alt_count, 0),
-        "group": raw[spec.group].str.strip() if spec.group else "allelic",
-    })
+    df = pd.DataFrame(
+        {
+            "chrom": raw[spec.chrom].str.strip(),
+            "pos": _integers(raw[spec.pos], path, spec.pos, 1),
+            "ref": raw[spec.ref].str.strip().str.upper(),
+            "alt": raw[spec.alt].str.strip().str.upper(),
+            "ref_count": _integers(raw[spec.ref_count], path, spec.ref_count, 0),
+            "alt_count": _integers(raw[spec.alt_count], path, spec.alt_count, 0),
+            "group": raw[spec.group].str.strip() if spec.group else "allelic",
+        }
+    )
     df["truth"] = pd.to_numeric(raw[spec.truth], errors="coerce") if spec.truth else np.nan
     df["log_ratio"] = log_ratio(df.alt_count, df.ref_count)
     names = {c: resolve_contig(c, genome.contigs, "") for c in df.chrom.unique()}

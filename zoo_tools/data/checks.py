@@ -43,15 +43,21 @@ def check_data(path: str, regions: str | None = None, bin_size: int = 32) -> dic
     peaks = []
     for p in cfg.peaks:
         df = read_bed(p.path, genome)
-        peaks.append(dict(track=p.track, path=p.path, n=len(df),
-                          median_width=int((df.end - df.start).median())))
+        peaks.append(dict(track=p.track, path=p.path, n=len(df), median_width=int((df.end - df.start).median())))
     contigs = pd.DataFrame({"chrom": list(genome.contigs), "start": 0, "end": list(genome.contigs.values())})
     split = assign_splits(contigs, cfg.splits.val, cfg.splits.test, genome.contigs)
     by_split = {s: [c for c, sp in zip(split.chrom, split.split) if sp == s] for s in ("train", "val", "test")}
     if not by_split["train"]:
         raise ZooError(f"{path}: splits leave no contig for training; name fewer contigs under splits")
-    out = dict(config=path, genome=genome.path, genome_bp=sum(genome.contigs.values()),
-               n_contigs=len(genome.contigs), tracks=tracks, peaks=peaks, splits=by_split)
+    out = dict(
+        config=path,
+        genome=genome.path,
+        genome_bp=sum(genome.contigs.values()),
+        n_contigs=len(genome.contigs),
+        tracks=tracks,
+        peaks=peaks,
+        splits=by_split,
+    )
     if regions:
         out["regions"] = region_signal(cfg, genome, regions, bin_size)
     return out
@@ -67,14 +73,17 @@ def region_signal(cfg, genome: Genome, regions: str, bin_size: int) -> dict:
     width = -(-width // bin_size) * bin_size
     windows = centre_windows(df, width)
     y = read_binned(cfg.track_paths, windows, bin_size)
-    return dict(path=regions, n=len(df), window=width,
-                mean_signal={t: float(y[:, i].mean()) for i, t in enumerate(cfg.track_names)})
+    return dict(
+        path=regions,
+        n=len(df),
+        window=width,
+        mean_signal={t: float(y[:, i].mean()) for i, t in enumerate(cfg.track_names)},
+    )
 
 
 def format_check(s: dict) -> str:
     """Human-readable report of :func:`check_data`."""
-    lines = [f"{s['config']}: OK",
-             f"  genome : {s['genome']} ({s['n_contigs']} contigs, {s['genome_bp']:,} bp)"]
+    lines = [f"{s['config']}: OK", f"  genome : {s['genome']} ({s['n_contigs']} contigs, {s['genome_bp']:,} bp)"]
     for t in s["tracks"]:
         miss = f"; missing contigs: {', '.join(t['missing_contigs'][:6])}" if t["missing_contigs"] else ""
         lines.append(f"  track  : {t['name']} ({t['assay']}, {t['cell_type']}){miss}")
@@ -85,6 +94,8 @@ def format_check(s: dict) -> str:
         lines.append(f"  {name:<6} : {shown}")
     if "regions" in s:
         r = s["regions"]
-        lines.append(f"  regions: {r['n']} from {r['path']} read as {r['window']} bp windows; mean signal "
-                     + ", ".join(f"{t} {v:.3g}" for t, v in r["mean_signal"].items()))
+        lines.append(
+            f"  regions: {r['n']} from {r['path']} read as {r['window']} bp windows; mean signal "
+            + ", ".join(f"{t} {v:.3g}" for t, v in r["mean_signal"].items())
+        )
     return "\n".join(lines)

@@ -47,9 +47,17 @@ class SeqTrackDataset(Dataset):
     rc_track_perm : ``(T,)`` permutation of tracks applied on reverse complement (strand pairs).
     """
 
-    def __init__(self, genome: Genome, intervals: pd.DataFrame, targets: np.ndarray, *,
-                 rc: bool = False, max_shift: int = 0, seed: int = 0,
-                 rc_track_perm: Sequence[int] | None = None):
+    def __init__(
+        self,
+        genome: Genome,
+        intervals: pd.DataFrame,
+        targets: np.ndarray,
+        *,
+        rc: bool = False,
+        max_shift: int = 0,
+        seed: int = 0,
+        rc_track_perm: Sequence[int] | None = None,
+    ):
         chroms, starts, self.seq_len = window_arrays(intervals)
         targets = np.asarray(targets, dtype=np.float32)
         if targets.ndim != 3 or targets.shape[0] != len(starts):
@@ -68,8 +76,15 @@ class SeqTrackDataset(Dataset):
         self.set_epoch(0)
 
     @classmethod
-    def from_tracks(cls, genome: Genome, intervals: pd.DataFrame, tracks: Sequence[str],
-                    bin_size: int, transform: str | None = None, **kwargs) -> SeqTrackDataset:
+    def from_tracks(
+        cls,
+        genome: Genome,
+        intervals: pd.DataFrame,
+        tracks: Sequence[str],
+        bin_size: int,
+        transform: str | None = None,
+        **kwargs,
+    ) -> SeqTrackDataset:
         """Build from bigWig paths: targets are bin means (see :func:`read_binned`)."""
         targets = read_binned(tracks, intervals, bin_size, transform=transform)
         return cls(genome, intervals, targets, **kwargs)
@@ -79,8 +94,7 @@ class SeqTrackDataset(Dataset):
         rng = np.random.default_rng([self.seed, int(epoch)])
         n = len(self.starts)
         self.epoch = int(epoch)
-        self._shift = (rng.integers(-self.max_shift, self.max_shift + 1, n) if self.max_shift
-                       else np.zeros(n, np.int64))
+        self._shift = rng.integers(-self.max_shift, self.max_shift + 1, n) if self.max_shift else np.zeros(n, np.int64)
         self._flip = rng.random(n) < 0.5 if self.rc else np.zeros(n, bool)
 
     def __len__(self) -> int:
@@ -130,13 +144,20 @@ class SeqTrackDataset(Dataset):
         return (x[0], y[0]) if single else (x, y)
 
 
-def batch_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0,
-                 num_workers: int = 0, drop_last: bool = False) -> DataLoader:
+def batch_loader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    drop_last: bool = False,
+) -> DataLoader:
     """A DataLoader that hands whole index batches to ``dataset[indices]`` (vectorised gather).
 
     The shuffle order is seeded. Use with datasets whose ``__getitem__`` accepts index lists.
     """
     gen = torch.Generator().manual_seed(seed)
     base = RandomSampler(dataset, generator=gen) if shuffle else SequentialSampler(dataset)
-    return DataLoader(dataset, sampler=BatchSampler(base, batch_size, drop_last), batch_size=None,
-                      num_workers=num_workers)
+    return DataLoader(
+        dataset, sampler=BatchSampler(base, batch_size, drop_last), batch_size=None, num_workers=num_workers
+    )

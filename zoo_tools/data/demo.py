@@ -63,7 +63,6 @@ log = logging.getLogger(__name__)
 DEMO_VERSION = 2  # bump when the world's files change (cached worlds are then rebuilt)
 
 
-
 # --------------------------------------------------------------------------------------------
 def _write_fasta(path: str, seqs: dict[str, np.ndarray], width: int = 60) -> None:
     letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
@@ -71,7 +70,7 @@ def _write_fasta(path: str, seqs: dict[str, np.ndarray], width: int = 60) -> Non
         for chrom, codes in seqs.items():
             s = letters[codes].tobytes().decode()
             fh.write(f">{chrom}\n")
-            fh.write("\n".join(s[i:i + width] for i in range(0, len(s), width)) + "\n")
+            fh.write("\n".join(s[i : i + width] for i in range(0, len(s), width)) + "\n")
 
 
 def _load_motifs(spec: DemoSpec) -> dict[str, np.ndarray]:
@@ -107,26 +106,45 @@ def _write_tracks(out: str, spec: DemoSpec, rng, sites: pd.DataFrame) -> tuple[l
             name = f"{cell}_{assay}"
             depth = spec.depths.get(name, 1.0)
             strengths = track_strengths(spec, cell, assay)
-            counts = {c: rng.poisson(depth * expected_rate(sites, c, n, strengths, assay)).astype(np.float32)
-                      for c, n in spec.contigs.items()}
+            counts = {
+                c: rng.poisson(depth * expected_rate(sites, c, n, strengths, assay)).astype(np.float32)
+                for c, n in spec.contigs.items()
+            }
             write_bigwig(os.path.join(out, "tracks", f"{name}.bw"), spec.contigs, counts)
-            n_peaks = write_peaks(os.path.join(out, "peaks", f"{name}.narrowPeak"), sites, strengths, assay,
-                                  counts, depth)
-            tracks.append(dict(name=name, path=f"tracks/{name}.bw", assay=assay, cell_type=cell,
-                               description=f"demo {assay}, depth {depth}x, driven by "
-                                           + ", ".join(f"{m} ({s})" for m, s in strengths.items())))
+            n_peaks = write_peaks(
+                os.path.join(out, "peaks", f"{name}.narrowPeak"), sites, strengths, assay, counts, depth
+            )
+            tracks.append(
+                dict(
+                    name=name,
+                    path=f"tracks/{name}.bw",
+                    assay=assay,
+                    cell_type=cell,
+                    description=f"demo {assay}, depth {depth}x, driven by "
+                    + ", ".join(f"{m} ({s})" for m, s in strengths.items()),
+                )
+            )
             peaks.append(dict(path=f"peaks/{name}.narrowPeak", track=name))
-            track_rows.append(dict(track=name, cell_type=cell, assay=assay, depth=depth, n_peaks=n_peaks,
-                                   drivers=";".join(f"{m}={s}" for m, s in strengths.items())))
+            track_rows.append(
+                dict(
+                    track=name,
+                    cell_type=cell,
+                    assay=assay,
+                    depth=depth,
+                    n_peaks=n_peaks,
+                    drivers=";".join(f"{m}={s}" for m, s in strengths.items()),
+                )
+            )
     bar.close()
     return tracks, peaks, track_rows
 
 
 def _write_site_truth(out: str, sites: pd.DataFrame, track_rows: list[dict]) -> None:
     """``truth/motif_sites.tsv`` (each site with the tracks it drives) and ``truth/tracks.tsv``."""
-    drives = [";".join(t["track"] for t in track_rows
-                       if dict(x.split("=") for x in t["drivers"].split(";") if x).get(m))
-              for m in sites.motif]
+    drives = [
+        ";".join(t["track"] for t in track_rows if dict(x.split("=") for x in t["drivers"].split(";") if x).get(m))
+        for m in sites.motif
+    ]
     sites.assign(drives=drives).to_csv(os.path.join(out, "truth", "motif_sites.tsv"), sep="\t", index=False)
     pd.DataFrame(track_rows).to_csv(os.path.join(out, "truth", "tracks.tsv"), sep="\t", index=False)
 
@@ -155,17 +173,30 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     truth_rows(variants).to_csv(os.path.join(out, "truth", "variants.tsv"), sep="\t", index=False)
     allelic = allelic_counts(rng, seqs, sites, motifs, spec)
     allelic.to_csv(os.path.join(out, "allelic", "allelic_counts.tsv"), sep="\t", index=False)
-    data = dict(genome="genome.fa", tracks=tracks, peaks=peaks,
-                splits=dict(val=list(spec.val), test=list(spec.test)),
-                allelic=dict(path="allelic/allelic_counts.tsv", group="cell_type", truth="true_log_ratio"))
-    _write_yaml(os.path.join(out, "data.yaml"), data,
-                "# Demo world data config (zoo demo-data). Paths are relative to this file.\n")
+    data = dict(
+        genome="genome.fa",
+        tracks=tracks,
+        peaks=peaks,
+        splits=dict(val=list(spec.val), test=list(spec.test)),
+        allelic=dict(path="allelic/allelic_counts.tsv", group="cell_type", truth="true_log_ratio"),
+    )
+    _write_yaml(
+        os.path.join(out, "data.yaml"),
+        data,
+        "# Demo world data config (zoo demo-data). Paths are relative to this file.\n",
+    )
     summary = dict(
-        version=DEMO_VERSION, folder=os.path.abspath(out), seed=spec.seed, genome_bp=int(sum(spec.contigs.values())),
-        contigs=dict(spec.contigs), tracks=[t["track"] for t in track_rows],
+        version=DEMO_VERSION,
+        folder=os.path.abspath(out),
+        seed=spec.seed,
+        genome_bp=int(sum(spec.contigs.values())),
+        contigs=dict(spec.contigs),
+        tracks=[t["track"] for t in track_rows],
         sites={m: int((sites.motif == m).sum()) for m in motifs},
-        decoy=spec.decoy, variants=int(len(truth_rows(variants))),
-        variants_breaking=int(variants.breaks_motif.sum()), allelic_snvs=int(len(allelic)),
+        decoy=spec.decoy,
+        variants=int(len(truth_rows(variants))),
+        variants_breaking=int(variants.breaks_motif.sum()),
+        allelic_snvs=int(len(allelic)),
         splits=dict(val=list(spec.val), test=list(spec.test)),
     )
     _write_yaml(os.path.join(out, "summary.yaml"), summary)

@@ -24,27 +24,43 @@ class DemoSpec:
     """What to generate. Defaults give about 1 Mb, 3 cell types, 4 driver motifs and a decoy."""
 
     seed: int = 0
-    contigs: dict[str, int] = field(default_factory=lambda: {
-        "chr1": 350_000, "chr2": 250_000, "chr3": 200_000, "chr4": 200_000})
+    contigs: dict[str, int] = field(
+        default_factory=lambda: {"chr1": 350_000, "chr2": 250_000, "chr3": 200_000, "chr4": 200_000}
+    )
     val: list[str] = field(default_factory=lambda: ["chr3"])
     test: list[str] = field(default_factory=lambda: ["chr4"])
     motif_db: str = "jaspar"
     # short label -> name in the motif database (labels are used in all the truth tables)
-    motif_names: dict[str, str] = field(default_factory=lambda: {
-        "CTCF": "C055:CTCF:C2H2_ZF", "GATA": "C101:GATA_MECOM:GATA", "CEBP": "C027:CEBP:bZIP",
-        "AP1": "C026:FOS_JUN:bZIP", "NRF1": "C124:NRF1:Unknown"})
+    motif_names: dict[str, str] = field(
+        default_factory=lambda: {
+            "CTCF": "C055:CTCF:C2H2_ZF",
+            "GATA": "C101:GATA_MECOM:GATA",
+            "CEBP": "C027:CEBP:bZIP",
+            "AP1": "C026:FOS_JUN:bZIP",
+            "NRF1": "C124:NRF1:Unknown",
+        }
+    )
     drivers: list[str] = field(default_factory=lambda: ["CTCF", "GATA", "CEBP", "AP1"])
     decoy: str = "NRF1"
     # cell type -> motif -> strength (the chromatin-opening power of the motif in that cell)
-    cell_types: dict[str, dict[str, float]] = field(default_factory=lambda: {
-        "cellA": {"GATA": 1.0, "AP1": 0.6, "CTCF": 0.4},
-        "cellB": {"CEBP": 1.0, "AP1": 0.6, "CTCF": 0.4},
-        "cellC": {"GATA": 0.7, "CEBP": 0.7, "CTCF": 0.4},
-    })
+    cell_types: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {
+            "cellA": {"GATA": 1.0, "AP1": 0.6, "CTCF": 0.4},
+            "cellB": {"CEBP": 1.0, "AP1": 0.6, "CTCF": 0.4},
+            "cellC": {"GATA": 0.7, "CEBP": 0.7, "CTCF": 0.4},
+        }
+    )
     inactive_for_chip: list[str] = field(default_factory=lambda: ["CTCF"])
-    depths: dict[str, float] = field(default_factory=lambda: {
-        "cellA_ATAC": 1.0, "cellB_ATAC": 3.0, "cellC_ATAC": 0.5,
-        "cellA_H3K27ac": 2.0, "cellB_H3K27ac": 0.7, "cellC_H3K27ac": 1.5})
+    depths: dict[str, float] = field(
+        default_factory=lambda: {
+            "cellA_ATAC": 1.0,
+            "cellB_ATAC": 3.0,
+            "cellC_ATAC": 0.5,
+            "cellA_H3K27ac": 2.0,
+            "cellB_H3K27ac": 0.7,
+            "cellC_H3K27ac": 1.5,
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,8 +89,9 @@ def sample_instance(rng: np.random.Generator, pwm: np.ndarray) -> np.ndarray:
     return np.array([rng.choice(4, p=p[:, j]) for j in range(p.shape[1])], dtype=np.uint8)
 
 
-def plant_sites(rng: np.random.Generator, seqs: dict[str, np.ndarray], motifs: dict[str, np.ndarray],
-                n_gap: int = 1000) -> pd.DataFrame:
+def plant_sites(
+    rng: np.random.Generator, seqs: dict[str, np.ndarray], motifs: dict[str, np.ndarray], n_gap: int = 1000
+) -> pd.DataFrame:
     """Plant motif instances every 1.5-4.5 kb on random strands; returns the site table."""
     names = list(motifs)
     rows = []
@@ -91,9 +108,12 @@ def plant_sites(rng: np.random.Generator, seqs: dict[str, np.ndarray], motifs: d
                 inst = sample_instance(rng, pwm)
             strand = "+" if rng.random() < 0.5 else "-"
             placed = inst if strand == "+" else (3 - inst[::-1])
-            seq[pos:pos + len(inst)] = placed
-            rows.append(dict(chrom=chrom, start=pos, end=pos + len(inst), strand=strand, motif=motif,
-                             affinity=affinity(lo, inst)))
+            seq[pos : pos + len(inst)] = placed
+            rows.append(
+                dict(
+                    chrom=chrom, start=pos, end=pos + len(inst), strand=strand, motif=motif, affinity=affinity(lo, inst)
+                )
+            )
             pos += int(rng.integers(1500, 4500))
     sites = pd.DataFrame(rows)
     sites.insert(0, "site_id", [f"site{i:04d}" for i in range(len(sites))])
@@ -118,8 +138,14 @@ def track_strengths(spec: DemoSpec, cell: str, assay: str) -> dict[str, float]:
     return strengths
 
 
-def expected_rate(sites: pd.DataFrame, chrom: str, n: int, strengths: dict[str, float], assay: str,
-                  affinities: np.ndarray | None = None) -> np.ndarray:
+def expected_rate(
+    sites: pd.DataFrame,
+    chrom: str,
+    n: int,
+    strengths: dict[str, float],
+    assay: str,
+    affinities: np.ndarray | None = None,
+) -> np.ndarray:
     """``(n,)`` expected reads per bp at depth 1 for one contig of one track."""
     rate = np.full(n, BACKGROUND_RATE[assay])
     height = ATAC_HEIGHT if assay == "ATAC" else CHIP_HEIGHT
@@ -148,13 +174,18 @@ def write_bigwig(path: str, contigs: dict[str, int], values: dict[str, np.ndarra
         ends = np.concatenate([change, [len(v)]])
         keep = v[starts] != 0
         if keep.any():
-            bw.addEntries([chrom] * int(keep.sum()), starts[keep].tolist(), ends=ends[keep].tolist(),
-                          values=v[starts][keep].tolist())
+            bw.addEntries(
+                [chrom] * int(keep.sum()),
+                starts[keep].tolist(),
+                ends=ends[keep].tolist(),
+                values=v[starts][keep].tolist(),
+            )
     bw.close()
 
 
-def write_peaks(path: str, sites: pd.DataFrame, strengths: dict[str, float], assay: str,
-                counts: dict[str, np.ndarray], depth: float) -> int:
+def write_peaks(
+    path: str, sites: pd.DataFrame, strengths: dict[str, float], assay: str, counts: dict[str, np.ndarray], depth: float
+) -> int:
     """narrowPeak of the sites driving a track; signal = fold enrichment over background."""
     from scipy.stats import poisson
 
@@ -170,8 +201,20 @@ def write_peaks(path: str, sites: pd.DataFrame, strengths: dict[str, float], ass
         fold = reads.mean() / bg
         p = float(-poisson.logsf(reads.sum() - 1, bg * (end - start)) / np.log(10))
         p = p if np.isfinite(p) else 300.0  # beyond float range: report the cap, as MACS does
-        rows.append((r.chrom, start, end, f"{r.site_id}", min(1000, int(10 * fold)), ".",
-                     round(fold, 3), round(p, 3), round(max(p - 2, 0), 3), centre - start))
+        rows.append(
+            (
+                r.chrom,
+                start,
+                end,
+                f"{r.site_id}",
+                min(1000, int(10 * fold)),
+                ".",
+                round(fold, 3),
+                round(p, 3),
+                round(max(p - 2, 0), 3),
+                centre - start,
+            )
+        )
     peaks = pd.DataFrame(rows).sort_values([0, 1]) if rows else pd.DataFrame()
     peaks.to_csv(path, sep="\t", header=False, index=False)
     return len(peaks)
@@ -181,7 +224,7 @@ def write_peaks(path: str, sites: pd.DataFrame, strengths: dict[str, float], ass
 # Variants
 # --------------------------------------------------------------------------------------------
 def _site_codes(seqs: dict[str, np.ndarray], r) -> np.ndarray:
-    codes = seqs[r.chrom][r.start:r.end]
+    codes = seqs[r.chrom][r.start : r.end]
     return codes if r.strand == "+" else 3 - codes[::-1]
 
 
@@ -208,14 +251,13 @@ def far_positions(rng, seqs, sites: pd.DataFrame, n: int, min_dist: int = 1000) 
         c = chroms[rng.choice(len(chroms), p=weights / weights.sum())]
         p = int(rng.integers(0, len(seqs[c]) - 10))
         k = np.searchsorted(centres[c], p)
-        near = centres[c][max(k - 1, 0):k + 1]
-        if seqs[c][p:p + 10].max() < 4 and (len(near) == 0 or np.abs(near - p).min() >= min_dist):
+        near = centres[c][max(k - 1, 0) : k + 1]
+        if seqs[c][p : p + 10].max() < 4 and (len(near) == 0 or np.abs(near - p).min() >= min_dist):
             out.append((c, p))
     return out
 
 
-def make_variants(rng, seqs, sites: pd.DataFrame, motifs: dict[str, np.ndarray],
-                  drivers: list[str]) -> pd.DataFrame:
+def make_variants(rng, seqs, sites: pd.DataFrame, motifs: dict[str, np.ndarray], drivers: list[str]) -> pd.DataFrame:
     """VCF rows (1-based pos) with truth: breaking SNVs/deletions at driver sites and neutral ones."""
     rows = []
     driver_sites = sites[sites.motif.isin(drivers)]
@@ -225,35 +267,71 @@ def make_variants(rng, seqs, sites: pd.DataFrame, motifs: dict[str, np.ndarray],
         g, ref, alt, new_aff = _breaking_snv(r, seqs, lo, information(motifs[r.motif]))
         if k < 4:  # a few deletions of the motif core instead of an SNV
             j0 = max(g - 2, r.start + 1)
-            ref = "".join(ALPHABET[c] for c in seqs[r.chrom][j0 - 1:j0 + 4])
-            rows.append(dict(chrom=r.chrom, pos=j0, ref=ref, alt=ref[0], breaks_motif=True, kind="indel",
-                             motif=r.motif, site_id=r.site_id, affinity_ref=r.affinity, affinity_alt=0.0))
+            ref = "".join(ALPHABET[c] for c in seqs[r.chrom][j0 - 1 : j0 + 4])
+            rows.append(
+                dict(
+                    chrom=r.chrom,
+                    pos=j0,
+                    ref=ref,
+                    alt=ref[0],
+                    breaks_motif=True,
+                    kind="indel",
+                    motif=r.motif,
+                    site_id=r.site_id,
+                    affinity_ref=r.affinity,
+                    affinity_alt=0.0,
+                )
+            )
             continue
         if r.affinity - new_aff < 0.5:
             continue
-        rows.append(dict(chrom=r.chrom, pos=g + 1, ref=ref, alt=alt, breaks_motif=True, kind="snv",
-                         motif=r.motif, site_id=r.site_id, affinity_ref=r.affinity, affinity_alt=new_aff))
+        rows.append(
+            dict(
+                chrom=r.chrom,
+                pos=g + 1,
+                ref=ref,
+                alt=alt,
+                breaks_motif=True,
+                kind="snv",
+                motif=r.motif,
+                site_id=r.site_id,
+                affinity_ref=r.affinity,
+                affinity_alt=new_aff,
+            )
+        )
     n_break = len(rows)
     for k, (c, p) in enumerate(far_positions(rng, seqs, sites, n_break + 20)):
         ref = ALPHABET[seqs[c][p]]
         others = [b for b in ALPHABET if b != ref]
         if k < 4:  # small insertions and deletions
             if k % 2:
-                ref_s = "".join(ALPHABET[x] for x in seqs[c][p:p + 3])
+                ref_s = "".join(ALPHABET[x] for x in seqs[c][p : p + 3])
                 alt_s = ref_s[0]
             else:
                 ref_s, alt_s = ref, ref + "".join(rng.choice(list(ALPHABET), 3))
             kind = "indel"
         elif k < 6:  # MNVs
-            ref_s = "".join(ALPHABET[x] for x in seqs[c][p:p + 2])
+            ref_s = "".join(ALPHABET[x] for x in seqs[c][p : p + 2])
             alt_s = "".join(b for b in (others[0], [x for x in ALPHABET if x != ref_s[1]][0]))
             kind = "mnv"
         else:
             ref_s, alt_s, kind = ref, others[int(rng.integers(3))], "snv"
         if k == 6:  # one multi-allelic record
             alt_s = f"{others[0]},{others[1]}"
-        rows.append(dict(chrom=c, pos=p + 1, ref=ref_s, alt=alt_s, breaks_motif=False, kind=kind,
-                         motif="", site_id="", affinity_ref=np.nan, affinity_alt=np.nan))
+        rows.append(
+            dict(
+                chrom=c,
+                pos=p + 1,
+                ref=ref_s,
+                alt=alt_s,
+                breaks_motif=False,
+                kind=kind,
+                motif="",
+                site_id="",
+                affinity_ref=np.nan,
+                affinity_alt=np.nan,
+            )
+        )
     df = pd.DataFrame(rows)
     order = {c: i for i, c in enumerate(seqs)}
     df = df.sort_values(["chrom", "pos"], key=lambda s: s.map(order) if s.name == "chrom" else s)
@@ -311,11 +389,24 @@ def allelic_counts(rng, seqs, sites, motifs, spec: DemoSpec) -> pd.DataFrame:
                 mean = spec.depths.get(track, 1.0) * (r_ref + r_alt) / 2 * 4
                 total = int(rng.poisson(mean))
                 alt_n = int(rng.binomial(total, r_alt / (r_ref + r_alt)))
-                rows.append(dict(chrom=r.chrom, pos=g + 1, ref=ALPHABET[ref_code], alt=ALPHABET[alt_code],
-                                 cell_type=cell, track=track, ref_count=total - alt_n, alt_count=alt_n,
-                                 site_id=r.site_id, motif=r.motif, in_motif=0 <= j < r.end - r.start,
-                                 affinity_ref=r.affinity, affinity_alt=alt_aff,
-                                 true_log_ratio=float(np.log(r_alt / r_ref))))
+                rows.append(
+                    dict(
+                        chrom=r.chrom,
+                        pos=g + 1,
+                        ref=ALPHABET[ref_code],
+                        alt=ALPHABET[alt_code],
+                        cell_type=cell,
+                        track=track,
+                        ref_count=total - alt_n,
+                        alt_count=alt_n,
+                        site_id=r.site_id,
+                        motif=r.motif,
+                        in_motif=0 <= j < r.end - r.start,
+                        affinity_ref=r.affinity,
+                        affinity_alt=alt_aff,
+                        true_log_ratio=float(np.log(r_alt / r_ref)),
+                    )
+                )
     df = pd.DataFrame(rows)
     return df.drop_duplicates(["chrom", "pos", "cell_type"]).reset_index(drop=True)
 

@@ -136,9 +136,7 @@ def require_contig(name: str, contigs: Iterable[str], source: str, fix: str = ""
     hit = resolve_contig(name, contigs, source)
     if hit is None:
         fix = fix or "check that the files use the same genome build"
-        raise ZooError(
-            f"contig '{name}' not found in {source} (it has: {short_list(contigs)}); {fix}"
-        )
+        raise ZooError(f"contig '{name}' not found in {source} (it has: {short_list(contigs)}); {fix}")
     return hit
 
 
@@ -170,8 +168,9 @@ class Genome:
                 f"create it with `samtools faidx {self.path}` or `faidx {self.path}` (pyfaidx)"
             )
         try:
-            self._fasta = pyfaidx.Fasta(self.path, as_raw=True, sequence_always_upper=False,
-                                        rebuild=False, build_index=False)
+            self._fasta = pyfaidx.Fasta(
+                self.path, as_raw=True, sequence_always_upper=False, rebuild=False, build_index=False
+            )
         except Exception as err:  # pyfaidx raises many types for malformed files
             raise ZooError(
                 f"cannot read genome FASTA {self.path}: {str(err).splitlines()[0]} "
@@ -207,8 +206,10 @@ class Genome:
         if line_width != line_bases:
             chunk = chunk[(chunk != 10) & (chunk != 13)]
         if len(chunk) != hi - lo:
-            raise ZooError(f"genome FASTA {self.path} does not match its index (contig {name}); "
-                           f"rebuild it with `samtools faidx {self.path}`")
+            raise ZooError(
+                f"genome FASTA {self.path} does not match its index (contig {name}); "
+                f"rebuild it with `samtools faidx {self.path}`"
+            )
         return chunk
 
     def __repr__(self) -> str:
@@ -255,7 +256,7 @@ class Genome:
         name, start, end = self._check(chrom, start, end)
         out = np.full(end - start, N_CODE, dtype=np.uint8)
         lo, hi = max(start, 0), min(end, self.contigs[name])
-        out[lo - start:hi - start] = _ENCODE[self._raw(name, lo, hi)]
+        out[lo - start : hi - start] = _ENCODE[self._raw(name, lo, hi)]
         return out
 
     def one_hot(self, chrom: str, start: int, end: int) -> np.ndarray:

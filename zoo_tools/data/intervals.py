@@ -18,8 +18,7 @@ from zoo_tools.core.errors import ZooError, require_file, short_list
 from zoo_tools.data.genome import Genome, gc_fraction, resolve_contig
 from zoo_tools.data.tracks import window_arrays
 
-NARROWPEAK_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "signal", "pvalue",
-                      "qvalue", "summit"]
+NARROWPEAK_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "signal", "pvalue", "qvalue", "summit"]
 SPLITS = ("train", "val", "test")
 
 
@@ -64,7 +63,7 @@ def read_bed(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFr
     narrow = all(len(r) == 10 for r in rows)
     named = not narrow and all(len(r) >= 4 for r in rows)  # BED4+: keep the name column
     cols = NARROWPEAK_COLUMNS if narrow else ["chrom", "start", "end"] + (["name"] if named else [])
-    df = pd.DataFrame([r[:len(cols)] for r in rows], columns=cols)
+    df = pd.DataFrame([r[: len(cols)] for r in rows], columns=cols)
     df["start"] = df["start"].astype(np.int64)
     df["end"] = df["end"].astype(np.int64)
     if narrow:
@@ -104,8 +103,9 @@ def resolve_to_genome(df: pd.DataFrame, genome: Genome, source: str) -> pd.DataF
 # --------------------------------------------------------------------------------------------
 # Making windows
 # --------------------------------------------------------------------------------------------
-def tile(contigs: dict[str, int], window: int, stride: int | None = None,
-         chroms: Sequence[str] | None = None) -> pd.DataFrame:
+def tile(
+    contigs: dict[str, int], window: int, stride: int | None = None, chroms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Tile contigs into windows of ``window`` bp every ``stride`` bp (default: no overlap).
 
     Only whole windows are made; ``contigs`` maps name -> length (``Genome.contigs``).
@@ -217,9 +217,14 @@ def load_blacklist(name_or_path: str) -> pd.DataFrame:
         ) from None
 
 
-def gc_matched_background(genome: Genome, positives: pd.DataFrame, ratio: float = 1.0,
-                          seed: int = 0, n_bins: int = 20,
-                          exclude: pd.DataFrame | None = None) -> pd.DataFrame:
+def gc_matched_background(
+    genome: Genome,
+    positives: pd.DataFrame,
+    ratio: float = 1.0,
+    seed: int = 0,
+    n_bins: int = 20,
+    exclude: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Background windows matched to ``positives`` in GC content, ``ratio`` per positive.
 
     Candidates tile the positives' contigs with their window length and exclude anything
@@ -259,8 +264,9 @@ def gc_matched_background(genome: Genome, positives: pd.DataFrame, ratio: float 
 # --------------------------------------------------------------------------------------------
 # Chromosome splits
 # --------------------------------------------------------------------------------------------
-def assign_splits(df: pd.DataFrame, val: Sequence[str], test: Sequence[str],
-                  contigs: Iterable[str] | None = None) -> pd.DataFrame:
+def assign_splits(
+    df: pd.DataFrame, val: Sequence[str], test: Sequence[str], contigs: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Add a ``split`` column: ``val`` / ``test`` for windows on those contigs, else ``train``.
 
     Contig names in ``val`` / ``test`` may be aliases of the windows' names. A contig named in
@@ -277,8 +283,9 @@ def assign_splits(df: pd.DataFrame, val: Sequence[str], test: Sequence[str],
             hit = resolve_contig(name, known, "")
             if hit is None:
                 if contigs is not None:
-                    raise ZooError(f"splits.{split}: contig '{name}' is not in the genome "
-                                   f"(it has: {short_list(known)})")
+                    raise ZooError(
+                        f"splits.{split}: contig '{name}' is not in the genome (it has: {short_list(known)})"
+                    )
                 continue
             out.loc[out["chrom"] == hit, "split"] = split
     return out

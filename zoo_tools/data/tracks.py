@@ -166,7 +166,7 @@ def _window_means(bw, summaries, contig: str, size: int, starts, length: int, bi
         vals = np.zeros(length, dtype=np.float64)
         lo, hi = max(s, 0), min(s + length, size)
         if hi > lo:
-            vals[lo - s:hi - s] = _read_values(bw, contig, lo, hi)
+            vals[lo - s : hi - s] = _read_values(bw, contig, lo, hi)
         out[k] = vals.reshape(n_bins, bin_size).mean(1)
     return out
 
@@ -182,8 +182,16 @@ def _open_summaries(path: str):
         return pybigtools.open(path)
 
 
-def read_track(path: str, chroms: np.ndarray, starts: np.ndarray, length: int, bin_size: int,
-               max_span: int = MAX_SPAN, max_gap: int = MAX_GAP, bar=None) -> np.ndarray:
+def read_track(
+    path: str,
+    chroms: np.ndarray,
+    starts: np.ndarray,
+    length: int,
+    bin_size: int,
+    max_span: int = MAX_SPAN,
+    max_gap: int = MAX_GAP,
+    bar=None,
+) -> np.ndarray:
     """One bigWig -> ``(N, length // bin_size)`` float32 bin means for windows ``chroms, starts``.
 
     Windows are grouped into spans; a span whose windows cover it densely (at most
@@ -196,9 +204,12 @@ def read_track(path: str, chroms: np.ndarray, starts: np.ndarray, length: int, b
     try:
         sizes = bw.chroms()
         for chrom in dict.fromkeys(chroms.tolist()):
-            name = require_contig(chrom, sizes, f"bigWig {path}",
-                                  "make a bigWig that covers every contig of your windows, or drop "
-                                  "those windows")
+            name = require_contig(
+                chrom,
+                sizes,
+                f"bigWig {path}",
+                "make a bigWig that covers every contig of your windows, or drop those windows",
+            )
             rows = np.flatnonzero(chroms == chrom)
             rows = rows[np.argsort(starts[rows], kind="stable")]
             s = starts[rows]
@@ -237,9 +248,16 @@ def window_arrays(intervals: pd.DataFrame, bin_size: int | None = None) -> tuple
     return intervals["chrom"].astype(str).to_numpy(), intervals["start"].to_numpy(np.int64), length
 
 
-def read_binned(paths: Sequence[str], intervals: pd.DataFrame, bin_size: int, *,
-                transform: str | None = None, max_span: int = MAX_SPAN, max_gap: int = MAX_GAP,
-                progress: bool = True) -> np.ndarray:
+def read_binned(
+    paths: Sequence[str],
+    intervals: pd.DataFrame,
+    bin_size: int,
+    *,
+    transform: str | None = None,
+    max_span: int = MAX_SPAN,
+    max_gap: int = MAX_GAP,
+    progress: bool = True,
+) -> np.ndarray:
     """Binned targets ``(N, T, B)`` float32 for N equal-length windows and T bigWig tracks.
 
     Parameters
@@ -252,8 +270,7 @@ def read_binned(paths: Sequence[str], intervals: pd.DataFrame, bin_size: int, *,
     """
     chroms, starts, length = window_arrays(intervals, bin_size)
     out = np.empty((len(starts), len(paths), length // bin_size), dtype=np.float32)
-    with progress_bar(total=len(starts) * len(paths), desc="reading tracks", unit="win",
-                      disable=not progress) as bar:
+    with progress_bar(total=len(starts) * len(paths), desc="reading tracks", unit="win", disable=not progress) as bar:
         for t, path in enumerate(paths):
             out[:, t] = read_track(str(path), chroms, starts, length, bin_size, max_span, max_gap, bar)
     if transform:
@@ -270,7 +287,7 @@ def read_bigwig_region(path: str, chrom: str, start: int, end: int) -> np.ndarra
         out = np.zeros(end - start, dtype=np.float32)
         lo, hi = max(start, 0), min(end, sizes[name])
         if hi > lo:
-            out[lo - start:hi - start] = _read_values(bw, name, lo, hi)
+            out[lo - start : hi - start] = _read_values(bw, name, lo, hi)
         return out
     finally:
         bw.close()

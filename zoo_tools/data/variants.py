@@ -27,8 +27,7 @@ from zoo_tools.core.errors import ZooError, require_file
 from zoo_tools.data.genome import Genome, resolve_contig
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
-STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "symbolic_allele", "missing_alt",
-            "invalid_allele")
+STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "symbolic_allele", "missing_alt", "invalid_allele")
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,10 @@ def open_vcf(path: str | os.PathLike):
     try:
         return VCF(path, lazy=True, threads=1)
     except (OSError, Exception) as err:  # cyvcf2 raises bare Exception for unreadable headers
-        raise ZooError(f"cannot read VCF {path}: {str(err).splitlines()[0] if str(err) else 'bad header'} "
-                       f"(check it is a VCF with a '#CHROM' header line)") from None
+        raise ZooError(
+            f"cannot read VCF {path}: {str(err).splitlines()[0] if str(err) else 'bad header'} "
+            f"(check it is a VCF with a '#CHROM' header line)"
+        ) from None
 
 
 def _records(vcf, path: str):
@@ -137,9 +138,16 @@ def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iter
                 status = allele_status(rec.REF, alt)
                 if status is None and genome is not None:
                     status = genome_status(genome, chrom, rec.POS, rec.REF)
-                yield Variant(record=i, allele=k, chrom=chrom if chrom is not None else chrom_in,
-                              pos=int(rec.POS), id=rec.ID or ".", ref=rec.REF, alt=alt or ".",
-                              status=status or "ok")
+                yield Variant(
+                    record=i,
+                    allele=k,
+                    chrom=chrom if chrom is not None else chrom_in,
+                    pos=int(rec.POS),
+                    id=rec.ID or ".",
+                    ref=rec.REF,
+                    alt=alt or ".",
+                    status=status or "ok",
+                )
     finally:
         vcf.close()
 

@@ -11,8 +11,11 @@
 
 from importlib import import_module
 
-_NAMES = {"ism": "zoo_tools.interpret.ism", "explain": "zoo_tools.interpret.wrappers",
-          "Explained": "zoo_tools.interpret.wrappers"}
+_NAMES = {
+    "ism": "zoo_tools.interpret.ism",
+    "explain": "zoo_tools.interpret.wrappers",
+    "Explained": "zoo_tools.interpret.wrappers",
+}
 
 __all__ = ["Explained", "explain", "ism"]
 

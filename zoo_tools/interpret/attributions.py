@@ -36,7 +36,6 @@ from zoo_tools.interpret.methods import METHODS
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Attribution:
     method: str
@@ -58,12 +57,12 @@ def gradient(explained, x, task: int = 0, batch_size: int = 64, device=None, pro
     out = []
     with progress_bar(total=len(x), desc="gradients", unit="seq", disable=not progress) as bar:
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size].to(device).requires_grad_(True)
+            xb = x[i : i + batch_size].to(device).requires_grad_(True)
             if explained.siamese:
                 grads = []
                 for k in range(len(xb)):  # the reference differs per sequence
-                    explained.set_reference(xb[k:k + 1].detach())
-                    xk = xb[k:k + 1].detach().requires_grad_(True)
+                    explained.set_reference(xb[k : k + 1].detach())
+                    xk = xb[k : k + 1].detach().requires_grad_(True)
                     explained(xk)[:, task].sum().backward()
                     grads.append(xk.grad)
                 g = torch.cat(grads)
@@ -76,8 +75,16 @@ def gradient(explained, x, task: int = 0, batch_size: int = 64, device=None, pro
     return torch.cat(out).numpy()
 
 
-def deepliftshap(explained, x, task: int = 0, n_shuffles: int = 20, batch_size: int = 32, seed: int = 0,
-                 device=None, warn_delta: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+def deepliftshap(
+    explained,
+    x,
+    task: int = 0,
+    n_shuffles: int = 20,
+    batch_size: int = 32,
+    seed: int = 0,
+    device=None,
+    warn_delta: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray]:
     """tangermeme DeepLIFT/SHAP hypothetical attributions ``(N, 4, L)`` and convergence deltas ``(N,)``.
 
     A warning names the sequences whose ``|delta|`` exceeds ``warn_delta`` times ``|f(x) - mean
@@ -87,8 +94,9 @@ def deepliftshap(explained, x, task: int = 0, n_shuffles: int = 20, batch_size: 
     from tangermeme.deep_lift_shap import deep_lift_shap
 
     if explained.siamese:
-        raise ZooError("deepliftshap needs one input per output; explain a siamese model with ism, saliency "
-                       "or input_x_gradient")
+        raise ZooError(
+            "deepliftshap needs one input per output; explain a siamese model with ism, saliency or input_x_gradient"
+        )
     x = _as_tensor(x)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     single = explained.single(task).eval().to(device)
@@ -99,10 +107,19 @@ def deepliftshap(explained, x, task: int = 0, n_shuffles: int = 20, batch_size: 
         # and order-free here, so deterministic mode (e.g. left on by a Lightning run) is relaxed
         torch.use_deterministic_algorithms(was[0], warn_only=True)
         try:
-            hyp, refs = deep_lift_shap(single, x, target=0, batch_size=batch_size, n_shuffles=n_shuffles,
-                                       hypothetical=True, return_references=True, random_state=seed,
-                                       device=device,
-                                       warning_threshold=float("inf"), verbose=False)
+            hyp, refs = deep_lift_shap(
+                single,
+                x,
+                target=0,
+                batch_size=batch_size,
+                n_shuffles=n_shuffles,
+                hypothetical=True,
+                return_references=True,
+                random_state=seed,
+                device=device,
+                warning_threshold=float("inf"),
+                verbose=False,
+            )
         finally:
             torch.use_deterministic_algorithms(was[0], warn_only=was[1])
     for w in caught:
@@ -111,23 +128,38 @@ def deepliftshap(explained, x, task: int = 0, n_shuffles: int = 20, batch_size: 
     hyp = hyp.float()
     contrib = (hyp * x).sum((1, 2))
     with torch.no_grad():
-        fx = torch.cat([single(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])[:, 0]
+        fx = torch.cat([single(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])[:, 0]
         r = refs.reshape(-1, *refs.shape[2:]).float()
-        fr = torch.cat([single(r[i:i + batch_size].to(device)).cpu() for i in range(0, len(r), batch_size)])[:, 0]
+        fr = torch.cat([single(r[i : i + batch_size].to(device)).cpu() for i in range(0, len(r), batch_size)])[:, 0]
     fr = fr.reshape(len(x), -1).mean(1)
     # hypothetical[b, i] = mean over references of sum_c m[c, i] (onehot_b[c] - ref[c, i]), so the
     # contributions of the bases present add up to f(x) - mean f(references) when DeepLIFT is complete
     deltas = contrib - (fx - fr)
     bad = (deltas.abs() > warn_delta * (fx - fr).abs() + 1e-3).nonzero().flatten().tolist()
     if bad:
-        log.warning("DeepLIFT/SHAP did not converge for %d of %d sequence(s) (e.g. #%d: delta %.3g vs output "
-                    "difference %.3g): read their attributions with care", len(bad), len(x), bad[0],
-                    float(deltas[bad[0]]), float((fx - fr)[bad[0]]))
+        log.warning(
+            "DeepLIFT/SHAP did not converge for %d of %d sequence(s) (e.g. #%d: delta %.3g vs output "
+            "difference %.3g): read their attributions with care",
+            len(bad),
+            len(x),
+            bad[0],
+            float(deltas[bad[0]]),
+            float((fx - fr)[bad[0]]),
+        )
     return hyp.numpy(), deltas.numpy()
 
 
-def attribute(explained, x, method: str = "deepliftshap", task: int = 0, n_shuffles: int = 20,
-              batch_size: int = 64, seed: int = 0, device=None, progress: bool = True) -> Attribution:
+def attribute(
+    explained,
+    x,
+    method: str = "deepliftshap",
+    task: int = 0,
+    n_shuffles: int = 20,
+    batch_size: int = 64,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+) -> Attribution:
     """Attributions of ``x`` ``(N, 4, L)`` for explained task ``task`` by ``method`` (see module doc)."""
     if method not in METHODS:
         raise ZooError(f"--method {method}: choose one of {', '.join(METHODS)}")

@@ -61,8 +61,12 @@ def chain_stages(module: nn.Module, x: torch.Tensor) -> list[nn.Module]:
                 y = k(y)
     except Exception:  # noqa: BLE001 - children that cannot run alone: the module is one stage
         return [module]
-    if not (isinstance(want, torch.Tensor) and isinstance(y, torch.Tensor) and want.shape == y.shape
-            and torch.allclose(want, y, rtol=1e-5, atol=1e-6)):
+    if not (
+        isinstance(want, torch.Tensor)
+        and isinstance(y, torch.Tensor)
+        and want.shape == y.shape
+        and torch.allclose(want, y, rtol=1e-5, atol=1e-6)
+    ):
         return [module]
     stages, y = [], x
     with torch.no_grad():
@@ -242,8 +246,10 @@ def fast_path(explained, seq_len: int) -> IncrementalTrunk | None:
 def _verify(explained, inc: IncrementalTrunk, seq_len: int, seed: int = 1) -> bool:
     g = torch.Generator().manual_seed(seed)
     x = random_one_hot(1, seq_len, g)
-    pos = torch.tensor([0, 1, seq_len // 3, seq_len // 2, seq_len // 2 + 1, seq_len - 2, seq_len - 1] +
-                       torch.randint(0, seq_len, (9,), generator=g).tolist())
+    pos = torch.tensor(
+        [0, 1, seq_len // 3, seq_len // 2, seq_len // 2 + 1, seq_len - 2, seq_len - 1]
+        + torch.randint(0, seq_len, (9,), generator=g).tolist()
+    )
     base = (x[0].argmax(0)[pos] + 1) % 4
     with torch.no_grad():
         explained.set_reference(x)
@@ -256,8 +262,16 @@ def _verify(explained, inc: IncrementalTrunk, seq_len: int, seed: int = 1) -> bo
     return ok
 
 
-def ism(explained, x: torch.Tensor | np.ndarray, start: int = 0, end: int | None = None, batch_size: int = 256,
-        fast: bool = True, device: str | torch.device | None = None, progress: bool = True) -> np.ndarray:
+def ism(
+    explained,
+    x: torch.Tensor | np.ndarray,
+    start: int = 0,
+    end: int | None = None,
+    batch_size: int = 256,
+    fast: bool = True,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> np.ndarray:
     """Saturation mutagenesis of ``x`` ``(N, 4, L)`` one-hot over positions ``[start, end)``.
 
     Returns ``(N, 4, end - start, T)`` float32 effects ``f(mutant) - f(x)`` (0 at the reference
@@ -277,16 +291,16 @@ def ism(explained, x: torch.Tensor | np.ndarray, start: int = 0, end: int | None
     total = sum(len(_mutant_list(c, start, end)[0]) for c in codes)
     with torch.no_grad(), progress_bar(total=total, desc="ISM", unit="mutant", disable=not progress) as bar:
         for s in range(n):
-            xs = x[s:s + 1].to(device)
+            xs = x[s : s + 1].to(device)
             explained.set_reference(xs)
             y0 = explained(xs)[0]
             acts = inc.reference(xs) if inc is not None else None
             pos, base = _mutant_list(codes[s], start, end)
             for i in range(0, len(pos), batch_size):
-                p = torch.from_numpy(pos[i:i + batch_size]).to(device)
-                b = torch.from_numpy(base[i:i + batch_size]).to(device)
+                p = torch.from_numpy(pos[i : i + batch_size]).to(device)
+                b = torch.from_numpy(base[i : i + batch_size]).to(device)
                 y = inc.mutants(acts, p, b) if inc is not None else _plain(explained, xs, p, b)
-                out[s, base[i:i + batch_size], pos[i:i + batch_size] - start] = (y - y0).float().cpu().numpy()
+                out[s, base[i : i + batch_size], pos[i : i + batch_size] - start] = (y - y0).float().cpu().numpy()
                 bar.update(len(p))
     explained.set_reference(None)
     return out

@@ -102,8 +102,9 @@ def insert(x: torch.Tensor, seqs: list[str], spacing: int = 0) -> torch.Tensor:
 
 def _predict(explained, x: torch.Tensor, batch_size: int, device) -> np.ndarray:
     with torch.no_grad():
-        return torch.cat([explained(x[i:i + batch_size].to(device)).float().cpu()
-                          for i in range(0, len(x), batch_size)]).numpy()
+        return torch.cat(
+            [explained(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+        ).numpy()
 
 
 def paired_ci(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]:
@@ -121,21 +122,44 @@ def paired_ci(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[np.nda
     return d.mean(0), d.mean(0) - half, d.mean(0) + half, np.nan_to_num(p, nan=1.0)
 
 
-def effect_table(before: np.ndarray, after: np.ndarray, control: np.ndarray, tasks: list[str],
-                 level: float = 0.95) -> pd.DataFrame:
+def effect_table(
+    before: np.ndarray, after: np.ndarray, control: np.ndarray, tasks: list[str], level: float = 0.95
+) -> pd.DataFrame:
     """Per task: means before / after / after the shuffled control, the effect ``after - before``
     and the motif-specific effect ``after - control``, each with its ``level`` t interval and p-value."""
     eff, lo, hi, p = paired_ci(after, before, level)
     spec, slo, shi, sp = paired_ci(after, control, level)
-    return pd.DataFrame({"task": tasks, "before": before.mean(0), "after": after.mean(0),
-                         "control": control.mean(0), "effect": eff, "ci_low": lo, "ci_high": hi, "p_value": p,
-                         "specific": spec, "specific_ci_low": slo, "specific_ci_high": shi, "specific_p": sp,
-                         "n_backgrounds": len(before)})
+    return pd.DataFrame(
+        {
+            "task": tasks,
+            "before": before.mean(0),
+            "after": after.mean(0),
+            "control": control.mean(0),
+            "effect": eff,
+            "ci_low": lo,
+            "ci_high": hi,
+            "p_value": p,
+            "specific": spec,
+            "specific_ci_low": slo,
+            "specific_ci_high": shi,
+            "specific_p": sp,
+            "n_backgrounds": len(before),
+        }
+    )
 
 
-def marginalize(explained, genome: Genome, motifs: list[str], n_backgrounds: int = 100, spacings=(0,),
-                db: str = "jaspar", seed: int = 0, batch_size: int = 64, device=None,
-                level: float = 0.95) -> pd.DataFrame:
+def marginalize(
+    explained,
+    genome: Genome,
+    motifs: list[str],
+    n_backgrounds: int = 100,
+    spacings=(0,),
+    db: str = "jaspar",
+    seed: int = 0,
+    batch_size: int = 64,
+    device=None,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Effect of inserting ``motifs`` (names or ACGT) into shuffled backgrounds, per task and spacing.
 
     Returns columns ``motif, spacing, task, before, after, control, effect, ci_low, ci_high,

@@ -33,8 +33,15 @@ def trim(cwm: np.ndarray, frac: float = 0.3, flank: int = 1) -> tuple[int, int]:
     return max(0, int(keep[0]) - flank), min(cwm.shape[1], int(keep[-1]) + 1 + flank)
 
 
-def run_modisco(hypothetical: np.ndarray, one_hot: np.ndarray, max_seqlets: int = 2000,
-                sliding_window: int = 21, flank: int = 10, min_cluster: int = 20, seed: int = 0) -> dict:
+def run_modisco(
+    hypothetical: np.ndarray,
+    one_hot: np.ndarray,
+    max_seqlets: int = 2000,
+    sliding_window: int = 21,
+    flank: int = 10,
+    min_cluster: int = 20,
+    seed: int = 0,
+) -> dict:
     """modisco-lite on ``(N, 4, L)`` hypothetical contributions and one-hot sequences.
 
     Returns ``{"pos": [...], "neg": [...], "raw": (pos_patterns, neg_patterns)}``: each pattern a
@@ -47,21 +54,39 @@ def run_modisco(hypothetical: np.ndarray, one_hot: np.ndarray, max_seqlets: int 
     hyp = np.ascontiguousarray(np.transpose(hypothetical, (0, 2, 1)), np.float32)
     oh = np.ascontiguousarray(np.transpose(one_hot, (0, 2, 1)), np.float32)
     try:
-        pos, neg = TFMoDISco(one_hot=oh, hypothetical_contribs=hyp, sliding_window_size=sliding_window,
-                             flank_size=flank, max_seqlets_per_metacluster=max_seqlets,
-                             min_metacluster_size=min_cluster, final_min_cluster_size=min_cluster,
-                             n_leiden_runs=8, target_seqlet_fdr=0.2, verbose=False)
+        pos, neg = TFMoDISco(
+            one_hot=oh,
+            hypothetical_contribs=hyp,
+            sliding_window_size=sliding_window,
+            flank_size=flank,
+            max_seqlets_per_metacluster=max_seqlets,
+            min_metacluster_size=min_cluster,
+            final_min_cluster_size=min_cluster,
+            n_leiden_runs=8,
+            target_seqlet_fdr=0.2,
+            verbose=False,
+        )
     except (ValueError, IndexError, ZeroDivisionError) as err:
-        raise ZooError(f"TF-MoDISco found too few seqlets in {len(hyp)} sequence(s) ({err}); give more peaks, "
-                       f"a wider --window or a task the peaks are active in") from None
+        raise ZooError(
+            f"TF-MoDISco found too few seqlets in {len(hyp)} sequence(s) ({err}); give more peaks, "
+            f"a wider --window or a task the peaks are active in"
+        ) from None
     out = {"raw": (pos, neg)}
     for key, pats in (("pos", pos), ("neg", neg)):
-        out[key] = [{"name": f"{key}_pattern_{i}", "ppm": np.asarray(p.sequence, float).T,
-                     "cwm": np.asarray(p.contrib_scores, float).T, "n_seqlets": len(p.seqlets)}
-                    for i, p in enumerate(pats or [])]
+        out[key] = [
+            {
+                "name": f"{key}_pattern_{i}",
+                "ppm": np.asarray(p.sequence, float).T,
+                "cwm": np.asarray(p.contrib_scores, float).T,
+                "n_seqlets": len(p.seqlets),
+            }
+            for i, p in enumerate(pats or [])
+        ]
     if not out["pos"] and not out["neg"]:
-        raise ZooError(f"TF-MoDISco found no pattern in {len(hyp)} sequence(s): too few seqlets; give more "
-                       f"peaks, a wider --window or a task the peaks are active in")
+        raise ZooError(
+            f"TF-MoDISco found no pattern in {len(hyp)} sequence(s): too few seqlets; give more "
+            f"peaks, a wider --window or a task the peaks are active in"
+        )
     return out
 
 
@@ -120,15 +145,22 @@ def write_report(out_dir: str, table: pd.DataFrame, patterns: list[dict], title:
         lo, hi = trim(pat["cwm"])
         png = os.path.join("logos", f"{r.pattern}.png")
         logo_png(pat["cwm"][:, lo:hi], os.path.join(out_dir, png), title=f"{r.pattern} ({r.n_seqlets} seqlets)")
-        matches = "<br>".join(f"{getattr(r, f'match_{k}')} (q={getattr(r, f'q_{k}'):.2g})"
-                              for k in range(1, 4) if hasattr(r, f"match_{k}"))
-        cells.append(f"<tr><td>{r.pattern}</td><td>{r.n_seqlets}</td><td><img src='{png}' height='90'></td>"
-                     f"<td>{matches}</td></tr>")
-    html = (f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
-            "<p>Patterns found by TF-MoDISco (modisco-lite) in the model's attributions, with their best "
-            "TOMTOM (tomtom-lite) matches; q-values are Benjamini-Hochberg over the motif database.</p>"
-            "<table border='1' cellpadding='4'><tr><th>pattern</th><th>seqlets</th><th>CWM logo</th>"
-            "<th>best matches</th></tr>" + "".join(cells) + "</table></body></html>")
+        matches = "<br>".join(
+            f"{getattr(r, f'match_{k}')} (q={getattr(r, f'q_{k}'):.2g})"
+            for k in range(1, 4)
+            if hasattr(r, f"match_{k}")
+        )
+        cells.append(
+            f"<tr><td>{r.pattern}</td><td>{r.n_seqlets}</td><td><img src='{png}' height='90'></td>"
+            f"<td>{matches}</td></tr>"
+        )
+    html = (
+        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+        "<p>Patterns found by TF-MoDISco (modisco-lite) in the model's attributions, with their best "
+        "TOMTOM (tomtom-lite) matches; q-values are Benjamini-Hochberg over the motif database.</p>"
+        "<table border='1' cellpadding='4'><tr><th>pattern</th><th>seqlets</th><th>CWM logo</th>"
+        "<th>best matches</th></tr>" + "".join(cells) + "</table></body></html>"
+    )
     path = os.path.join(out_dir, "report.html")
     with open(path, "w") as fh:
         fh.write(html)

@@ -46,14 +46,17 @@ def ism_png(effects: np.ndarray, seq_codes: np.ndarray, path: str, title: str = 
     ref = np.zeros((4, w))
     ok = seq_codes < 4
     ref[seq_codes[ok], np.nonzero(ok)[0]] = imp[ok]
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(min(max(w / 8, 4), 24), 3.6), sharex=True,
-                                 gridspec_kw={"height_ratios": [1, 1.2]})
-    logomaker.Logo(pd.DataFrame(ref.T, columns=list("ACGT"), index=np.arange(start, start + w)), ax=a1,
-                   color_scheme="classic")
+    fig, (a1, a2) = plt.subplots(
+        2, 1, figsize=(min(max(w / 8, 4), 24), 3.6), sharex=True, gridspec_kw={"height_ratios": [1, 1.2]}
+    )
+    logomaker.Logo(
+        pd.DataFrame(ref.T, columns=list("ACGT"), index=np.arange(start, start + w)), ax=a1, color_scheme="classic"
+    )
     a1.set_title(title, fontsize=9)
     lim = float(np.abs(effects).max()) or 1.0
-    im = a2.imshow(effects, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                   extent=(start - 0.5, start + w - 0.5, 3.5, -0.5))
+    im = a2.imshow(
+        effects, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, extent=(start - 0.5, start + w - 0.5, 3.5, -0.5)
+    )
     a2.set_yticks(range(4), list("ACGT"))
     a2.set_xlim(start - 0.5, start + w - 0.5)
     a2.set_xlabel("position in window (bp)")

@@ -48,8 +48,14 @@ class Explained(nn.Module):
     fast ISM path can patch ``body``'s layers.
     """
 
-    def __init__(self, model, tasks: Sequence[str] | None = None, bins: tuple[int, int] | None = None,
-                 scale: str = "output", combine: bool = False):
+    def __init__(
+        self,
+        model,
+        tasks: Sequence[str] | None = None,
+        bins: tuple[int, int] | None = None,
+        scale: str = "output",
+        combine: bool = False,
+    ):
         super().__init__()
         from zoo_tools.models.tasks import select_tasks
 
@@ -68,7 +74,7 @@ class Explained(nn.Module):
             raise ZooError(f"bins [{lo}, {hi}) outside the model's {n_bins} output bins")
         self.bins = (int(lo), int(hi))
         self.combine = bool(combine) and len(self.task_idx) > 1
-        self.output_names = ([f"mean of {len(self.task_idx)} tasks"] if self.combine else self.task_names)
+        self.output_names = [f"mean of {len(self.task_idx)} tasks"] if self.combine else self.task_names
         self.trunk = model.trunk
         head = model.head
         if scale == "raw" and hasattr(head, "logits"):  # fine-tuned heads apply their activation inside
@@ -97,7 +103,7 @@ class Explained(nn.Module):
             if self.scale == "output":
                 y = self.model.activation(y)
             idx = torch.as_tensor(self.task_idx, device=y.device)
-            out = y.index_select(1, idx)[..., self.bins[0]:self.bins[1]].mean(-1)
+            out = y.index_select(1, idx)[..., self.bins[0] : self.bins[1]].mean(-1)
         return out.mean(1, keepdim=True) if self.combine else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,11 +131,12 @@ class _OneTask(nn.Module):
         self.explained, self.task = explained, task
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.explained(x)[:, self.task:self.task + 1]
+        return self.explained(x)[:, self.task : self.task + 1]
 
 
-def explain(model, tasks: Sequence[str] | None = None, window_bins: int = 0, scale: str = "output",
-            combine: bool = False) -> Explained:
+def explain(
+    model, tasks: Sequence[str] | None = None, window_bins: int = 0, scale: str = "output", combine: bool = False
+) -> Explained:
     """:class:`Explained` averaging the ``window_bins`` centre bins (0: all bins); with ``combine``
     one output, the mean over the selected tasks."""
     n_bins = model.card.n_bins or 1

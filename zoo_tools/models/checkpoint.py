@@ -46,8 +46,10 @@ def load_checkpoint(path: str | os.PathLike, trust: bool = False) -> dict:
     except pickle.UnpicklingError as err:
         text = str(err)
         if "Unsupported global" not in text and "Unsupported class" not in text:
-            raise ZooError(f"checkpoint {path} is not a readable torch file ({text.splitlines()[0][:120]}); "
-                           f"re-download or re-export it") from None
+            raise ZooError(
+                f"checkpoint {path} is not a readable torch file ({text.splitlines()[0][:120]}); "
+                f"re-download or re-export it"
+            ) from None
         if not trust:
             first = next((line.strip() for line in text.splitlines() if "Unsupported" in line), text)[:160]
             raise ZooError(
@@ -56,13 +58,17 @@ def load_checkpoint(path: str | os.PathLike, trust: bool = False) -> dict:
             ) from None
     except Exception as err:  # truncated / foreign files fail in many ways inside torch
         detail = str(err).splitlines()[0][:120] if str(err) else "corrupt"
-        raise ZooError(f"checkpoint {path} is not a readable torch file ({type(err).__name__}: {detail}); "
-                       f"re-download or re-export it") from None
+        raise ZooError(
+            f"checkpoint {path} is not a readable torch file ({type(err).__name__}: {detail}); "
+            f"re-download or re-export it"
+        ) from None
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
-        raise ZooError(f"checkpoint {path} cannot be unpickled ({type(err).__name__}: {str(err)[:120]}); "
-                       f"the code that defined its objects may be missing") from None
+        raise ZooError(
+            f"checkpoint {path} cannot be unpickled ({type(err).__name__}: {str(err)[:120]}); "
+            f"the code that defined its objects may be missing"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,17 +102,28 @@ class FinetunedMeta:
     net: dict
 
 
-def finetuned_checkpoint(kind: str, trunk: dict, head: dict, base_spec: str, base_sha256: str, net_args: dict,
-                         state_dict: dict, card) -> dict:
+def finetuned_checkpoint(
+    kind: str, trunk: dict, head: dict, base_spec: str, base_sha256: str, net_args: dict, state_dict: dict, card
+) -> dict:
     """The dict ``torch.save`` writes for a fine-tuned model (format 2; tensors moved to CPU).
 
     ``trunk`` must describe the base trunk completely (``ZooModel.arch``); ``card`` is a
     :class:`~zoo_tools.models.card.ModelCard`.
     """
-    meta = {"format": FORMAT, "kind": kind, "trunk": dict(trunk), "head": dict(head), "base_spec": base_spec,
-            "base_sha256": base_sha256 or "", "net": dict(net_args)}
-    return {"zoo_tools": meta, "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
-            "card": json.loads(card.to_json())}
+    meta = {
+        "format": FORMAT,
+        "kind": kind,
+        "trunk": dict(trunk),
+        "head": dict(head),
+        "base_spec": base_spec,
+        "base_sha256": base_sha256 or "",
+        "net": dict(net_args),
+    }
+    return {
+        "zoo_tools": meta,
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "card": json.loads(card.to_json()),
+    }
 
 
 def is_finetuned(ckpt) -> bool:
@@ -119,13 +136,21 @@ def read_finetuned(ckpt: dict, path: str) -> FinetunedMeta:
     meta = ckpt["zoo_tools"]
     fmt = int(meta.get("format", 1))
     if fmt > FORMAT:
-        raise ZooError(f"{path}: checkpoint format {fmt} was written by a newer zoo_tools (this one reads "
-                       f"formats 1-{FORMAT}); upgrade zoo_tools")
+        raise ZooError(
+            f"{path}: checkpoint format {fmt} was written by a newer zoo_tools (this one reads "
+            f"formats 1-{FORMAT}); upgrade zoo_tools"
+        )
     if fmt == 1:
         arch = dict(meta["arch"])
         trunk = {"source": arch.pop("kind"), **arch}
     else:
         trunk = dict(meta["trunk"])
-    return FinetunedMeta(format=fmt, kind=meta.get("kind", "multitask"), trunk=trunk, head=dict(meta["head"]),
-                         base_spec=meta.get("base_spec", ""), base_sha256=meta.get("base_sha256", ""),
-                         net=dict(meta.get("net", {})))
+    return FinetunedMeta(
+        format=fmt,
+        kind=meta.get("kind", "multitask"),
+        trunk=trunk,
+        head=dict(meta["head"]),
+        base_spec=meta.get("base_spec", ""),
+        base_sha256=meta.get("base_sha256", ""),
+        net=dict(meta.get("net", {})),
+    )

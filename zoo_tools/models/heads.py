@@ -49,31 +49,53 @@ def task_scale(train_targets: np.ndarray, loss: str) -> np.ndarray:
 class MultiTaskHead(nn.Module):
     """Embedding ``(N, C, B')`` -> ``(N, T, B)``; see the module docstring for losses."""
 
-    def __init__(self, in_channels: int, n_tasks: int, in_bins: int, n_bins: int, loss: str = "poisson",
-                 hidden: int = 0, scale: np.ndarray | None = None, dropout: float = 0.0, layers: int = 1,
-                 kernel_size: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        n_tasks: int,
+        in_bins: int,
+        n_bins: int,
+        loss: str = "poisson",
+        hidden: int = 0,
+        scale: np.ndarray | None = None,
+        dropout: float = 0.0,
+        layers: int = 1,
+        kernel_size: int = 1,
+    ):
         super().__init__()
         if loss not in LOSSES:
             raise ZooError(f"head.loss '{loss}' is not one of {', '.join(LOSSES)}")
         if in_bins % n_bins:
-            raise ZooError(f"head: the trunk gives {in_bins} bins, which cannot be pooled to {n_bins} target bins "
-                           f"(choose a bin size whose bin count divides {in_bins})")
+            raise ZooError(
+                f"head: the trunk gives {in_bins} bins, which cannot be pooled to {n_bins} target bins "
+                f"(choose a bin size whose bin count divides {in_bins})"
+            )
         if hidden == 0 and (layers > 1 or kernel_size > 1):
             raise ZooError("head: layers > 1 or kernel_size > 1 need a hidden width (head.hidden)")
-        self.config = dict(in_channels=in_channels, n_tasks=n_tasks, in_bins=in_bins, n_bins=n_bins, loss=loss,
-                           hidden=hidden, dropout=dropout, layers=layers, kernel_size=kernel_size)
+        self.config = dict(
+            in_channels=in_channels,
+            n_tasks=n_tasks,
+            in_bins=in_bins,
+            n_bins=n_bins,
+            loss=loss,
+            hidden=hidden,
+            dropout=dropout,
+            layers=layers,
+            kernel_size=kernel_size,
+        )
         self.loss_name = loss
         self.pool = nn.AvgPool1d(in_bins // n_bins) if in_bins != n_bins else nn.Identity()
         mods: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []
         width = in_channels
         for i in range(layers if hidden else 0):  # dilated convolutions across bins: context of
-            mods += [nn.Conv1d(width, hidden, kernel_size, dilation=2 ** i, padding="same"), nn.GELU()]
+            mods += [nn.Conv1d(width, hidden, kernel_size, dilation=2**i, padding="same"), nn.GELU()]
             width = hidden  # +-(kernel_size // 2) * (2**layers - 1) bins around each bin
         mods.append(nn.Conv1d(width, n_tasks, 1))
         self.net = nn.Sequential(*mods)
         self.counts = nn.Linear(hidden or in_channels, n_tasks) if loss == "multinomial" else None
-        self.register_buffer("scale", torch.as_tensor(np.ones(n_tasks) if scale is None else scale,
-                                                      dtype=torch.float32))
+        self.register_buffer(
+            "scale", torch.as_tensor(np.ones(n_tasks) if scale is None else scale, dtype=torch.float32)
+        )
 
     def logits(self, emb: torch.Tensor) -> torch.Tensor:
         """Pre-activation outputs ``(N, T, B)`` (multinomial: ``(N, T, B + 1)``, last = log total)."""
@@ -99,8 +121,9 @@ class MultiTaskHead(nn.Module):
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
         return self.activate(self.logits(emb))
 
-    def loss(self, logits: torch.Tensor, targets: torch.Tensor, task_weights: torch.Tensor | None = None
-             ) -> torch.Tensor:
+    def loss(
+        self, logits: torch.Tensor, targets: torch.Tensor, task_weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean loss against raw targets ``(N, T, B)`` (scaled here), weighted per task."""
         y = targets / self.scale[None, :, None] if self.loss_name != "bce" else targets
         if self.loss_name == "poisson":
@@ -130,21 +153,35 @@ class SiameseHead(nn.Module):
     and identical alleles give exactly 0. Output: predicted ``log((alt + 1) / (ref + 1))`` per task.
     """
 
-    def __init__(self, in_channels: int, in_bins: int, n_tasks: int, context_bins: int = 5, hidden: int = 64,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        in_channels: int,
+        in_bins: int,
+        n_tasks: int,
+        context_bins: int = 5,
+        hidden: int = 64,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         context_bins = max(1, min(context_bins, in_bins))
-        self.config = dict(in_channels=in_channels, in_bins=in_bins, n_tasks=n_tasks, context_bins=context_bins,
-                           hidden=hidden, dropout=dropout)
+        self.config = dict(
+            in_channels=in_channels,
+            in_bins=in_bins,
+            n_tasks=n_tasks,
+            context_bins=context_bins,
+            hidden=hidden,
+            dropout=dropout,
+        )
         self.context = context_bins
-        self.encode = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_channels * context_bins, hidden),
-                                    nn.GELU())
+        self.encode = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_channels * context_bins, hidden), nn.GELU()
+        )
         self.compare = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, n_tasks))
 
     def centre(self, emb: torch.Tensor) -> torch.Tensor:
         """``(N, C, B')`` -> ``(N, C, context_bins)`` around the centre bin (``B' // 2``)."""
         lo = emb.shape[-1] // 2 - self.context // 2
-        return emb[..., lo:lo + self.context]
+        return emb[..., lo : lo + self.context]
 
     def forward(self, ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
         fr, fa = self.encode(self.centre(ref)), self.encode(self.centre(alt))

@@ -52,8 +52,14 @@ class ZooModel(nn.Module):
     card : :class:`ModelCard`.
     """
 
-    def __init__(self, trunk: nn.Module, head: nn.Module, card: ModelCard,
-                 activation: nn.Module | None = None, arch: dict | None = None):
+    def __init__(
+        self,
+        trunk: nn.Module,
+        head: nn.Module,
+        card: ModelCard,
+        activation: nn.Module | None = None,
+        arch: dict | None = None,
+    ):
         super().__init__()
         self.trunk = trunk
         self.head = head
@@ -84,9 +90,16 @@ class ZooModel(nn.Module):
             )
 
     # ----------------------------------------------------------------------------------------
-    def predict(self, seqs, genome=None, batch_size: int = 64, rc_average: bool = False,
-                device: str | torch.device | None = None, precision: str = "fp32",
-                progress: bool = True) -> np.ndarray:
+    def predict(
+        self,
+        seqs,
+        genome=None,
+        batch_size: int = 64,
+        rc_average: bool = False,
+        device: str | torch.device | None = None,
+        precision: str = "fp32",
+        progress: bool = True,
+    ) -> np.ndarray:
         """Predictions ``(N, T, B)`` float32 for sequences or genomic intervals.
 
         ``seqs``: a string, a list of equal-length strings, a ``(N, 4, L)`` array/tensor, or a
@@ -103,10 +116,12 @@ class ZooModel(nn.Module):
         self.eval().to(device)
         perm = torch.from_numpy(rc_task_perm(self.card.tasks)) if rc_average else None
         out = []
-        with torch.no_grad(), progress_bar(total=len(x), desc=f"predict {self.card.name}", unit="seq",
-                                           disable=not progress) as bar:
+        with (
+            torch.no_grad(),
+            progress_bar(total=len(x), desc=f"predict {self.card.name}", unit="seq", disable=not progress) as bar,
+        ):
             for i in range(0, len(x), batch_size):
-                xb = x[i:i + batch_size].to(device)
+                xb = x[i : i + batch_size].to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     y = self(xb).float()
                     if rc_average:

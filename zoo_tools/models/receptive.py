@@ -30,8 +30,9 @@ def random_one_hot(n: int, seq_len: int, generator: torch.Generator) -> torch.Te
     torch.Tensor
         ``(n, 4, seq_len)`` float32 one-hot, A,C,G,T.
     """
-    return torch.nn.functional.one_hot(torch.randint(0, 4, (n, seq_len), generator=generator), 4
-                                       ).permute(0, 2, 1).float()
+    return (
+        torch.nn.functional.one_hot(torch.randint(0, 4, (n, seq_len), generator=generator), 4).permute(0, 2, 1).float()
+    )
 
 
 def downsampling(x: torch.Tensor, y: torch.Tensor) -> int | None:
@@ -103,9 +104,16 @@ def span_radius(pos: int, span: tuple[int, int], factor: int) -> int:
     return max(pos - lo * factor, (hi + 1) * factor - 1 - pos)
 
 
-def input_radius(module: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-                 sites: Iterable[tuple[int, int]], perturb: Callable[[torch.Tensor, int], None], factor: int,
-                 rtol: float, max_span: int | None = None) -> int | None:
+def input_radius(
+    module: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    sites: Iterable[tuple[int, int]],
+    perturb: Callable[[torch.Tensor, int], None],
+    factor: int,
+    rtol: float,
+    max_span: int | None = None,
+) -> int | None:
     """Input radius of a local module, from perturbing single positions of its input.
 
     Parameters
@@ -136,7 +144,7 @@ def input_radius(module: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     """
     radius = 0
     for row, pos in sites:
-        xm = x[row:row + 1].clone()
+        xm = x[row : row + 1].clone()
         perturb(xm, pos)
         with torch.no_grad():
             span = changed_span(y[row], module(xm)[0], rtol)

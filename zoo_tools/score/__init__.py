@@ -9,5 +9,12 @@ from zoo_tools.score.stats import parse_scores
 from zoo_tools.score.stream import parse_shard
 from zoo_tools.score.vcf import score_vcf
 
-__all__ = ["predict_regions", "score_vcf", "merge_scores", "read_scores", "parse_scores",
-           "parse_shard", "output_format"]
+__all__ = [
+    "predict_regions",
+    "score_vcf",
+    "merge_scores",
+    "read_scores",
+    "parse_scores",
+    "parse_shard",
+    "output_format",
+]

@@ -32,9 +32,11 @@ def _patch_groups(spans: list[Span], patch: LocalPatch) -> dict[Span, list[int]]
     return groups
 
 
-def _alt_embeddings(model, emb_r: torch.Tensor, alt_codes: np.ndarray, spans: list[Span],
-                    patch: LocalPatch) -> torch.Tensor:
+def _alt_embeddings(
+    model, emb_r: torch.Tensor, alt_codes: np.ndarray, spans: list[Span], patch: LocalPatch
+) -> torch.Tensor:
     """Trunk embeddings of the alternative windows, patched where the span allows it."""
+
     def alt_emb(sp, rows, ref_emb):
         codes = alt_codes[rows]
         if sp is None:
@@ -51,20 +53,27 @@ def _alt_embeddings(model, emb_r: torch.Tensor, alt_codes: np.ndarray, spans: li
     return emb_a
 
 
-def _allele_pass(model, xr: torch.Tensor, alt_codes: np.ndarray, spans: list[Span],
-                 patch: LocalPatch | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _allele_pass(
+    model, xr: torch.Tensor, alt_codes: np.ndarray, spans: list[Span], patch: LocalPatch | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One batch of reference windows (one-hot) and alternative windows (codes) -> predictions."""
     if patch is None:
         y = model(torch.cat([xr, codes_to_tensor(alt_codes).to(xr.device)]))
-        return y[:len(xr)], y[len(xr):]
+        return y[: len(xr)], y[len(xr) :]
     emb_r = model.trunk(xr)
     emb_a = _alt_embeddings(model, emb_r, alt_codes, spans, patch)
     act = model.activation
     return act(model.head(emb_r)), act(model.head(emb_a))
 
 
-def _strand_pass(model, xr: torch.Tensor, alt_codes: np.ndarray, spans: list[Span], patch: LocalPatch | None,
-                 perm: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _strand_pass(
+    model,
+    xr: torch.Tensor,
+    alt_codes: np.ndarray,
+    spans: list[Span],
+    patch: LocalPatch | None,
+    perm: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`_allele_pass` on CPU; with ``perm`` on the reverse complements, flipped back."""
     if perm is None:
         yr, ya = _allele_pass(model, xr, alt_codes, spans, patch)
@@ -73,9 +82,16 @@ def _strand_pass(model, xr: torch.Tensor, alt_codes: np.ndarray, spans: list[Spa
     return yr.float().cpu()[:, perm].flip(-1), ya.float().cpu()[:, perm].flip(-1)
 
 
-def predict_alleles(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: bool = True, batch_size: int = 64,
-                    device: str | torch.device | None = None, spans: list[Span] | None = None,
-                    patch: LocalPatch | None = None) -> tuple[np.ndarray, np.ndarray]:
+def predict_alleles(
+    model,
+    ref_codes: np.ndarray,
+    alt_codes: np.ndarray,
+    rc: bool = True,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    spans: list[Span] | None = None,
+    patch: LocalPatch | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Predictions for reference and alternative windows.
 
     Parameters
@@ -112,9 +128,9 @@ def predict_alleles(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: boo
     outs: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[] for _ in passes]
     with torch.no_grad():
         for i in range(0, n, step):
-            xr = codes_to_tensor(ref_codes[i:i + step]).to(device)
+            xr = codes_to_tensor(ref_codes[i : i + step]).to(device)
             for out, p in zip(outs, passes):
-                out.append(_strand_pass(model, xr, alt_codes[i:i + step], spans[i:i + step], patch, p))
+                out.append(_strand_pass(model, xr, alt_codes[i : i + step], spans[i : i + step], patch, p))
     r, a = (torch.cat([y[k] for y in outs[0]]).numpy() for k in (0, 1))
     if rc:
         r = 0.5 * (r + torch.cat([y[0] for y in outs[1]]).numpy())
@@ -122,8 +138,9 @@ def predict_alleles(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: boo
     return r, a
 
 
-def predict_siamese(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: bool = True, batch_size: int = 64,
-                    device=None) -> np.ndarray:
+def predict_siamese(
+    model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: bool = True, batch_size: int = 64, device=None
+) -> np.ndarray:
     """Imbalance of a siamese model for pairs of windows.
 
     Parameters
@@ -150,7 +167,7 @@ def predict_siamese(model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: boo
     out = []
     with torch.no_grad():
         for i in range(0, len(xr), batch_size):
-            r, a = xr[i:i + batch_size].to(device), xa[i:i + batch_size].to(device)
+            r, a = xr[i : i + batch_size].to(device), xa[i : i + batch_size].to(device)
             y = model.compare(r, a)
             if rc:
                 y = 0.5 * (y + model.compare(r.flip((-2, -1)), a.flip((-2, -1))))

@@ -101,8 +101,9 @@ class _ScoringHooks:
         rank, world = self.trainer.global_rank, self.trainer.world_size
         path = rank_partial(self.run.out, rank, world)
         self.table = PartialTable(path, self.scorer, resume_point(path, self.scorer.columns, self.run.resume))
-        self.bar = progress_bar(desc=f"scoring {os.path.basename(self.run.vcf)} (rank 0 of {world})", unit="variant",
-                                disable=rank != 0)
+        self.bar = progress_bar(
+            desc=f"scoring {os.path.basename(self.run.vcf)} (rank 0 of {world})", unit="variant", disable=rank != 0
+        )
 
     def predict_step(self, chunk, batch_idx):
         self.table.add(chunk)
@@ -146,8 +147,14 @@ def scoring_module(model, run: Run, options: dict):
 def _tally(partial: str) -> Tally:
     """Statuses and the first REF mismatches of a complete partial file, read in blocks."""
     tally = Tally()
-    for df in pd.read_csv(partial, sep="\t", usecols=["chrom", "pos", "ref", "status"], dtype=str,
-                          keep_default_na=False, chunksize=1 << 16):
+    for df in pd.read_csv(
+        partial,
+        sep="\t",
+        usecols=["chrom", "pos", "ref", "status"],
+        dtype=str,
+        keep_default_na=False,
+        chunksize=1 << 16,
+    ):
         for s, c in df.status.value_counts().items():
             tally.add(s, int(c))
         for r in df[df.status == "ref_mismatch"].head(3).itertuples():
@@ -177,18 +184,41 @@ def _predict(module, accelerator: str, devices: int | str, num_nodes: int, strat
     """Run the predict loop; returns the trainer after every rank has finished."""
     import lightning as L
 
-    trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, use_distributed_sampler=False)
+    trainer = L.Trainer(
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        use_distributed_sampler=False,
+    )
     trainer.predict(module, return_predictions=False)
     return trainer
 
 
-def score_vcf_distributed(model, vcf: str, genome: Genome, out: str, tasks=None, kinds=("diff", "log2fc"),
-                          window_bins: int = 0, rc: bool = True, batch_size: int = 64, resume: bool = False,
-                          shard=None, chunk_size: int = 1024, pseudocount: float = 1.0, fast: bool = True,
-                          devices: int | str = "auto", accelerator: str = "auto", num_nodes: int = 1,
-                          strategy: str = "ddp") -> dict:
+def score_vcf_distributed(
+    model,
+    vcf: str,
+    genome: Genome,
+    out: str,
+    tasks=None,
+    kinds=("diff", "log2fc"),
+    window_bins: int = 0,
+    rc: bool = True,
+    batch_size: int = 64,
+    resume: bool = False,
+    shard=None,
+    chunk_size: int = 1024,
+    pseudocount: float = 1.0,
+    fast: bool = True,
+    devices: int | str = "auto",
+    accelerator: str = "auto",
+    num_nodes: int = 1,
+    strategy: str = "ddp",
+) -> dict:
     """``score_vcf`` on several devices and nodes through Lightning's ``Trainer.predict``.
 
     The arguments are :func:`~zoo_tools.score.vcf.score_vcf`'s. With several nodes ``out`` must
@@ -209,8 +239,9 @@ def score_vcf_distributed(model, vcf: str, genome: Genome, out: str, tasks=None,
     run.make_folder()
     module = scoring_module(model, run, options)
     trainer = _predict(module, accelerator, devices, num_nodes, strategy)
-    resumed = int(trainer.strategy.reduce(torch.tensor(float(module.table.done), device=module.device),
-                                          reduce_op="sum"))
+    resumed = int(
+        trainer.strategy.reduce(torch.tensor(float(module.table.done), device=module.device), reduce_op="sum")
+    )
     trainer.strategy.barrier("zoo-score-variants")
     rank, world = trainer.global_rank, trainer.world_size
     if rank != 0:
@@ -219,5 +250,11 @@ def score_vcf_distributed(model, vcf: str, genome: Genome, out: str, tasks=None,
     run.discard_if_empty(n_rows)
     tally = _tally(run.partial)
     run.finish(module.scorer, tally, n_rows)
-    return {"rows": n_rows, "statuses": tally.statuses, "resumed_after": resumed, "out": out, "world": world,
-            "columns": module.scorer.columns}
+    return {
+        "rows": n_rows,
+        "statuses": tally.statuses,
+        "resumed_after": resumed,
+        "out": out,
+        "world": world,
+        "columns": module.scorer.columns,
+    }

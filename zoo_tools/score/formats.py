@@ -19,12 +19,18 @@ from zoo_tools.core.errors import ZooError, require_file
 
 BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status"]
 FORMATS = (".tsv", ".tsv.gz", ".parquet", ".vcf.gz")
-_KIND_TEXT = {"diff": "alt - ref mean prediction over the scored bins", "log2fc": "log2((alt+pc)/(ref+pc))",
-              "ref": "mean reference prediction", "alt": "mean alternative prediction",
-              "maxdiff": "alt - ref at the bin with the largest absolute difference"}
-_STATUS_INFO = ('##INFO=<ID=ZOO_STATUS,Number=1,Type=String,Description="zoo_tools score-variants status: ok, or '
-                'why the allele was not scored (contig_missing, out_of_bounds, ref_mismatch, symbolic_allele, '
-                'missing_alt, invalid_allele, contig_too_short)">')
+_KIND_TEXT = {
+    "diff": "alt - ref mean prediction over the scored bins",
+    "log2fc": "log2((alt+pc)/(ref+pc))",
+    "ref": "mean reference prediction",
+    "alt": "mean alternative prediction",
+    "maxdiff": "alt - ref at the bin with the largest absolute difference",
+}
+_STATUS_INFO = (
+    '##INFO=<ID=ZOO_STATUS,Number=1,Type=String,Description="zoo_tools score-variants status: ok, or '
+    "why the allele was not scored (contig_missing, out_of_bounds, ref_mismatch, symbolic_allele, "
+    'missing_alt, invalid_allele, contig_too_short)">'
+)
 
 
 def output_format(path: str) -> str:
@@ -62,8 +68,13 @@ def read_scores(path: str) -> pd.DataFrame:
     """
     if path.endswith(".parquet"):
         return pd.read_parquet(path)
-    return pd.read_csv(path, sep="\t", dtype={"chrom": str, "id": str, "ref": str, "alt": str, "status": str},
-                       keep_default_na=False, na_values=[""])
+    return pd.read_csv(
+        path,
+        sep="\t",
+        dtype={"chrom": str, "id": str, "ref": str, "alt": str, "status": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 def write_rows(fh, df: pd.DataFrame) -> None:
@@ -173,8 +184,10 @@ def _check_records(df: pd.DataFrame) -> None:
     records = np.unique(df.record.to_numpy())
     if len(records) and (records[0] != 0 or records[-1] != len(records) - 1):
         missing = sorted(set(range(int(records[-1]) + 1)) - set(records.tolist()))
-        raise ZooError(f"records {missing[:5]}{'...' if len(missing) > 5 else ''} are in no shard; pass every "
-                       f"shard's output (--shard 1/N ... N/N)")
+        raise ZooError(
+            f"records {missing[:5]}{'...' if len(missing) > 5 else ''} are in no shard; pass every "
+            f"shard's output (--shard 1/N ... N/N)"
+        )
     dup = df.duplicated(["record", "alt"]) & ~df.alt.isna()
     if dup.any():
         raise ZooError(f"record {int(df.record[dup].iloc[0])} appears in more than one shard; pass each shard once")
@@ -210,6 +223,7 @@ def merge_scores(paths: list[str], out: str) -> int:
     if fmt == ".parquet":
         df.to_parquet(out, index=False)
     else:
-        df.to_csv(out, sep="\t", index=False, float_format="%.6g", na_rep="",
-                  compression="gzip" if fmt == ".tsv.gz" else None)
+        df.to_csv(
+            out, sep="\t", index=False, float_format="%.6g", na_rep="", compression="gzip" if fmt == ".tsv.gz" else None
+        )
     return len(df)

@@ -100,8 +100,7 @@ class LocalPatch:
         lo, hi, _, _ = self.crop(start, end)
         return hi - lo <= 0.6 * self.seq_len
 
-    def alt_embedding(self, trunk, ref_emb: torch.Tensor, alt_codes: np.ndarray, start: int, end: int
-                      ) -> torch.Tensor:
+    def alt_embedding(self, trunk, ref_emb: torch.Tensor, alt_codes: np.ndarray, start: int, end: int) -> torch.Tensor:
         """Reference embedding with the bins near the change recomputed from the alternative sequence.
 
         Parameters
@@ -123,4 +122,4 @@ class LocalPatch:
         lo, hi, j0, j1 = self.crop(start, end)
         part = trunk(codes_to_tensor(alt_codes[:, lo:hi]).to(ref_emb.device))
         off = lo // self.b
-        return torch.cat([ref_emb[..., :j0], part[..., j0 - off:j1 - off], ref_emb[..., j1:]], dim=-1)
+        return torch.cat([ref_emb[..., :j0], part[..., j0 - off : j1 - off], ref_emb[..., j1:]], dim=-1)

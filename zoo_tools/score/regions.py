@@ -40,12 +40,25 @@ def region_windows(regions: pd.DataFrame, seq_len: int) -> pd.DataFrame:
         ``chrom, start, end, region``: the windows (0-based, half-open; :func:`centre_starts`).
     """
     start = centre_starts(regions["start"], regions["end"], seq_len)
-    return pd.DataFrame({"chrom": regions["chrom"].to_numpy(), "start": start, "end": start + seq_len,
-                         "region": np.arange(len(regions))})
+    return pd.DataFrame(
+        {
+            "chrom": regions["chrom"].to_numpy(),
+            "start": start,
+            "end": start + seq_len,
+            "region": np.arange(len(regions)),
+        }
+    )
 
 
-def write_bigwigs(prefix: str, genome: Genome, windows: pd.DataFrame, bin_start: np.ndarray,
-                  bin_size: int, preds: np.ndarray, names: list[str]) -> list[str]:
+def write_bigwigs(
+    prefix: str,
+    genome: Genome,
+    windows: pd.DataFrame,
+    bin_start: np.ndarray,
+    bin_size: int,
+    preds: np.ndarray,
+    names: list[str],
+) -> list[str]:
     """One bigWig per task from per-bin predictions; overlapping bins keep the first writer."""
     import pyBigWig
 
@@ -77,9 +90,17 @@ def write_bigwigs(prefix: str, genome: Genome, windows: pd.DataFrame, bin_start:
     return paths
 
 
-def predict_regions(spec: str, genome: str, regions: str, out: str, tasks: list[str] | None = None,
-                    batch_size: int = 64, rc_average: bool = False, precision: str = "fp32",
-                    trust: bool = False) -> str:
+def predict_regions(
+    spec: str,
+    genome: str,
+    regions: str,
+    out: str,
+    tasks: list[str] | None = None,
+    batch_size: int = 64,
+    rc_average: bool = False,
+    precision: str = "fp32",
+    trust: bool = False,
+) -> str:
     """Predict a model over a BED file's regions and write ``out``; returns a one-line summary."""
     from zoo_tools.zoo import load_model
 
@@ -93,15 +114,21 @@ def predict_regions(spec: str, genome: str, regions: str, out: str, tasks: list[
     card = model.card
     keep = select_tasks(card.tasks, tasks)
     windows = region_windows(read_bed(regions, g), card.seq_len)
-    preds = model.predict(windows, genome=g, batch_size=batch_size, rc_average=rc_average,
-                          precision=precision)[:, keep]
-    bin_start = (windows["start"].to_numpy()[:, None] + card.output_start
-                 + np.arange(preds.shape[-1])[None, :] * card.bin_size)
+    preds = model.predict(windows, genome=g, batch_size=batch_size, rc_average=rc_average, precision=precision)[:, keep]
+    bin_start = (
+        windows["start"].to_numpy()[:, None] + card.output_start + np.arange(preds.shape[-1])[None, :] * card.bin_size
+    )
     names = card.tasks["name"].iloc[keep].tolist()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    arrays = dict(predictions=preds.astype(np.float32), chrom=windows["chrom"].astype(str).to_numpy(),
-                  start=windows["start"].to_numpy(), end=windows["end"].to_numpy(), bin_start=bin_start,
-                  region=windows["region"].to_numpy(), tasks=np.array(names))
+    arrays = dict(
+        predictions=preds.astype(np.float32),
+        chrom=windows["chrom"].astype(str).to_numpy(),
+        start=windows["start"].to_numpy(),
+        end=windows["end"].to_numpy(),
+        bin_start=bin_start,
+        region=windows["region"].to_numpy(),
+        tasks=np.array(names),
+    )
     if ext == ".npz":
         np.savez_compressed(out, card=np.array(card.to_json()), **arrays)
         written = [out]
@@ -110,8 +137,9 @@ def predict_regions(spec: str, genome: str, regions: str, out: str, tasks: list[
 
         with h5py.File(out, "w") as fh:
             for k, v in arrays.items():
-                fh.create_dataset(k, data=v.astype("S") if v.dtype.kind == "U" else v,
-                                  compression="gzip" if v.ndim > 1 else None)
+                fh.create_dataset(
+                    k, data=v.astype("S") if v.dtype.kind == "U" else v, compression="gzip" if v.ndim > 1 else None
+                )
             fh.attrs["card"] = card.to_json()
             fh.attrs["spec"] = spec
         written = [out]

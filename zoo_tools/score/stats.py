@@ -62,8 +62,9 @@ def _score(kind: str, r: np.ndarray, a: np.ndarray, pseudocount: float) -> np.nd
     raise ZooError(f"--score '{kind}' is not one of {', '.join(SCORES)}")
 
 
-def effect_scores(ref: np.ndarray, alt: np.ndarray, kinds: Iterable[str], bins: slice,
-                  pseudocount: float = 1.0) -> dict[str, np.ndarray]:
+def effect_scores(
+    ref: np.ndarray, alt: np.ndarray, kinds: Iterable[str], bins: slice, pseudocount: float = 1.0
+) -> dict[str, np.ndarray]:
     """Scores of predictions over the scored bins.
 
     Parameters

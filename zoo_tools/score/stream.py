@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 def _scorable_card(model):
     """The model's card, after checking that the model can score windows of the genome alone."""
     if getattr(model, "net", None) is not None and getattr(model.net, "n_signals", 0):
-        raise ZooError(f"{model.card.name} needs a cell type's input signal besides the sequence; "
-                       f"it cannot score a VCF alone (use a sequence-only or siamese model)")
+        raise ZooError(
+            f"{model.card.name} needs a cell type's input signal besides the sequence; "
+            f"it cannot score a VCF alone (use a sequence-only or siamese model)"
+        )
     card = model.card
     if not card.seq_len:
         raise ZooError(f"{card.source}:{card.name} has no fixed input length; cannot build variant windows")
@@ -49,9 +51,17 @@ def _scorable_card(model):
 
 def _base_frame(variants: list[Variant], statuses: list[str]) -> pd.DataFrame:
     """The :data:`~zoo_tools.score.formats.BASE_COLUMNS` of variants' output rows."""
-    return pd.DataFrame({"record": [v.record for v in variants], "chrom": [v.chrom for v in variants],
-                         "pos": [v.pos for v in variants], "id": [v.id for v in variants],
-                         "ref": [v.ref for v in variants], "alt": [v.alt for v in variants], "status": statuses})
+    return pd.DataFrame(
+        {
+            "record": [v.record for v in variants],
+            "chrom": [v.chrom for v in variants],
+            "pos": [v.pos for v in variants],
+            "id": [v.id for v in variants],
+            "ref": [v.ref for v in variants],
+            "alt": [v.alt for v in variants],
+            "status": statuses,
+        }
+    )
 
 
 class Scorer:
@@ -81,8 +91,19 @@ class Scorer:
         Use the :class:`~zoo_tools.score.patch.LocalPatch` shortcut where the trunk allows it.
     """
 
-    def __init__(self, model, genome: Genome, tasks: np.ndarray, kinds: list[str], window_bins: int = 0,
-                 rc: bool = True, batch_size: int = 64, pseudocount: float = 1.0, device=None, fast: bool = True):
+    def __init__(
+        self,
+        model,
+        genome: Genome,
+        tasks: np.ndarray,
+        kinds: list[str],
+        window_bins: int = 0,
+        rc: bool = True,
+        batch_size: int = 64,
+        pseudocount: float = 1.0,
+        device=None,
+        fast: bool = True,
+    ):
         self.model, self.genome, self.rc, self.batch_size, self.device = model, genome, rc, batch_size, device
         self.siamese = bool(getattr(model, "is_siamese", False))
         card = _scorable_card(model)
@@ -112,8 +133,9 @@ class Scorer:
         if not k:
             return
         full = predict_alleles(self.model, ref_c[k], alt_c[k], self.rc, self.batch_size, self.device)
-        fast = predict_alleles(self.model, ref_c[k], alt_c[k], self.rc, self.batch_size, self.device,
-                               [spans[i] for i in k], self.patch)
+        fast = predict_alleles(
+            self.model, ref_c[k], alt_c[k], self.rc, self.batch_size, self.device, [spans[i] for i in k], self.patch
+        )
         scale = 1e-4 * (1 + max(float(np.abs(full[1]).max()), float(np.abs(full[0]).max())))
         err = max(float(np.abs(fast[1] - full[1]).max()), float(np.abs(fast[0] - full[0]).max()))
         if err > scale:
@@ -153,7 +175,7 @@ class Scorer:
         ok = [i for i, s in enumerate(statuses) if s == "ok"]
         if ok:
             values[ok] = self._values([variants[i] for i in ok])
-        return pd.concat([base, pd.DataFrame(values, columns=self.columns[len(BASE_COLUMNS):])], axis=1)
+        return pd.concat([base, pd.DataFrame(values, columns=self.columns[len(BASE_COLUMNS) :])], axis=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,8 +235,7 @@ def complete_rows(path: str, columns: list[str]) -> int:
             fh.truncate(0)
             return -1
         if header.decode().rstrip("\n").split("\t") != columns:
-            raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to "
-                           f"start over")
+            raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to start over")
         n, end = 0, len(header)
         for line in fh:
             if not line.endswith(b"\n"):
@@ -254,7 +275,7 @@ class PartialTable:
         """Score and append the chunk's rows that are not in the file yet."""
         first, self.seen = self.seen, self.seen + len(chunk)
         if self.seen > self.done:  # rows before `done` were written before an interruption
-            write_rows(self.fh, self.scorer.score(chunk[max(self.done - first, 0):]))
+            write_rows(self.fh, self.scorer.score(chunk[max(self.done - first, 0) :]))
 
     def close(self) -> None:
         self.fh.close()
@@ -296,18 +317,32 @@ class Tally:
         """Warn when many REF alleles differ from the genome (VCF and FASTA of different builds)."""
         bad = self.statuses.get("ref_mismatch", 0)
         if bad and bad >= max(3, 0.05 * n_rows):
-            log.warning("%d of %d variants have a REF that differs from the genome (e.g. %s): are the VCF and %s "
-                        "on the same build?", bad, n_rows, ", ".join(self.mismatches), genome.path)
+            log.warning(
+                "%d of %d variants have a REF that differs from the genome (e.g. %s): are the VCF and %s "
+                "on the same build?",
+                bad,
+                n_rows,
+                ", ".join(self.mismatches),
+                genome.path,
+            )
 
 
 # --------------------------------------------------------------------------------------------
 # One run
 # --------------------------------------------------------------------------------------------
-def scorer_options(model, tasks: list[str] | None, kinds, window_bins: int, rc: bool, batch_size: int,
-                   pseudocount: float, fast: bool) -> dict:
+def scorer_options(
+    model, tasks: list[str] | None, kinds, window_bins: int, rc: bool, batch_size: int, pseudocount: float, fast: bool
+) -> dict:
     """:class:`Scorer` keyword arguments (all but ``device``), the task names resolved to indices."""
-    return dict(tasks=select_tasks(model.card.tasks, tasks), kinds=list(kinds), window_bins=window_bins, rc=rc,
-                batch_size=batch_size, pseudocount=pseudocount, fast=fast)
+    return dict(
+        tasks=select_tasks(model.card.tasks, tasks),
+        kinds=list(kinds),
+        window_bins=window_bins,
+        rc=rc,
+        batch_size=batch_size,
+        pseudocount=pseudocount,
+        fast=fast,
+    )
 
 
 @dataclass

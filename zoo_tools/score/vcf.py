@@ -42,8 +42,10 @@ def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
     run.make_folder()
     rows = run.chunks()
     tally, n_rows = Tally(), 0
-    with PartialTable(run.partial, scorer, done) as table, \
-            progress_bar(desc=f"scoring {os.path.basename(run.vcf)}", unit="variant") as bar:
+    with (
+        PartialTable(run.partial, scorer, done) as table,
+        progress_bar(desc=f"scoring {os.path.basename(run.vcf)}", unit="variant") as bar,
+    ):
         for chunk in rows:
             tally.add_rows(chunk, scorer.status)
             n_rows += len(chunk)
@@ -52,11 +54,27 @@ def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
     return tally, n_rows, table.done
 
 
-def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None = None, kinds=("diff", "log2fc"),
-              window_bins: int = 0, rc: bool = True, batch_size: int = 64, resume: bool = False,
-              shard: tuple[int, int] | None = None, chunk_size: int = 1024, pseudocount: float = 1.0,
-              device=None, fast: bool = True, devices: int | str = 1, accelerator: str = "auto",
-              num_nodes: int = 1, strategy: str = "ddp") -> dict:
+def score_vcf(
+    model,
+    vcf: str,
+    genome: Genome,
+    out: str,
+    tasks: list[str] | None = None,
+    kinds=("diff", "log2fc"),
+    window_bins: int = 0,
+    rc: bool = True,
+    batch_size: int = 64,
+    resume: bool = False,
+    shard: tuple[int, int] | None = None,
+    chunk_size: int = 1024,
+    pseudocount: float = 1.0,
+    device=None,
+    fast: bool = True,
+    devices: int | str = 1,
+    accelerator: str = "auto",
+    num_nodes: int = 1,
+    strategy: str = "ddp",
+) -> dict:
     """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
 
     Parameters
@@ -89,8 +107,26 @@ def score_vcf(model, vcf: str, genome: Genome, out: str, tasks: list[str] | None
     """
     run = Run(vcf, genome, out, shard, chunk_size, resume)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
-        return score_vcf_distributed(model, vcf, genome, out, tasks, kinds, window_bins, rc, batch_size, resume,
-                                     shard, chunk_size, pseudocount, fast, devices, accelerator, num_nodes, strategy)
+        return score_vcf_distributed(
+            model,
+            vcf,
+            genome,
+            out,
+            tasks,
+            kinds,
+            window_bins,
+            rc,
+            batch_size,
+            resume,
+            shard,
+            chunk_size,
+            pseudocount,
+            fast,
+            devices,
+            accelerator,
+            num_nodes,
+            strategy,
+        )
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
     scorer = Scorer(model, genome, device=device, **options)
     tally, n_rows, done = _stream(run, scorer)

@@ -42,13 +42,12 @@ def _alt_row(ext: np.ndarray, v: Variant, seq_len: int, centre: int) -> np.ndarr
     a = encode(v.alt)
     if len(v.alt) == len(v.ref):
         row = ext[:seq_len].copy()
-        row[centre:centre + len(a)] = a[:seq_len - centre]
+        row[centre : centre + len(a)] = a[: seq_len - centre]
         return row
-    return np.concatenate([ext[:centre], a, ext[centre + len(v.ref):]])[:seq_len]
+    return np.concatenate([ext[:centre], a, ext[centre + len(v.ref) :]])[:seq_len]
 
 
-def allele_windows(genome: Genome, variants: list[Variant], seq_len: int, centre: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def allele_windows(genome: Genome, variants: list[Variant], seq_len: int, centre: int) -> tuple[np.ndarray, np.ndarray]:
     """Reference and alternative windows of variants (see the module docstring).
 
     Parameters

@@ -11,8 +11,9 @@ from zoo_tools.train.config import Recipe, load_recipe
 from zoo_tools.train.results import RunResult
 
 
-def finetune(recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | None = None,
-             reuse: bool = False) -> RunResult:
+def finetune(
+    recipe: Recipe | str, out: str, callbacks=(), sets: list[str] | None = None, reuse: bool = False
+) -> RunResult:
     """Fine-tune with a recipe into folder ``out``.
 
     Parameters

@@ -50,7 +50,7 @@ class SiameseHeadSpec(Strict):
     hidden: int = Field(64, ge=1)
     context_bins: int = Field(5, ge=1)
     dropout: float = Field(0.0, ge=0, lt=1)
-    weight_by_depth: bool = True   # weigh each pair's squared error by its read depth (mean 1)
+    weight_by_depth: bool = True  # weigh each pair's squared error by its read depth (mean 1)
 
 
 class CellTypeHeadSpec(Strict):
@@ -58,15 +58,15 @@ class CellTypeHeadSpec(Strict):
     (recipes/novel_celltype_atac.yaml)."""
 
     type: Literal["celltype"]
-    input_assay: str = "ATAC"                       # tracks of this assay are the input (case-insensitive)
-    target_assays: list[str] = Field(default_factory=list)   # default: every other assay
+    input_assay: str = "ATAC"  # tracks of this assay are the input (case-insensitive)
+    target_assays: list[str] = Field(default_factory=list)  # default: every other assay
     holdout_cell_types: list[str] = Field(default_factory=list)  # default: the last complete cell type
     loss: Literal["poisson", "mse"] = "poisson"
     hidden: int = Field(64, ge=1)
     layers: int = Field(3, ge=1)
     kernel_size: int = Field(5, ge=1)
     dropout: float = Field(0.0, ge=0, lt=1)
-    sequence_only_control: bool = True              # also train the same model without the input signal
+    sequence_only_control: bool = True  # also train the same model without the input signal
 
 
 Head = Annotated[HeadSpec | SiameseHeadSpec | CellTypeHeadSpec, Field(discriminator="type")]

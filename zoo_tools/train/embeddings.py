@@ -27,8 +27,9 @@ class EmbeddingDataset(torch.utils.data.Dataset):
     window the forward embedding with its targets, or the reverse complement's embedding with the
     targets reversed along bins (strand-paired tracks swapped), as sequence-level RC would."""
 
-    def __init__(self, emb: np.ndarray, targets: np.ndarray, rc: bool, seed: int,
-                 rc_track_perm: np.ndarray | None = None):
+    def __init__(
+        self, emb: np.ndarray, targets: np.ndarray, rc: bool, seed: int, rc_track_perm: np.ndarray | None = None
+    ):
         self.emb, self.targets, self.rc, self.seed = emb, targets, rc, seed
         self.perm = np.arange(targets.shape[1]) if rc_track_perm is None else np.asarray(rc_track_perm)
         self.set_epoch(0)

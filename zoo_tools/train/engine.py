@@ -129,8 +129,13 @@ def make_loader(ds, batch_size: int, shuffle: bool, seed: int, num_workers: int,
 
     if batched:
         return batch_loader(ds, batch_size, shuffle=shuffle, seed=seed, num_workers=num_workers)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
-                      generator=torch.Generator().manual_seed(seed) if shuffle else None)
+    return DataLoader(
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+    )
 
 
 def start_run(recipe: Recipe, out: str) -> RunContext:
@@ -152,8 +157,10 @@ def fit_prepared(ctx: RunContext, prep: Prepared, out: str, callbacks=()) -> Fit
     from zoo_tools.train.lightning import LitFineTune, fit, seed_everything
 
     spec = ctx.recipe.train
-    loaders = {s: make_loader(d, spec.batch_size, s == "train", spec.seed, spec.num_workers,
-                              batched=ctx.single_device) for s, d in prep.sets.items()}
+    loaders = {
+        s: make_loader(d, spec.batch_size, s == "train", spec.seed, spec.num_workers, batched=ctx.single_device)
+        for s, d in prep.sets.items()
+    }
     lit = LitFineTune(prep.train_net, spec, len(loaders["train"]), prep.task_weights, prep.cached, prep.loss_fn)
     if prep.reseed:
         seed_everything(spec.seed)
@@ -174,9 +181,16 @@ def run_recipe(recipe: Recipe, out: str, callbacks=()) -> RunResult:
     ctx = start_run(recipe, out)
     prep = kind.prepare(ctx)
     fitted = fit_prepared(ctx, prep, out, callbacks)
-    fields = dict(recipe=recipe.name, model=recipe.model, data=recipe.data, embedding_cache=prep.cached,
-                  epochs_run=fitted.epochs, fit_seconds=round(fitted.fit_seconds, 1), warnings=ctx.warnings,
-                  **prep.info)
+    fields = dict(
+        recipe=recipe.name,
+        model=recipe.model,
+        data=recipe.data,
+        embedding_cache=prep.cached,
+        epochs_run=fitted.epochs,
+        fit_seconds=round(fitted.fit_seconds, 1),
+        warnings=ctx.warnings,
+        **prep.info,
+    )
     if fitted.rank != 0:
         return kind.result(**fields)
     fields.update(kind.evaluate(ctx, prep, fitted))
@@ -229,7 +243,14 @@ def save_model(path: str, ctx: RunContext, prep: Prepared, card) -> None:
     from zoo_tools.train.recipes import recipe_kind
 
     base = ctx.base
-    ckpt = finetuned_checkpoint(kind=recipe_kind(ctx.recipe.head.type).net_kind, trunk=base.arch,
-                                head=prep.head.config, base_spec=ctx.recipe.model, base_sha256=base.card.sha256,
-                                net_args=prep.net_args or {}, state_dict=prep.net.state_dict(), card=card)
+    ckpt = finetuned_checkpoint(
+        kind=recipe_kind(ctx.recipe.head.type).net_kind,
+        trunk=base.arch,
+        head=prep.head.config,
+        base_spec=ctx.recipe.model,
+        base_sha256=base.card.sha256,
+        net_args=prep.net_args or {},
+        state_dict=prep.net.state_dict(),
+        card=card,
+    )
     torch.save(ckpt, path)

@@ -34,8 +34,15 @@ class LitFineTune(L.LightningModule):
         multi-task head's loss on ``(x, y)`` batches.
     """
 
-    def __init__(self, net: nn.Module, spec: TrainSpec, steps_per_epoch: int, task_weights: torch.Tensor | None,
-                 cached: bool, loss_fn: Callable | None = None):
+    def __init__(
+        self,
+        net: nn.Module,
+        spec: TrainSpec,
+        steps_per_epoch: int,
+        task_weights: torch.Tensor | None,
+        cached: bool,
+        loss_fn: Callable | None = None,
+    ):
         super().__init__()
         self.net, self.spec, self.steps_per_epoch = net, spec, steps_per_epoch
         self.cached, self.loss_fn = cached, loss_fn
@@ -58,8 +65,9 @@ class LitFineTune(L.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         loss = self._loss(batch)
-        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]),
-                 sync_dist=True)
+        self.log(
+            "val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch[0]), sync_dist=True
+        )
 
     def on_train_epoch_start(self):
         spec = self.spec
@@ -80,8 +88,13 @@ class LitFineTune(L.LightningModule):
             groups.append({"params": trunk, "lr": spec.trunk_lr or spec.lr / 10})
         opt = torch.optim.AdamW(groups, weight_decay=spec.weight_decay)
         sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=[g["lr"] for g in groups], total_steps=spec.epochs * self.steps_per_epoch, pct_start=0.15,
-            div_factor=10, final_div_factor=100)
+            opt,
+            max_lr=[g["lr"] for g in groups],
+            total_steps=spec.epochs * self.steps_per_epoch,
+            pct_start=0.15,
+            div_factor=10,
+            final_div_factor=100,
+        )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
@@ -94,16 +107,30 @@ def trainer_options(recipe: Recipe, out: str, n_train_batches: int, callbacks=()
         from lightning.pytorch.loggers import WandbLogger
 
         loggers.append(WandbLogger(project="zoo_tools", name=recipe.name, save_dir=out, offline=True))
-    ckpt = ModelCheckpoint(dirpath=os.path.join(out, "lightning_logs", "checkpoints"), monitor="val_loss",
-                           save_top_k=1, save_weights_only=True, filename="best")
+    ckpt = ModelCheckpoint(
+        dirpath=os.path.join(out, "lightning_logs", "checkpoints"),
+        monitor="val_loss",
+        save_top_k=1,
+        save_weights_only=True,
+        filename="best",
+    )
     # no early stop in the first half: the one-cycle schedule's rising learning rate makes the
     # validation loss climb for a few epochs before it falls (small data sets stopped there)
-    options = dict(max_epochs=spec.epochs, min_epochs=max(1, spec.epochs // 2), logger=loggers,
-                   callbacks=[EarlyStopping("val_loss", patience=spec.patience), ckpt, *callbacks],
-                   gradient_clip_val=spec.grad_clip or None, deterministic=spec.deterministic,
-                   precision=spec.precision, enable_model_summary=False, num_sanity_val_steps=0,
-                   default_root_dir=out, accelerator="auto", devices=1,
-                   log_every_n_steps=max(1, min(50, n_train_batches)))
+    options = dict(
+        max_epochs=spec.epochs,
+        min_epochs=max(1, spec.epochs // 2),
+        logger=loggers,
+        callbacks=[EarlyStopping("val_loss", patience=spec.patience), ckpt, *callbacks],
+        gradient_clip_val=spec.grad_clip or None,
+        deterministic=spec.deterministic,
+        precision=spec.precision,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        default_root_dir=out,
+        accelerator="auto",
+        devices=1,
+        log_every_n_steps=max(1, min(50, n_train_batches)),
+    )
     options.update(recipe.trainer)
     if options.get("strategy") == "ddp" and not spec.freeze_trunk:
         # the trunk is frozen during the head warm-up: its parameters get no gradient then

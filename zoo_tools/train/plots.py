@@ -34,8 +34,9 @@ def plot_curves(log_csv: str, path: str) -> None:
     plt.close(fig)
 
 
-def plot_pred_vs_obs(pred: np.ndarray, obs: np.ndarray, names: list[str], metrics: dict, path: str,
-                     max_points: int = 4000, seed: int = 0) -> None:
+def plot_pred_vs_obs(
+    pred: np.ndarray, obs: np.ndarray, names: list[str], metrics: dict, path: str, max_points: int = 4000, seed: int = 0
+) -> None:
     """log1p(predicted) vs log1p(observed) per task on test bins, with the test Pearson."""
     plt = _pyplot()
     n = len(names)

@@ -104,8 +104,12 @@ class RunResult:
 
     def test_table(self) -> pd.DataFrame:
         """One row per task of the test metrics (numbers only)."""
-        return pd.DataFrame([{"task": t, **{k: v for k, v in d.items() if isinstance(v, (int, float))}}
-                             for t, d in (self.test or {}).get("per_task", {}).items()])
+        return pd.DataFrame(
+            [
+                {"task": t, **{k: v for k, v in d.items() if isinstance(v, (int, float))}}
+                for t, d in (self.test or {}).get("per_task", {}).items()
+            ]
+        )
 
     def describe(self) -> str:
         """One sentence on what was run (for reports)."""

@@ -36,8 +36,13 @@ from zoo_tools.data.config import load_yaml
 
 log = logging.getLogger(__name__)
 
-DISTRIBUTIONS = {"choice": "list of values", "uniform": "[low, high]", "loguniform": "[low, high], low > 0",
-                 "randint": "[low, high), integers", "quniform": "[low, high, step]"}
+DISTRIBUTIONS = {
+    "choice": "list of values",
+    "uniform": "[low, high]",
+    "loguniform": "[low, high], low > 0",
+    "randint": "[low, high), integers",
+    "quniform": "[low, high, step]",
+}
 
 
 def parse_space(raw: dict[str, Any], source: str) -> dict[str, tuple[str, list]]:
@@ -65,9 +70,13 @@ def parse_space(raw: dict[str, Any], source: str) -> dict[str, tuple[str, list]]
 def to_ray(space: dict[str, tuple[str, list]]) -> dict:
     from ray import tune
 
-    make = {"choice": lambda a: tune.choice(a), "uniform": lambda a: tune.uniform(*a),
-            "loguniform": lambda a: tune.loguniform(*a), "randint": lambda a: tune.randint(*a),
-            "quniform": lambda a: tune.quniform(*a)}
+    make = {
+        "choice": lambda a: tune.choice(a),
+        "uniform": lambda a: tune.uniform(*a),
+        "loguniform": lambda a: tune.loguniform(*a),
+        "randint": lambda a: tune.randint(*a),
+        "quniform": lambda a: tune.quniform(*a),
+    }
     return {key: make[kind](args) for key, (kind, args) in space.items()}
 
 
@@ -113,7 +122,7 @@ def check_space(recipe_path: str, space_path: str, sets: list[str], trials: int)
 
     space = parse_space(load_yaml(space_path), space_path)
     for key, (kind, args) in space.items():  # every key must be a valid recipe key with every value
-        for value in (args if kind == "choice" else args[:2]):
+        for value in args if kind == "choice" else args[:2]:
             try:
                 load_recipe(recipe_path, sets + overrides({key: value}))
             except ZooError as err:
@@ -123,8 +132,16 @@ def check_space(recipe_path: str, space_path: str, sets: list[str], trials: int)
     return space
 
 
-def run_tune(recipe_path: str, space_path: str, trials: int, out: str, sets: list[str] | None = None,
-             address: str | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0) -> pd.DataFrame:
+def run_tune(
+    recipe_path: str,
+    space_path: str,
+    trials: int,
+    out: str,
+    sets: list[str] | None = None,
+    address: str | None = None,
+    cpus_per_trial: float = 1.0,
+    gpus_per_trial: float = 0.0,
+) -> pd.DataFrame:
     """Run the sweep; returns the trials table (also ``out/trials.tsv``) and writes ``best_config.yaml``."""
     from zoo_tools.data.config import dump_config
     from zoo_tools.train.config import load_recipe
@@ -175,14 +192,22 @@ def fit_trials(trainable, space: dict, trials: int, recipe, out: str, address: s
     try:
         # max_t one past the last epoch: a trial that survives every rung finishes its run (and writes
         # its model and metrics) instead of being cut at its final report
-        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=recipe.train.epochs + 1, grace_period=1,
-                                  reduction_factor=2)
+        scheduler = ASHAScheduler(
+            time_attr="training_iteration", max_t=recipe.train.epochs + 1, grace_period=1, reduction_factor=2
+        )
         tuner = tune.Tuner(
-            trainable, param_space=to_ray(space),
-            tune_config=tune.TuneConfig(metric="val_loss", mode="min", num_samples=trials, scheduler=scheduler,
-                                        search_alg=BasicVariantGenerator(random_state=recipe.train.seed)),
-            run_config=tune.RunConfig(name="zoo_tune", storage_path=os.path.join(out, "ray_results"), verbose=0,
-                                      progress_reporter=None),
+            trainable,
+            param_space=to_ray(space),
+            tune_config=tune.TuneConfig(
+                metric="val_loss",
+                mode="min",
+                num_samples=trials,
+                scheduler=scheduler,
+                search_alg=BasicVariantGenerator(random_state=recipe.train.seed),
+            ),
+            run_config=tune.RunConfig(
+                name="zoo_tune", storage_path=os.path.join(out, "ray_results"), verbose=0, progress_reporter=None
+            ),
         )
         return tuner.fit()
     finally:
@@ -198,9 +223,12 @@ def trial_row(r, space: dict, out: str) -> dict:
     tid = r.metrics.get("trial_id", "") if r.metrics else ""
     mfile = os.path.join(out, "trials", tid, "metrics.json")
     row = {"trial": tid, **{k: r.config.get(k) for k in space}}
-    row.update(best_val_loss=min(losses) if losses else float("nan"),
-               last_val_loss=losses[-1] if losses else float("nan"), epochs=len(losses),
-               status="error" if r.error else ("finished" if os.path.exists(mfile) else "stopped_by_asha"))
+    row.update(
+        best_val_loss=min(losses) if losses else float("nan"),
+        last_val_loss=losses[-1] if losses else float("nan"),
+        epochs=len(losses),
+        status="error" if r.error else ("finished" if os.path.exists(mfile) else "stopped_by_asha"),
+    )
     if os.path.exists(mfile):
         row.update(_headline(RunResult.from_json(mfile)))
     if r.error:
@@ -229,10 +257,11 @@ def _headline(m) -> dict:
 def summary(table: pd.DataFrame, out: str) -> str:
     best = table.iloc[0]
     n_stop = int((table.status == "stopped_by_asha").sum())
-    lines = [f"{len(table)} trial(s), {n_stop} stopped early by ASHA; best validation loss "
-             f"{best.best_val_loss:.4g} (trial {best.trial})",
-             table.drop(columns=[c for c in ("error",) if c in table]).to_string(index=False, float_format="%.4g"),
-             f"  outputs: {out}/ (trials.tsv, best_config.yaml, trials/, ray_results/)",
-             f"  run the best: zoo finetune {os.path.join(out, 'best_config.yaml')} --out DIR"]
+    lines = [
+        f"{len(table)} trial(s), {n_stop} stopped early by ASHA; best validation loss "
+        f"{best.best_val_loss:.4g} (trial {best.trial})",
+        table.drop(columns=[c for c in ("error",) if c in table]).to_string(index=False, float_format="%.4g"),
+        f"  outputs: {out}/ (trials.tsv, best_config.yaml, trials/, ray_results/)",
+        f"  run the best: zoo finetune {os.path.join(out, 'best_config.yaml')} --out DIR",
+    ]
     return "\n".join(lines)
-

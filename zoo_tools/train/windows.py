@@ -63,7 +63,7 @@ def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int
     w = pd.concat(frames, ignore_index=True).sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
     keep = np.ones(len(w), bool)
     for _, idx in w.groupby("chrom", sort=False).indices.items():
-        last = -10**12
+        last = -(10**12)
         for i in idx:
             if w.start.iat[i] - last < min_spacing:
                 keep[i] = False
@@ -78,10 +78,14 @@ def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int
         peaks = peak_windows(cfg, genome, seq_len, spec.min_spacing)
         inside = (peaks.start >= 0) & (peaks.end <= peaks.chrom.map(genome.contigs))
         peaks = peaks[inside].reset_index(drop=True)
-        bg = gc_matched_background(genome, peaks, ratio=spec.background_ratio, seed=seed) \
-            if spec.background_ratio > 0 else peaks.iloc[:0]
-        w = pd.concat([peaks.assign(is_peak=True), bg[["chrom", "start", "end"]].assign(is_peak=False)],
-                      ignore_index=True)
+        bg = (
+            gc_matched_background(genome, peaks, ratio=spec.background_ratio, seed=seed)
+            if spec.background_ratio > 0
+            else peaks.iloc[:0]
+        )
+        w = pd.concat(
+            [peaks.assign(is_peak=True), bg[["chrom", "start", "end"]].assign(is_peak=False)], ignore_index=True
+        )
     else:
         from zoo_tools.data.intervals import tile
 
@@ -92,15 +96,18 @@ def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int
     check_split_overlap(w)
     for split in ("train", "val", "test"):
         if not (w.split == split).any():
-            raise ZooError(f"no {split} windows: check `splits` in the data YAML (contigs with peaks: "
-                           f"{', '.join(sorted(set(w.chrom)))})")
+            raise ZooError(
+                f"no {split} windows: check `splits` in the data YAML (contigs with peaks: "
+                f"{', '.join(sorted(set(w.chrom)))})"
+            )
     return w.sort_values(["split", "chrom", "start"], kind="stable").reset_index(drop=True)
 
 
 def data_report(windows: pd.DataFrame, targets: np.ndarray, names: list[str], bin_size: int) -> dict:
     """Class balance per split and per-track depth (mean signal per bp, training windows)."""
-    balance = {s: {"peak": int(g.is_peak.sum()), "background": int((~g.is_peak).sum())}
-               for s, g in windows.groupby("split")}
+    balance = {
+        s: {"peak": int(g.is_peak.sum()), "background": int((~g.is_peak).sum())} for s, g in windows.groupby("split")
+    }
     train = windows.split.to_numpy() == "train"
     depth = {n: float(targets[train, i].mean()) for i, n in enumerate(names)}
     spread = max(depth.values()) / max(min(depth.values()), 1e-9)

@@ -25,5 +25,18 @@ from zoo_tools.models.model import ZooModel, rc_task_perm
 from zoo_tools.zoo.catalog import fetch, import_model, list_models
 from zoo_tools.zoo.registry import Source, all_sources, load_model, parse_spec, register_source
 
-__all__ = ["ZooModel", "ModelCard", "Source", "load_model", "list_models", "fetch", "import_model", "parse_spec",
-           "register_source", "all_sources", "task_table", "rc_task_perm", "short_list"]
+__all__ = [
+    "ZooModel",
+    "ModelCard",
+    "Source",
+    "load_model",
+    "list_models",
+    "fetch",
+    "import_model",
+    "parse_spec",
+    "register_source",
+    "all_sources",
+    "task_table",
+    "rc_task_perm",
+    "short_list",
+]

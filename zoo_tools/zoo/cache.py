@@ -70,9 +70,14 @@ def read_manifest() -> dict[str, dict]:
 def register(spec: str, path: str | os.PathLike, source: str, **extra) -> dict:
     """Record ``spec -> path`` with its sha256 in the manifest; returns the entry."""
     path = Path(path).resolve()
-    entry = dict(path=str(path), sha256=sha256_file(path), source=source,
-                 size=sum(f.stat().st_size for f in ([path] if path.is_file() else path.rglob("*")) if f.is_file()),
-                 added=time.strftime("%Y-%m-%d %H:%M:%S"), **extra)
+    entry = dict(
+        path=str(path),
+        sha256=sha256_file(path),
+        source=source,
+        size=sum(f.stat().st_size for f in ([path] if path.is_file() else path.rglob("*")) if f.is_file()),
+        added=time.strftime("%Y-%m-%d %H:%M:%S"),
+        **extra,
+    )
     with file_lock(zoo_home() / "manifest.lock"):  # read-modify-write, safe across processes
         manifest = read_manifest()
         manifest[spec] = entry
@@ -100,5 +105,7 @@ def lookup(spec: str, verify: bool = True) -> str | None:
 
 def offline() -> bool:
     """True when the user asked for no network (``HF_HUB_OFFLINE`` / ``ZOO_OFFLINE`` set to 1)."""
-    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes")
-               for k in ("HF_HUB_OFFLINE", "ZOO_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(k, "").strip().lower() in ("1", "true", "yes")
+        for k in ("HF_HUB_OFFLINE", "ZOO_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )

@@ -34,8 +34,15 @@ def list_models(source: str | None = None) -> list[dict]:
         out.append({"source": spec.split(":", 1)[0], **e, "cached": bool(cached_keys)})
     for key, entry in manifest.items():
         if key.startswith("import:"):
-            out.append({"spec": key.removeprefix("import:"), "source": "import", "name": key.removeprefix("import:"),
-                        "notes": entry["path"], "cached": True})
+            out.append(
+                {
+                    "spec": key.removeprefix("import:"),
+                    "source": "import",
+                    "name": key.removeprefix("import:"),
+                    "notes": entry["path"],
+                    "cached": True,
+                }
+            )
     return [e for e in out if not source or e["source"] == source]
 
 
@@ -47,8 +54,9 @@ def fetch(spec: str) -> str:
     if fetcher is None:
         able = [name for name, s in all_sources().items() if s.fetch]
         able = ", ".join(able[:-1]) + " and " + able[-1]
-        raise ZooError(f"`zoo fetch` downloads {able} models; {source}: models are loaded from their own "
-                       f"files (give the path)")
+        raise ZooError(
+            f"`zoo fetch` downloads {able} models; {source}: models are loaded from their own files (give the path)"
+        )
     return fetcher(ref)
 
 

@@ -52,16 +52,16 @@ def _pad_pwm(pwm: np.ndarray, width: int = WIDTH) -> np.ndarray:
     if w >= width:
         info = 2 + (np.clip(pwm, 1e-9, 1) * np.log2(np.clip(pwm, 1e-9, 1))).sum(0)
         best = int(np.argmax(np.convolve(info, np.ones(width), mode="valid")))
-        return pwm[:, best:best + width]
+        return pwm[:, best : best + width]
     left = (width - w) // 2
     out = np.full((4, width), 0.25)
-    out[:, left:left + w] = pwm
+    out[:, left : left + w] = pwm
     return out
 
 
 def _sample(rng: np.random.Generator, pwm: np.ndarray, n: int) -> np.ndarray:
     """``n`` instances ``(n, w)`` codes sampled from the squared, renormalised PWM."""
-    p = pwm ** 2
+    p = pwm**2
     cum = np.cumsum(p / p.sum(0, keepdims=True), axis=0)  # (4, w)
     u = rng.random((n, pwm.shape[1]))
     return (u[:, None, :] > cum[None, :, :]).sum(1).clip(0, 3).astype(np.uint8)
@@ -97,7 +97,7 @@ def pretraining_world(seed: int = 0):
             slot = site % SITES_PER_WINDOW  # one site per 146 bp slot: sites never overlap
             start = 4 + slot * (SEQ_LEN // SITES_PER_WINDOW) + int(rng.integers(0, SEQ_LEN // SITES_PER_WINDOW - w - 8))
             seq = inst[take[k]] if rng.random() < 0.5 else (3 - inst[take[k]][::-1])
-            codes[win, start:start + w] = seq
+            codes[win, start : start + w] = seq
             b = (start + w // 2) // BIN
             counts[win, m, b] += rng.poisson(HEIGHT * aff[take[k]])
     split = np.repeat(list(SPLITS), list(SPLITS.values()))
@@ -110,9 +110,19 @@ def build_model(names: list[str], seed: int = 0) -> tuple[nn.Module, dict]:
 
     torch.manual_seed(seed)
     n = len(names)
-    params = dict(model_type="ConvModel", n_tasks=n, stem_channels=2 * n, stem_kernel_size=WIDTH, n_conv=2,
-                  channel_init=n + 10, kernel_size=1, act_func="relu", pool_func="max", pool_size=BIN,
-                  final_pool_func=None)
+    params = dict(
+        model_type="ConvModel",
+        n_tasks=n,
+        stem_channels=2 * n,
+        stem_kernel_size=WIDTH,
+        n_conv=2,
+        channel_init=n + 10,
+        kernel_size=1,
+        act_func="relu",
+        pool_func="max",
+        pool_size=BIN,
+        final_pool_func=None,
+    )
     model = ConvModel(**{k: v for k, v in params.items() if k != "model_type"})
     motifs = load_motifs("jaspar")
     lo = np.stack([log_odds(_pad_pwm(np.asarray(motifs[m]))) for m in names])  # (n, 4, 19)
@@ -141,13 +151,13 @@ def pearson_log1p(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     p = np.log1p(pred.transpose(1, 0, 2).reshape(pred.shape[1], -1))
     o = np.log1p(obs.transpose(1, 0, 2).reshape(obs.shape[1], -1).astype(np.float64))
     p, o = p - p.mean(1, keepdims=True), o - o.mean(1, keepdims=True)
-    return (p * o).sum(1) / np.sqrt((p ** 2).sum(1) * (o ** 2).sum(1) + 1e-12)
+    return (p * o).sum(1) / np.sqrt((p**2).sum(1) * (o**2).sum(1) + 1e-12)
 
 
 def _predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     model.eval()
     with torch.no_grad():
-        return torch.cat([torch.exp(model(x[i:i + 256])) for i in range(0, len(x), 256)]).numpy()
+        return torch.cat([torch.exp(model(x[i : i + 256])) for i in range(0, len(x), 256)]).numpy()
 
 
 def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
@@ -164,8 +174,7 @@ def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=MAX_LR / 5, weight_decay=1e-4)
     n_train = len(x["pretrain_train"])
     steps = epochs * ((n_train + BATCH - 1) // BATCH)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=MAX_LR, total_steps=steps, pct_start=0.1,
-                                                div_factor=5)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=MAX_LR, total_steps=steps, pct_start=0.1, div_factor=5)
     loss_fn = nn.PoissonNLLLoss(log_input=True, full=False)
     gen = torch.Generator().manual_seed(seed)
     with progress_bar(total=steps, desc="pretraining demo:base", unit="step", disable=not progress) as bar:
@@ -173,7 +182,7 @@ def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
             model.train()
             order = torch.randperm(n_train, generator=gen)
             for i in range(0, n_train, BATCH):
-                b = order[i:i + BATCH]
+                b = order[i : i + BATCH]
                 loss = loss_fn(model(x["pretrain_train"][b]), y["pretrain_train"][b])
                 opt.zero_grad()
                 loss.backward()
@@ -184,41 +193,70 @@ def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
     perf = {}
     for s in ("pretrain_val", "pretrain_test"):
         r = pearson_log1p(_predict(model, x[s]), counts[split == s])
-        perf[s.removeprefix("pretrain_")] = {"pearson_log1p": float(np.nanmean(r)),
-                                             "pearson_log1p_min": float(np.nanmin(r))}
+        perf[s.removeprefix("pretrain_")] = {
+            "pearson_log1p": float(np.nanmean(r)),
+            "pearson_log1p_min": float(np.nanmin(r)),
+        }
         perf[s.removeprefix("pretrain_")]["per_task"] = {n: float(v) for n, v in zip(names, r)}
     log.info("demo:base trained in %.0f s; test Pearson %.3f", time.time() - t0, perf["test"]["pearson_log1p"])
     return checkpoint_dict(model, params, names, perf, seed, time.time() - t0)
 
 
-def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict, seed: int,
-                    seconds: float) -> dict:
+def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict, seed: int, seconds: float) -> dict:
     """A Lightning checkpoint in gReLU's layout (loadable by ``LightningModel.load_from_checkpoint``)."""
     import grelu
     import lightning
 
-    tasks = pd.DataFrame({"name": names, "assay": "pretraining (motif-driven)", "cell_type": "synthetic",
-                          "strand": ".", "description": [f"reads driven by JASPAR 2024 motif {n}" for n in names]})
+    tasks = pd.DataFrame(
+        {
+            "name": names,
+            "assay": "pretraining (motif-driven)",
+            "cell_type": "synthetic",
+            "strand": ".",
+            "description": [f"reads driven by JASPAR 2024 motif {n}" for n in names],
+        }
+    )
 
     def split_params(s: str) -> dict:
         n = SPLITS[f"pretrain_{s}"]
-        return {"seq_len": SEQ_LEN, "bin_size": BIN, "label_len": SEQ_LEN, "genome": "demo-pretraining-world",
-                "label_aggfunc": "sum", "intervals": {"chrom": [f"pretrain_{s}"] * n,
-                                                      "start": [i * SEQ_LEN for i in range(n)],
-                                                      "end": [(i + 1) * SEQ_LEN for i in range(n)]}}
+        return {
+            "seq_len": SEQ_LEN,
+            "bin_size": BIN,
+            "label_len": SEQ_LEN,
+            "genome": "demo-pretraining-world",
+            "label_aggfunc": "sum",
+            "intervals": {
+                "chrom": [f"pretrain_{s}"] * n,
+                "start": [i * SEQ_LEN for i in range(n)],
+                "end": [(i + 1) * SEQ_LEN for i in range(n)],
+            },
+        }
 
     performance = {s: {k: v for k, v in perf[s].items() if k != "per_task"} for s in perf}
     performance["test_pearson_log1p_per_task"] = perf["test"]["per_task"]
     return {
-        "epoch": EPOCHS - 1, "global_step": 0, "pytorch-lightning_version": lightning.__version__,
+        "epoch": EPOCHS - 1,
+        "global_step": 0,
+        "pytorch-lightning_version": lightning.__version__,
         "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
-        "hyper_parameters": {"model_params": params,
-                             "train_params": {"task": "regression", "loss": "poisson", "lr": MAX_LR,
-                                              "batch_size": BATCH, "max_epochs": EPOCHS, "optimizer": "adamw"}},
-        "data_params": {"tasks": tasks.to_dict(orient="list"), "train": split_params("train"),
-                        "val": split_params("val"), "test": split_params("test"),
-                        "software": {"grelu": grelu.__version__, "zoo_tools_seed": seed,
-                                     "train_seconds": round(seconds, 1)}},
+        "hyper_parameters": {
+            "model_params": params,
+            "train_params": {
+                "task": "regression",
+                "loss": "poisson",
+                "lr": MAX_LR,
+                "batch_size": BATCH,
+                "max_epochs": EPOCHS,
+                "optimizer": "adamw",
+            },
+        },
+        "data_params": {
+            "tasks": tasks.to_dict(orient="list"),
+            "train": split_params("train"),
+            "val": split_params("val"),
+            "test": split_params("test"),
+            "software": {"grelu": grelu.__version__, "zoo_tools_seed": seed, "train_seconds": round(seconds, 1)},
+        },
         "performance": performance,
     }
 
@@ -237,8 +275,10 @@ def ensure_demo_model(progress: bool = True) -> str:
             return hit
         import sys
 
-        print("demo:base is not in the cache: training it once (a few minutes on 2 CPU cores) into "
-              f"{cache.zoo_home()}", file=sys.stderr)
+        print(
+            f"demo:base is not in the cache: training it once (a few minutes on 2 CPU cores) into {cache.zoo_home()}",
+            file=sys.stderr,
+        )
         ckpt = train(progress=progress)
         path = os.path.join(cache.model_dir("demo", "base"), "model.ckpt")
         torch.save(ckpt, path)

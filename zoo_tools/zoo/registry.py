@@ -94,6 +94,8 @@ def rebuild_trunk(arch: dict, path: str, trust: bool = False) -> nn.Module:
     by its source with random weights (the checkpoint's own weights are loaded over them)."""
     source = all_sources().get(arch.get("source", ""))
     if source is None or source.rebuild_trunk is None:
-        raise ZooError(f"{path}: its trunk comes from source '{arch.get('source')}', which this zoo_tools cannot "
-                       f"rebuild (known: {', '.join(k for k, s in all_sources().items() if s.rebuild_trunk)})")
+        raise ZooError(
+            f"{path}: its trunk comes from source '{arch.get('source')}', which this zoo_tools cannot "
+            f"rebuild (known: {', '.join(k for k, s in all_sources().items() if s.rebuild_trunk)})"
+        )
     return source.rebuild_trunk(arch, trust=trust)

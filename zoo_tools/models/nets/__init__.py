@@ -50,6 +50,7 @@ def net_kind(name: str, source: str = "checkpoint") -> NetKind:
     """The registered kind ``name``; a one-line error names the known kinds."""
     kinds = net_kinds()
     if name not in kinds:
-        raise ZooError(f"{source}: unknown model kind '{name}' (known: {', '.join(kinds)}); "
-                       f"it was written by a newer zoo_tools")
+        raise ZooError(
+            f"{source}: unknown model kind '{name}' (known: {', '.join(kinds)}); it was written by a newer zoo_tools"
+        )
     return kinds[name]

@@ -46,8 +46,10 @@ class CellTypeZooModel(ZooModel):
     def forward(self, x: torch.Tensor, signal: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x)
         if self.net.n_signals and signal is None:
-            raise ZooError(f"{self.card.name} also takes the cell type's input signal: predict(seqs, signal=...) "
-                           f"with signal of shape (N, {self.net.n_signals}, {self.card.n_bins})")
+            raise ZooError(
+                f"{self.card.name} also takes the cell type's input signal: predict(seqs, signal=...) "
+                f"with signal of shape (N, {self.net.n_signals}, {self.card.n_bins})"
+            )
         return self.net(x, signal)
 
     def predict(self, seqs, signal=None, genome=None, batch_size: int = 64, progress: bool = True, **_) -> np.ndarray:
@@ -58,13 +60,15 @@ class CellTypeZooModel(ZooModel):
                 self.forward(x[:1])  # raises the one-line error
             signal = torch.as_tensor(np.asarray(signal, np.float32))
             if signal.shape != (len(x), self.net.n_signals, self.card.n_bins):
-                raise ZooError(f"signal has shape {tuple(signal.shape)}; expected "
-                               f"({len(x)}, {self.net.n_signals}, {self.card.n_bins})")
+                raise ZooError(
+                    f"signal has shape {tuple(signal.shape)}; expected "
+                    f"({len(x)}, {self.net.n_signals}, {self.card.n_bins})"
+                )
         self.eval()
         out = []
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
-                out.append(self(x[i:i + batch_size], None if signal is None else signal[i:i + batch_size]))
+                out.append(self(x[i : i + batch_size], None if signal is None else signal[i : i + batch_size]))
         return torch.cat(out).numpy()
 
 

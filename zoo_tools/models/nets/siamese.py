@@ -35,16 +35,19 @@ class SiameseZooModel(ZooModel):
     is_siamese = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise ZooError(f"{self.card.name} is a siamese model: it compares two alleles; use "
-                       f"model.compare(ref, alt), model.predict_pairs(...) or zoo score-variants")
+        raise ZooError(
+            f"{self.card.name} is a siamese model: it compares two alleles; use "
+            f"model.compare(ref, alt), model.predict_pairs(...) or zoo score-variants"
+        )
 
     def compare(self, ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
         self.check_input(ref)
         self.check_input(alt)
         return self.head(self.trunk(ref), self.trunk(alt))
 
-    def predict_pairs(self, ref, alt, batch_size: int = 64, progress: bool = True,
-                      device: str | torch.device | None = None) -> np.ndarray:
+    def predict_pairs(
+        self, ref, alt, batch_size: int = 64, progress: bool = True, device: str | torch.device | None = None
+    ) -> np.ndarray:
         """``(N, T)`` float32 imbalance for paired inputs (strings, ``(N, 4, L)`` arrays or tensors)."""
         xr, xa = self._as_one_hot(ref, None), self._as_one_hot(alt, None)
         if xr.shape != xa.shape:
@@ -52,10 +55,12 @@ class SiameseZooModel(ZooModel):
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.eval().to(device)
         out = []
-        with torch.no_grad(), progress_bar(total=len(xr), desc=f"compare {self.card.name}", unit="pair",
-                                           disable=not progress) as bar:
+        with (
+            torch.no_grad(),
+            progress_bar(total=len(xr), desc=f"compare {self.card.name}", unit="pair", disable=not progress) as bar,
+        ):
             for i in range(0, len(xr), batch_size):
-                out.append(self.compare(xr[i:i + batch_size].to(device), xa[i:i + batch_size].to(device)).cpu())
+                out.append(self.compare(xr[i : i + batch_size].to(device), xa[i : i + batch_size].to(device)).cpu())
                 bar.update(len(out[-1]))
         return torch.cat(out).numpy() if out else np.zeros((0, self.card.n_tasks), np.float32)
 

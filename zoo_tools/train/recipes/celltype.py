@@ -55,8 +55,10 @@ from zoo_tools.train.recipes import RecipeKind, register_recipe
 from zoo_tools.train.results import RunResult, register_result
 from zoo_tools.train.windows import build_windows
 
-LABELS = {"holdout_cells_train_chroms": "held-out cell type(s) on training chromosomes (optimistic: loci seen)",
-          "train_cells_test_chroms": "training cell types on test chromosomes"}
+LABELS = {
+    "holdout_cells_train_chroms": "held-out cell type(s) on training chromosomes (optimistic: loci seen)",
+    "train_cells_test_chroms": "training cell types on test chromosomes",
+}
 
 
 @register_result
@@ -68,9 +70,25 @@ class CellTypeResult(RunResult):
 
     HEAD: ClassVar[str] = "celltype"
     KEYS: ClassVar[tuple[str, ...]] = (
-        "recipe", "model", "data", "head", "input_assay", "target_assays", "train_cell_types", "holdout_cell_types",
-        "embedding_cache", "epochs_run", "fit_seconds", "chromosomes", "examples", "track_depth", "warnings",
-        "evaluations", "test", "total_seconds")
+        "recipe",
+        "model",
+        "data",
+        "head",
+        "input_assay",
+        "target_assays",
+        "train_cell_types",
+        "holdout_cell_types",
+        "embedding_cache",
+        "epochs_run",
+        "fit_seconds",
+        "chromosomes",
+        "examples",
+        "track_depth",
+        "warnings",
+        "evaluations",
+        "test",
+        "total_seconds",
+    )
     head: str = "celltype"
     input_assay: str = ""
     target_assays: list[str] = dataclasses.field(default_factory=list)
@@ -86,17 +104,26 @@ class CellTypeResult(RunResult):
         return {k: v for k, v in (self.evaluations or {}).get("test", {}).items() if k != "model"}
 
     def summary(self, out: str) -> str:
-        lines = [f"cell-type model from {self.model} ({self.recipe}) in {self.total_seconds:.0f} s, "
-                 f"{self.epochs_run} epoch(s): {self.input_assay} + sequence -> {', '.join(self.target_assays)}; "
-                 f"trained on {', '.join(self.train_cell_types)}, held out {', '.join(self.holdout_cell_types)}"]
-        labels = {"test": f"held-out cell type(s) on test chromosomes ({', '.join(self.chromosomes['test'])})",
-                  **LABELS}
+        lines = [
+            f"cell-type model from {self.model} ({self.recipe}) in {self.total_seconds:.0f} s, "
+            f"{self.epochs_run} epoch(s): {self.input_assay} + sequence -> {', '.join(self.target_assays)}; "
+            f"trained on {', '.join(self.train_cell_types)}, held out {', '.join(self.holdout_cell_types)}"
+        ]
+        labels = {
+            "test": f"held-out cell type(s) on test chromosomes ({', '.join(self.chromosomes['test'])})",
+            **LABELS,
+        }
         for name, e in self.evaluations.items():
             parts = ", ".join(f"{who} {v['mean']['pearson']:.3f}" for who, v in e.items())
             lines.append(f"  {labels.get(name, name)}: mean Pearson {parts}")
         ctrl = ", sequence_only/" if "sequence_only" in self.evaluations["test"] else ""
-        return "\n".join(lines + self._tail(out, "model.ckpt, metrics.json, comparison.tsv, log.csv, curves.png, "
-                                                 f"pred_vs_obs.png, config.yaml{ctrl}"))
+        return "\n".join(
+            lines
+            + self._tail(
+                out,
+                f"model.ckpt, metrics.json, comparison.tsv, log.csv, curves.png, pred_vs_obs.png, config.yaml{ctrl}",
+            )
+        )
 
 
 def signal_input(values: np.ndarray, track_mean: float) -> np.ndarray:
@@ -113,8 +140,10 @@ def cell_design(cfg: DataConfig, input_assay: str, target_assays: list[str], hol
     """
     unnamed = [t.name for t in cfg.tracks if t.assay == "unknown" or t.cell_type == "unknown"]
     if unnamed:
-        raise ZooError(f"head.type celltype needs `assay` and `cell_type` on every track of the data YAML "
-                       f"(missing on: {', '.join(unnamed)})")
+        raise ZooError(
+            f"head.type celltype needs `assay` and `cell_type` on every track of the data YAML "
+            f"(missing on: {', '.join(unnamed)})"
+        )
     assays = list(dict.fromkeys(t.assay for t in cfg.tracks))
     inp = [a for a in assays if a.lower() == input_assay.lower()]
     if not inp:
@@ -122,26 +151,41 @@ def cell_design(cfg: DataConfig, input_assay: str, target_assays: list[str], hol
     targets = target_assays or [a for a in assays if a not in inp]
     missing = [a for a in targets if a not in assays]
     if missing or not targets:
-        raise ZooError(f"head.target_assays: {', '.join(missing) or 'none left'} not among the tracks' assays "
-                       f"({', '.join(assays)})")
+        raise ZooError(
+            f"head.target_assays: {', '.join(missing) or 'none left'} not among the tracks' assays "
+            f"({', '.join(assays)})"
+        )
     cells = list(dict.fromkeys(t.cell_type for t in cfg.tracks))
     inputs = {c: [i for i, t in enumerate(cfg.tracks) if t.cell_type == c and t.assay in inp] for c in cells}
-    outputs = {c: {a: [i for i, t in enumerate(cfg.tracks) if t.cell_type == c and t.assay == a] for a in targets}
-               for c in cells}
+    outputs = {
+        c: {a: [i for i, t in enumerate(cfg.tracks) if t.cell_type == c and t.assay == a] for a in targets}
+        for c in cells
+    }
     complete = [c for c in cells if inputs[c] and all(outputs[c][a] for a in targets)]
     if len(complete) < 2:
-        raise ZooError(f"head.type celltype needs >= 2 cell types with both {inp[0]} and {', '.join(targets)} "
-                       f"tracks (complete: {', '.join(complete) or 'none'})")
+        raise ZooError(
+            f"head.type celltype needs >= 2 cell types with both {inp[0]} and {', '.join(targets)} "
+            f"tracks (complete: {', '.join(complete) or 'none'})"
+        )
     holdout = list(holdout) or complete[-1:]
     bad = [c for c in holdout if c not in complete]
     if bad:
-        raise ZooError(f"head.holdout_cell_types: {', '.join(bad)} not a cell type with every assay "
-                       f"(complete: {', '.join(complete)})")
+        raise ZooError(
+            f"head.holdout_cell_types: {', '.join(bad)} not a cell type with every assay "
+            f"(complete: {', '.join(complete)})"
+        )
     train_cells = [c for c in complete if c not in holdout]
     if not train_cells:
         raise ZooError("head.holdout_cell_types holds out every cell type; leave at least one to train on")
-    return {"cells": complete, "targets": targets, "input_assay": inp[0], "inputs": inputs, "outputs": outputs,
-            "train_cells": train_cells, "holdout": holdout}
+    return {
+        "cells": complete,
+        "targets": targets,
+        "input_assay": inp[0],
+        "inputs": inputs,
+        "outputs": outputs,
+        "train_cells": train_cells,
+        "holdout": holdout,
+    }
 
 
 class CellWindowDataset(torch.utils.data.Dataset):
@@ -173,6 +217,7 @@ def celltype_loss(net: CellTypeNet, batch) -> torch.Tensor:
 def _pairs(windows_idx: np.ndarray, cells: list[int]) -> np.ndarray:
     return np.array([(w, c) for c in cells for w in windows_idx], dtype=np.int64).reshape(-1, 2)
 
+
 def geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
     """``(bin_size, crop, n_bins, C, B')`` of the targets and the trunk embedding."""
     card = ctx.base.card
@@ -181,8 +226,10 @@ def geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
     n_bins = seq_len // bin_size - 2 * crop
     c_emb, b_in = embedding_shape(ctx.base.trunk, seq_len)
     if seq_len % bin_size or n_bins < 1 or b_in % n_bins:
-        raise ZooError(f"windows.bin_size {bin_size}: the trunk's {b_in} bins cannot be pooled to {n_bins} target "
-                       f"bins; choose a bin size whose bin count divides {b_in}")
+        raise ZooError(
+            f"windows.bin_size {bin_size}: the trunk's {b_in} bins cannot be pooled to {n_bins} target "
+            f"bins; choose a bin size whose bin count divides {b_in}"
+        )
     return bin_size, crop, n_bins, c_emb, b_in
 
 
@@ -193,8 +240,9 @@ def cell_arrays(design: dict, raw: np.ndarray, train_w: np.ndarray) -> tuple[np.
     norm = raw / depth[None, :, None]
     cells = design["cells"]
     signal = np.stack([signal_input(norm[:, design["inputs"][c]].mean(1, keepdims=True), 1.0) for c in cells])
-    target = np.stack([np.stack([norm[:, design["outputs"][c][a]].mean(1) for a in design["targets"]], 1)
-                       for c in cells]).astype(np.float32)
+    target = np.stack(
+        [np.stack([norm[:, design["outputs"][c][a]].mean(1) for a in design["targets"]], 1) for c in cells]
+    ).astype(np.float32)
     return signal, target, depth
 
 
@@ -204,25 +252,46 @@ def example_sets(design: dict, split: np.ndarray) -> dict[str, np.ndarray]:
     ci = {c: i for i, c in enumerate(design["cells"])}
     train_c, hold_c = [ci[c] for c in design["train_cells"]], [ci[c] for c in design["holdout"]]
     widx = {s: np.flatnonzero(split == s) for s in ("train", "val", "test")}
-    return {"train": _pairs(widx["train"], train_c), "val": _pairs(widx["val"], train_c),
-            "test": _pairs(widx["test"], hold_c),
-            "holdout_cells_train_chroms": _pairs(widx["train"], hold_c),
-            "train_cells_test_chroms": _pairs(widx["test"], train_c)}
+    return {
+        "train": _pairs(widx["train"], train_c),
+        "val": _pairs(widx["val"], train_c),
+        "test": _pairs(widx["test"], hold_c),
+        "holdout_cells_train_chroms": _pairs(widx["train"], hold_c),
+        "train_cells_test_chroms": _pairs(widx["test"], train_c),
+    }
 
 
 def build(ctx: RunContext, st: dict, n_signals: int) -> Prepared:
     """The cell-type network with ``n_signals`` input channels (0: the sequence-only control)."""
     hs, cached = ctx.recipe.head, st["cached"]
-    head = MultiTaskHead(st["c_emb"] + n_signals, len(st["design"]["targets"]), st["n_bins"], st["n_bins"],
-                         loss=hs.loss, hidden=hs.hidden, dropout=hs.dropout, layers=hs.layers,
-                         kernel_size=hs.kernel_size)
+    head = MultiTaskHead(
+        st["c_emb"] + n_signals,
+        len(st["design"]["targets"]),
+        st["n_bins"],
+        st["n_bins"],
+        loss=hs.loss,
+        hidden=hs.hidden,
+        dropout=hs.dropout,
+        layers=hs.layers,
+        kernel_size=hs.kernel_size,
+    )
     net = CellTypeNet(ctx.base.trunk, head, n_signals, st["b_in"], st["n_bins"])
     train_net = CellTypeNet(nn.Identity(), head, n_signals, st["b_in"], st["n_bins"]) if cached else net
-    sets = {s: CellWindowDataset(st["x"], st["signal"], st["target"], st["pairs"][s], codes=not cached)
-            for s in ("train", "val")}
-    return Prepared(net=net, head=head, train_net=train_net, sets=sets, cached=cached, loss_fn=celltype_loss,
-                    reseed=True, state=st, net_args={"n_signals": n_signals, "in_bins": st["b_in"],
-                                                     "n_bins": st["n_bins"]})
+    sets = {
+        s: CellWindowDataset(st["x"], st["signal"], st["target"], st["pairs"][s], codes=not cached)
+        for s in ("train", "val")
+    }
+    return Prepared(
+        net=net,
+        head=head,
+        train_net=train_net,
+        sets=sets,
+        cached=cached,
+        loss_fn=celltype_loss,
+        reseed=True,
+        state=st,
+        net_args={"n_signals": n_signals, "in_bins": st["b_in"], "n_bins": st["n_bins"]},
+    )
 
 
 def prepare(ctx: RunContext) -> Prepared:
@@ -233,24 +302,44 @@ def prepare(ctx: RunContext) -> Prepared:
     seq_len = ctx.base.card.seq_len
     windows = build_windows(cfg, ctx.genome, seq_len, recipe.windows, spec.seed)
     raw = read_binned(cfg.track_paths, windows, bin_size, transform=recipe.windows.transform)
-    raw = np.ascontiguousarray(raw[:, :, crop:crop + n_bins])
+    raw = np.ascontiguousarray(raw[:, :, crop : crop + n_bins])
     split = windows.split.to_numpy()
     signal, target, depth = cell_arrays(design, raw, split == "train")
     pairs = example_sets(design, split)
     cached = spec.freeze_trunk
     if cached:
-        x = cache_embeddings(FineTuner(ctx.base.trunk, nn.Identity()), SeqTrackDataset(ctx.genome, windows, raw),
-                             False, data_key(ctx.base.card.sha256 or recipe.model, windows, seq_len, False))
+        x = cache_embeddings(
+            FineTuner(ctx.base.trunk, nn.Identity()),
+            SeqTrackDataset(ctx.genome, windows, raw),
+            False,
+            data_key(ctx.base.card.sha256 or recipe.model, windows, seq_len, False),
+        )
     else:
         x = ctx.genome.batch_codes(windows.chrom.to_numpy(), windows.start.to_numpy(), seq_len)
-    st = dict(design=design, windows=windows, x=x, signal=signal, target=target, pairs=pairs, cached=cached,
-              c_emb=c_emb, b_in=b_in, n_bins=n_bins, bin_size=bin_size, crop=crop)
+    st = dict(
+        design=design,
+        windows=windows,
+        x=x,
+        signal=signal,
+        target=target,
+        pairs=pairs,
+        cached=cached,
+        c_emb=c_emb,
+        b_in=b_in,
+        n_bins=n_bins,
+        bin_size=bin_size,
+        crop=crop,
+    )
     prep = build(ctx, st, 1)
-    prep.info = dict(input_assay=design["input_assay"], target_assays=design["targets"],
-                     train_cell_types=design["train_cells"], holdout_cell_types=design["holdout"],
-                     chromosomes={s: sorted(set(windows.chrom[split == s])) for s in ("train", "val", "test")},
-                     examples={k: int(len(v)) for k, v in pairs.items()},
-                     track_depth={t.name: float(d) for t, d in zip(cfg.tracks, depth)})
+    prep.info = dict(
+        input_assay=design["input_assay"],
+        target_assays=design["targets"],
+        train_cell_types=design["train_cells"],
+        holdout_cell_types=design["holdout"],
+        chromosomes={s: sorted(set(windows.chrom[split == s])) for s in ("train", "val", "test")},
+        examples={k: int(len(v)) for k, v in pairs.items()},
+        track_depth={t.name: float(d) for t, d in zip(cfg.tracks, depth)},
+    )
     return prep
 
 
@@ -276,9 +365,14 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
     set but train / val; ``comparison.tsv`` and ``pred_vs_obs.png``."""
     st = prep.state
     baseline = st["target"][[st["design"]["cells"].index(c) for c in st["design"]["train_cells"]]].mean(0)
-    evals = {name: {"model": _metrics(predict(prep.train_net, st, p), st, p),
-                    "cell_type_average": _metrics(baseline[p[:, 0]], st, p)}
-             for name, p in st["pairs"].items() if name not in ("train", "val") and len(p)}
+    evals = {
+        name: {
+            "model": _metrics(predict(prep.train_net, st, p), st, p),
+            "cell_type_average": _metrics(baseline[p[:, 0]], st, p),
+        }
+        for name, p in st["pairs"].items()
+        if name not in ("train", "val") and len(p)
+    }
     if ctx.recipe.head.sequence_only_control:
         ctrl_dir = os.path.join(ctx.out, "sequence_only")
         ctrl = build(ctx, st, 0)
@@ -287,12 +381,20 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
             p = st["pairs"][name]
             evals[name]["sequence_only"] = _metrics(predict(ctrl.train_net, st, p), st, p)
         st["extra_runs"] = [ctrl_dir]
-    rows = [dict(evaluation=name, predictor=who, **{k: m["mean"][k] for k in ("pearson", "pearson_log1p", "spearman")})
-            for name, e in evals.items() for who, m in e.items()]
+    rows = [
+        dict(evaluation=name, predictor=who, **{k: m["mean"][k] for k in ("pearson", "pearson_log1p", "spearman")})
+        for name, e in evals.items()
+        for who, m in e.items()
+    ]
     pd.DataFrame(rows).to_csv(os.path.join(ctx.out, "comparison.tsv"), sep="\t", index=False, float_format="%.4f")
     test_p = st["pairs"]["test"]
-    plot_pred_vs_obs(predict(prep.train_net, st, test_p), st["target"][test_p[:, 1], test_p[:, 0]],
-                     st["design"]["targets"], evals["test"]["model"], os.path.join(ctx.out, "pred_vs_obs.png"))
+    plot_pred_vs_obs(
+        predict(prep.train_net, st, test_p),
+        st["target"][test_p[:, 1], test_p[:, 0]],
+        st["design"]["targets"],
+        evals["test"]["model"],
+        os.path.join(ctx.out, "pred_vs_obs.png"),
+    )
     return {"evaluations": evals, "test": evals["test"]["model"]}
 
 
@@ -301,15 +403,25 @@ def card(ctx: RunContext, prep: Prepared, result: CellTypeResult) -> ModelCard:
     st, names, ch = prep.state, result.target_assays, result.chromosomes
     tasks = task_table(pd.DataFrame({"name": names, "assay": names, "cell_type": "any (input signal)"}))
     tasks["test_pearson"] = [result.test["per_task"][n]["pearson"] for n in names]
-    return ModelCard(source="local", name=os.path.abspath(ctx.out), seq_len=ctx.base.card.seq_len,
-                     bin_size=st["bin_size"], n_bins=st["n_bins"], crop_bins=st["crop"], tasks=tasks,
-                     genome=ctx.cfg.genome, train_chroms=ch["train"], val_chroms=ch["val"], test_chroms=ch["test"],
-                     output=f"{', '.join(names)} per bin in units of the track's training mean, given "
-                            f"signal = log1p({result.input_assay} / its mean) per bin",
-                     metrics={f"test_{k}": v for k, v in result.test["mean"].items()},
-                     notes=f"cell-type model fine-tuned from {ctx.recipe.model} with recipe {ctx.recipe.name}; "
-                           f"trained on {', '.join(result.train_cell_types)}; held out "
-                           f"{', '.join(result.holdout_cell_types)}")
+    return ModelCard(
+        source="local",
+        name=os.path.abspath(ctx.out),
+        seq_len=ctx.base.card.seq_len,
+        bin_size=st["bin_size"],
+        n_bins=st["n_bins"],
+        crop_bins=st["crop"],
+        tasks=tasks,
+        genome=ctx.cfg.genome,
+        train_chroms=ch["train"],
+        val_chroms=ch["val"],
+        test_chroms=ch["test"],
+        output=f"{', '.join(names)} per bin in units of the track's training mean, given "
+        f"signal = log1p({result.input_assay} / its mean) per bin",
+        metrics={f"test_{k}": v for k, v in result.test["mean"].items()},
+        notes=f"cell-type model fine-tuned from {ctx.recipe.model} with recipe {ctx.recipe.name}; "
+        f"trained on {', '.join(result.train_cell_types)}; held out "
+        f"{', '.join(result.holdout_cell_types)}",
+    )
 
 
 register_recipe(RecipeKind("celltype", prepare=prepare, evaluate=evaluate, card=card, result=CellTypeResult))

@@ -42,9 +42,12 @@ from zoo_tools.train.windows import build_windows, data_report
 
 log = logging.getLogger(__name__)
 
-OUTPUT = {"poisson": "expected signal per bin (Poisson head, exp x task scale)",
-          "mse": "signal per bin (MSE head)", "bce": "probability of a peak call per bin",
-          "multinomial": "expected signal per bin (multinomial profile x total)"}
+OUTPUT = {
+    "poisson": "expected signal per bin (Poisson head, exp x task scale)",
+    "mse": "signal per bin (MSE head)",
+    "bce": "probability of a peak call per bin",
+    "multinomial": "expected signal per bin (multinomial profile x total)",
+}
 
 
 @register_result
@@ -55,8 +58,22 @@ class MultitaskResult(RunResult):
 
     HEAD: ClassVar[str] = "multitask"
     KEYS: ClassVar[tuple[str, ...]] = (
-        "recipe", "model", "data", "bin_size", "embedding_cache", "epochs_run", "fit_seconds", "seconds_per_epoch",
-        "chromosomes", "data_report", "warnings", "train", "val", "test", "total_seconds")
+        "recipe",
+        "model",
+        "data",
+        "bin_size",
+        "embedding_cache",
+        "epochs_run",
+        "fit_seconds",
+        "seconds_per_epoch",
+        "chromosomes",
+        "data_report",
+        "warnings",
+        "train",
+        "val",
+        "test",
+        "total_seconds",
+    )
     bin_size: int = 0
     seconds_per_epoch: float | None = None
     data_report: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -69,19 +86,29 @@ class MultitaskResult(RunResult):
 
     def summary(self, out: str) -> str:
         t = self.test["mean"]
-        lines = [f"fine-tuned {self.model} ({self.recipe}) in {self.total_seconds:.0f} s, {self.epochs_run} "
-                 f"epoch(s){' (embedding cache)' if self.embedding_cache else ''}",
-                 f"  test ({', '.join(self.chromosomes['test'])}): mean Pearson {t['pearson']:.3f}, "
-                 f"log1p {t['pearson_log1p']:.3f}, Spearman {t['spearman']:.3f}"
-                 + (f", auROC {t['auroc']:.3f}, auPRC {t['auprc']:.3f} (chance {t['auprc_chance']:.2f})"
-                    if "auroc" in t else "")]
+        lines = [
+            f"fine-tuned {self.model} ({self.recipe}) in {self.total_seconds:.0f} s, {self.epochs_run} "
+            f"epoch(s){' (embedding cache)' if self.embedding_cache else ''}",
+            f"  test ({', '.join(self.chromosomes['test'])}): mean Pearson {t['pearson']:.3f}, "
+            f"log1p {t['pearson_log1p']:.3f}, Spearman {t['spearman']:.3f}"
+            + (
+                f", auROC {t['auroc']:.3f}, auPRC {t['auprc']:.3f} (chance {t['auprc_chance']:.2f})"
+                if "auroc" in t
+                else ""
+            ),
+        ]
         bal = self.data_report["class_balance"]
-        lines.append("  windows (peak/background): " + ", ".join(
-            f"{s} {bal[s]['peak']}/{bal[s]['background']}" for s in ("train", "val", "test") if s in bal))
-        lines.append("  track depth (mean signal per bp, train): " + ", ".join(
-            f"{k} {v:.3g}" for k, v in self.data_report["track_depth"].items()))
-        return "\n".join(lines + self._tail(out, "model.ckpt, metrics.json, log.csv, curves.png, pred_vs_obs.png, "
-                                                 "config.yaml"))
+        lines.append(
+            "  windows (peak/background): "
+            + ", ".join(f"{s} {bal[s]['peak']}/{bal[s]['background']}" for s in ("train", "val", "test") if s in bal)
+        )
+        lines.append(
+            "  track depth (mean signal per bp, train): "
+            + ", ".join(f"{k} {v:.3g}" for k, v in self.data_report["track_depth"].items())
+        )
+        return "\n".join(
+            lines + self._tail(out, "model.ckpt, metrics.json, log.csv, curves.png, pred_vs_obs.png, config.yaml")
+        )
 
 
 def target_geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
@@ -95,8 +122,10 @@ def target_geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
     n_out_bins = seq_len // bin_size - 2 * crop
     c, b_in = embedding_shape(ctx.base.trunk, seq_len)
     if n_out_bins < 1 or b_in % n_out_bins:
-        raise ZooError(f"head: the trunk gives {b_in} bins, which cannot be pooled to {n_out_bins} target bins "
-                       f"(windows.bin_size {bin_size}); choose a bin size whose bin count divides {b_in}")
+        raise ZooError(
+            f"head: the trunk gives {b_in} bins, which cannot be pooled to {n_out_bins} target bins "
+            f"(windows.bin_size {bin_size}); choose a bin size whose bin count divides {b_in}"
+        )
     return bin_size, crop, n_out_bins, c, b_in
 
 
@@ -104,12 +133,15 @@ def guard_warnings(ctx: RunContext, report: dict) -> None:
     """Warn about test chromosomes the base model trained on and about depth spread."""
     leaked = ctx.leaked_test_chroms()
     if leaked:
-        ctx.warnings.append(f"test chromosome(s) {', '.join(leaked)} were in {ctx.recipe.model}'s own training "
-                            f"set: test metrics may be optimistic")
+        ctx.warnings.append(
+            f"test chromosome(s) {', '.join(leaked)} were in {ctx.recipe.model}'s own training "
+            f"set: test metrics may be optimistic"
+        )
     if report["depth_spread"] > 2:
-        ctx.warnings.append(f"tracks differ {report['depth_spread']:.1f}x in mean signal (sequencing depth); "
-                            + ("per-task scaling is on" if ctx.recipe.head.normalize
-                               else "consider head.normalize=true"))
+        ctx.warnings.append(
+            f"tracks differ {report['depth_spread']:.1f}x in mean signal (sequencing depth); "
+            + ("per-task scaling is on" if ctx.recipe.head.normalize else "consider head.normalize=true")
+        )
     for w in ctx.warnings:
         log.warning(w)
 
@@ -123,11 +155,30 @@ def _datasets(ctx: RunContext, net, windows, targets, idx, cached: bool):
     if cached:
         key = data_key(ctx.base.card.sha256 or ctx.recipe.model, windows, ctx.base.card.seq_len, spec.rc)
         emb = cache_embeddings(net, plain, spec.rc, key)
-        return {s: EmbeddingDataset(emb[i], targets[i], spec.rc and s == "train", spec.seed, perm)
-                for s, i in idx.items()}, emb, plain
-    return {s: SeqTrackDataset(ctx.genome, windows.iloc[i].reset_index(drop=True), targets[i],
-                               rc=spec.rc and s == "train", max_shift=spec.max_shift if s == "train" else 0,
-                               seed=spec.seed, rc_track_perm=perm) for s, i in idx.items()}, None, plain
+        return (
+            {
+                s: EmbeddingDataset(emb[i], targets[i], spec.rc and s == "train", spec.seed, perm)
+                for s, i in idx.items()
+            },
+            emb,
+            plain,
+        )
+    return (
+        {
+            s: SeqTrackDataset(
+                ctx.genome,
+                windows.iloc[i].reset_index(drop=True),
+                targets[i],
+                rc=spec.rc and s == "train",
+                max_shift=spec.max_shift if s == "train" else 0,
+                seed=spec.seed,
+                rc_track_perm=perm,
+            )
+            for s, i in idx.items()
+        },
+        None,
+        plain,
+    )
 
 
 def prepare(ctx: RunContext) -> Prepared:
@@ -135,30 +186,50 @@ def prepare(ctx: RunContext) -> Prepared:
     recipe, spec, cfg, hs = ctx.recipe, ctx.recipe.train, ctx.cfg, ctx.recipe.head
     unknown = sorted(set(hs.task_weights) - set(cfg.track_names))
     if unknown:
-        raise ZooError(f"head.task_weights: track(s) {', '.join(unknown)} not in the data YAML "
-                       f"(tracks: {', '.join(cfg.track_names)})")
+        raise ZooError(
+            f"head.task_weights: track(s) {', '.join(unknown)} not in the data YAML "
+            f"(tracks: {', '.join(cfg.track_names)})"
+        )
     bin_size, crop, n_out_bins, c, b_in = target_geometry(ctx)
     windows = build_windows(cfg, ctx.genome, ctx.base.card.seq_len, recipe.windows, spec.seed)
     targets = read_binned(cfg.track_paths, windows, bin_size, transform=recipe.windows.transform)
-    targets = np.ascontiguousarray(targets[:, :, crop:crop + n_out_bins])
+    targets = np.ascontiguousarray(targets[:, :, crop : crop + n_out_bins])
     report = data_report(windows, targets, cfg.track_names, bin_size)
     guard_warnings(ctx, report)
     split = windows.split.to_numpy()
     idx = {s: np.flatnonzero(split == s) for s in ("train", "val", "test")}
     scale = task_scale(targets[idx["train"]], hs.loss) if hs.normalize else None
-    head = MultiTaskHead(c, len(cfg.tracks), b_in, n_out_bins, loss=hs.loss, hidden=hs.hidden, scale=scale,
-                         dropout=hs.dropout, layers=hs.layers, kernel_size=hs.kernel_size)
+    head = MultiTaskHead(
+        c,
+        len(cfg.tracks),
+        b_in,
+        n_out_bins,
+        loss=hs.loss,
+        hidden=hs.hidden,
+        scale=scale,
+        dropout=hs.dropout,
+        layers=hs.layers,
+        kernel_size=hs.kernel_size,
+    )
     net = FineTuner(ctx.base.trunk, head)
     weights = torch.tensor([hs.task_weights.get(n, 1.0) for n in cfg.track_names], dtype=torch.float32)
-    cached = spec.embedding_cache == "on" or (spec.embedding_cache == "auto" and spec.freeze_trunk
-                                              and spec.max_shift == 0)
+    cached = spec.embedding_cache == "on" or (
+        spec.embedding_cache == "auto" and spec.freeze_trunk and spec.max_shift == 0
+    )
     sets, emb, plain = _datasets(ctx, net, windows, targets, idx, cached)
     # with cached embeddings Lightning sees only the head (no unused trunk parameters under DDP)
     train_net = FineTuner(nn.Identity(), head) if cached else net
     chroms = {s: sorted(set(windows.chrom[split == s])) for s in ("train", "val", "test")}
-    return Prepared(net=net, head=head, train_net=train_net, sets=sets, cached=cached, task_weights=weights,
-                    info=dict(bin_size=bin_size, chromosomes=chroms, data_report=report),
-                    state=dict(windows=windows, targets=targets, idx=idx, data=emb if cached else plain))
+    return Prepared(
+        net=net,
+        head=head,
+        train_net=train_net,
+        sets=sets,
+        cached=cached,
+        task_weights=weights,
+        info=dict(bin_size=bin_size, chromosomes=chroms, data_report=report),
+        state=dict(windows=windows, targets=targets, idx=idx, data=emb if cached else plain),
+    )
 
 
 def predict_split(net: FineTuner, data, idx: np.ndarray, cached: bool, batch_size: int = 128) -> np.ndarray:
@@ -168,7 +239,7 @@ def predict_split(net: FineTuner, data, idx: np.ndarray, cached: bool, batch_siz
     out = []
     with torch.no_grad():
         for i in range(0, len(idx), batch_size):
-            b = idx[i:i + batch_size]
+            b = idx[i : i + batch_size]
             if cached:
                 e = data[b, 0] if data.ndim == 4 else data[b]
                 out.append(net.head(torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))).numpy())
@@ -200,12 +271,22 @@ def card(ctx: RunContext, prep: Prepared, result: MultitaskResult) -> ModelCard:
         if k in result.test["mean"]:
             tasks[f"test_{k}"] = [result.test["per_task"][n][k] for n in tasks["name"]]
     splits = result.chromosomes
-    return ModelCard(source="local", name=os.path.abspath(ctx.out), seq_len=base.card.seq_len,
-                     bin_size=result.bin_size, n_bins=prep.head.config["n_bins"], crop_bins=base.card.crop_bins,
-                     tasks=tasks, genome=ctx.cfg.genome, train_chroms=splits["train"], val_chroms=splits["val"],
-                     test_chroms=splits["test"], output=OUTPUT[recipe.head.loss],
-                     metrics={f"test_{k}": v for k, v in result.test["mean"].items()},
-                     notes=f"fine-tuned from {recipe.model} with recipe {recipe.name}")
+    return ModelCard(
+        source="local",
+        name=os.path.abspath(ctx.out),
+        seq_len=base.card.seq_len,
+        bin_size=result.bin_size,
+        n_bins=prep.head.config["n_bins"],
+        crop_bins=base.card.crop_bins,
+        tasks=tasks,
+        genome=ctx.cfg.genome,
+        train_chroms=splits["train"],
+        val_chroms=splits["val"],
+        test_chroms=splits["test"],
+        output=OUTPUT[recipe.head.loss],
+        metrics={f"test_{k}": v for k, v in result.test["mean"].items()},
+        notes=f"fine-tuned from {recipe.model} with recipe {recipe.name}",
+    )
 
 
 register_recipe(RecipeKind("multitask", prepare=prepare, evaluate=evaluate, card=card, result=MultitaskResult))

@@ -55,8 +55,24 @@ class SiameseResult(RunResult):
 
     HEAD: ClassVar[str] = "siamese"
     KEYS: ClassVar[tuple[str, ...]] = (
-        "recipe", "model", "data", "head", "groups", "allelic_rows", "snvs", "embedding_cache", "epochs_run",
-        "fit_seconds", "chromosomes", "warnings", "train", "val", "test", "antisymmetry_max_abs", "total_seconds")
+        "recipe",
+        "model",
+        "data",
+        "head",
+        "groups",
+        "allelic_rows",
+        "snvs",
+        "embedding_cache",
+        "epochs_run",
+        "fit_seconds",
+        "chromosomes",
+        "warnings",
+        "train",
+        "val",
+        "test",
+        "antisymmetry_max_abs",
+        "total_seconds",
+    )
     head: str = "siamese"
     groups: list[str] = dataclasses.field(default_factory=list)
     allelic_rows: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -75,30 +91,46 @@ class SiameseResult(RunResult):
     def test_table(self) -> pd.DataFrame:
         test = self.test or {}
         stats = ("n", "pearson", "spearman")
-        return pd.DataFrame([{"group": g, **{f"{k} {stat}": d[k][stat] for k in d for stat in stats}}
-                             for g, d in [("pooled", test["pooled"]), *test.get("per_group", {}).items()]])
+        return pd.DataFrame(
+            [
+                {"group": g, **{f"{k} {stat}": d[k][stat] for k in d for stat in stats}}
+                for g, d in [("pooled", test["pooled"]), *test.get("per_group", {}).items()]
+            ]
+        )
 
     def describe(self) -> str:
         return f"siamese recipe {self.recipe}: predicted vs allelic imbalance on the test SNVs"
 
     def headline(self, name: str) -> str:
         pooled = self.test["pooled"]
-        return (f"{name}: siamese, test Pearson {pooled['observed']['pearson']:.3f} with observed ratios"
-                + (f", {pooled['truth']['pearson']:.3f} with the truth" if "truth" in pooled else ""))
+        return f"{name}: siamese, test Pearson {pooled['observed']['pearson']:.3f} with observed ratios" + (
+            f", {pooled['truth']['pearson']:.3f} with the truth" if "truth" in pooled else ""
+        )
 
     def summary(self, out: str) -> str:
         t = self.test["pooled"]
-        line = f"  test SNVs ({', '.join(self.chromosomes['test'])}): Pearson with observed log ratio " \
-               f"{t['observed'].get('pearson', float('nan')):.3f}"
+        line = (
+            f"  test SNVs ({', '.join(self.chromosomes['test'])}): Pearson with observed log ratio "
+            f"{t['observed'].get('pearson', float('nan')):.3f}"
+        )
         if "truth" in t:
             line += f", with the truth {t['truth'].get('pearson', float('nan')):.3f}"
-        lines = [f"siamese fine-tune of {self.model} ({self.recipe}) in {self.total_seconds:.0f} s, "
-                 f"{self.epochs_run} epoch(s); groups: {', '.join(self.groups)}", line,
-                 f"  SNVs train/val/test: {self.snvs['train']}/{self.snvs['val']}/{self.snvs['test']}; "
-                 f"allelic rows: " + ", ".join(f"{k} {v}" for k, v in self.allelic_rows.items()),
-                 f"  swap check: max |f(ref,alt) + f(alt,ref)| = {self.antisymmetry_max_abs:.1e}"]
-        return "\n".join(lines + self._tail(out, "model.ckpt, metrics.json, predictions.tsv, allelic_records.tsv, "
-                                                 "log.csv, curves.png, pred_vs_obs.png, config.yaml"))
+        lines = [
+            f"siamese fine-tune of {self.model} ({self.recipe}) in {self.total_seconds:.0f} s, "
+            f"{self.epochs_run} epoch(s); groups: {', '.join(self.groups)}",
+            line,
+            f"  SNVs train/val/test: {self.snvs['train']}/{self.snvs['val']}/{self.snvs['test']}; "
+            f"allelic rows: " + ", ".join(f"{k} {v}" for k, v in self.allelic_rows.items()),
+            f"  swap check: max |f(ref,alt) + f(alt,ref)| = {self.antisymmetry_max_abs:.1e}",
+        ]
+        return "\n".join(
+            lines
+            + self._tail(
+                out,
+                "model.ckpt, metrics.json, predictions.tsv, allelic_records.tsv, "
+                "log.csv, curves.png, pred_vs_obs.png, config.yaml",
+            )
+        )
 
 
 def allele_codes(genome: Genome, snvs: pd.DataFrame, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +160,12 @@ class PairDataset(torch.utils.data.Dataset):
     def __getitem__(self, idx):
         single = np.ndim(idx) == 0
         idx = np.atleast_1d(np.asarray(idx))
-        out = (self._x(self.ref[idx]), self._x(self.alt[idx]), torch.from_numpy(self.target[idx]),
-               torch.from_numpy(self.weight[idx]))
+        out = (
+            self._x(self.ref[idx]),
+            self._x(self.alt[idx]),
+            torch.from_numpy(self.target[idx]),
+            torch.from_numpy(self.weight[idx]),
+        )
         return tuple(t[0] for t in out) if single else out
 
 
@@ -142,27 +178,33 @@ def pair_loss(net: nn.Module, batch) -> torch.Tensor:
     return (err * w).sum() / (w * seen).sum().clamp_min(1e-6)
 
 
-def centre_embeddings(trunk: nn.Module, head: SiameseHead, codes: np.ndarray, desc: str,
-                      batch_size: int = 64) -> np.ndarray:
+def centre_embeddings(
+    trunk: nn.Module, head: SiameseHead, codes: np.ndarray, desc: str, batch_size: int = 64
+) -> np.ndarray:
     """``(N, C, context_bins)`` float32: the head's centre bins of the trunk embedding."""
     trunk.eval()
     out = []
     with torch.no_grad(), progress_bar(total=len(codes), desc=desc, unit="seq") as bar:
         for i in range(0, len(codes), batch_size):
-            out.append(head.centre(trunk(codes_to_tensor(codes[i:i + batch_size]))).numpy())
+            out.append(head.centre(trunk(codes_to_tensor(codes[i : i + batch_size]))).numpy())
             bar.update(len(out[-1]))
     return np.concatenate(out)
 
 
 def pair_metrics(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, groups: list[str]) -> dict:
     """Pearson / Spearman of predictions with observed log ratios (and truth), pooled and per group."""
+
     def corr(p, o):
         m = np.isfinite(o)
         if m.sum() < 3:
             return {"n": int(m.sum())}
         p3, o3 = p[m][None, None, :], o[m][None, None, :]
-        return {"n": int(m.sum()), "pearson": float(pearson(p3, o3)[0]), "spearman": float(spearman(p3, o3)[0]),
-                "sign_agreement": float(np.mean(np.sign(p[m]) == np.sign(o[m])))}
+        return {
+            "n": int(m.sum()),
+            "pearson": float(pearson(p3, o3)[0]),
+            "spearman": float(spearman(p3, o3)[0]),
+            "sign_agreement": float(np.mean(np.sign(p[m]) == np.sign(o[m]))),
+        }
 
     out = {"pooled": {"observed": corr(pred.ravel(), obs.ravel())}, "per_group": {}}
     if np.isfinite(truth).any():
@@ -173,29 +215,36 @@ def pair_metrics(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, groups: l
             out["per_group"][g]["truth"] = corr(pred[:, t], truth[:, t])
     return out
 
+
 def read_pairs(ctx: RunContext) -> dict:
     """The allelic table (every row with its status in ``allelic_records.tsv``), its usable SNVs
     split by chromosome, and their targets / depths / truth ``(N, groups)``."""
     cfg, recipe = ctx.cfg, ctx.recipe
     if cfg.allelic is None:
-        raise ZooError(f"{recipe.data}: no `allelic:` table for the siamese recipe; add e.g. "
-                       f"`allelic: {{path: counts.tsv, group: cell_type}}` (see README, siamese recipe)")
+        raise ZooError(
+            f"{recipe.data}: no `allelic:` table for the siamese recipe; add e.g. "
+            f"`allelic: {{path: counts.tsv, group: cell_type}}` (see README, siamese recipe)"
+        )
     records = read_allelic(cfg.allelic, ctx.genome)
     records.to_csv(os.path.join(ctx.out, "allelic_records.tsv"), sep="\t", index=False)
     statuses = status_counts(records)
     skipped = {k: v for k, v in statuses.items() if k != "ok"}
     if skipped:
-        ctx.warnings.append(f"{sum(skipped.values())} of {len(records)} allelic rows not used ("
-                            + ", ".join(f"{k} {v}" for k, v in skipped.items())
-                            + f"); see {os.path.join(ctx.out, 'allelic_records.tsv')}")
+        ctx.warnings.append(
+            f"{sum(skipped.values())} of {len(records)} allelic rows not used ("
+            + ", ".join(f"{k} {v}" for k, v in skipped.items())
+            + f"); see {os.path.join(ctx.out, 'allelic_records.tsv')}"
+        )
     snvs, groups, target, depth, truth = pair_table(records)
     snvs = assign_splits(snvs, cfg.splits.val, cfg.splits.test, ctx.genome.contigs)
     split = snvs.split.to_numpy()
     idx = {s: np.flatnonzero(split == s) for s in ("train", "val", "test")}
     for s, i in idx.items():
         if not len(i):
-            raise ZooError(f"no {s} SNVs in the allelic table: check `splits` in {recipe.data} (SNVs on: "
-                           f"{', '.join(sorted(set(snvs.chrom)))})")
+            raise ZooError(
+                f"no {s} SNVs in the allelic table: check `splits` in {recipe.data} (SNVs on: "
+                f"{', '.join(sorted(set(snvs.chrom)))})"
+            )
     return dict(snvs=snvs, groups=groups, target=target, depth=depth, truth=truth, idx=idx, statuses=statuses)
 
 
@@ -229,14 +278,27 @@ def prepare(ctx: RunContext) -> Prepared:
         alt_x = centre_embeddings(base.trunk, head, alt_codes, "embedding alternative alleles")
     else:
         ref_x, alt_x = ref_codes, alt_codes
-    sets = {s: PairDataset(ref_x[i], alt_x[i], p["target"][i], weight[i], codes=not cached)
-            for s, i in p["idx"].items()}
+    sets = {
+        s: PairDataset(ref_x[i], alt_x[i], p["target"][i], weight[i], codes=not cached) for s, i in p["idx"].items()
+    }
     split = p["snvs"].split.to_numpy()
-    info = dict(groups=p["groups"], allelic_rows=p["statuses"], snvs={s: int(len(i)) for s, i in p["idx"].items()},
-                chromosomes={s: sorted(set(p["snvs"].chrom[split == s])) for s in ("train", "val", "test")})
+    info = dict(
+        groups=p["groups"],
+        allelic_rows=p["statuses"],
+        snvs={s: int(len(i)) for s, i in p["idx"].items()},
+        chromosomes={s: sorted(set(p["snvs"].chrom[split == s])) for s in ("train", "val", "test")},
+    )
     train_net = SiameseNet(nn.Identity(), head) if cached else net
-    return Prepared(net=net, head=head, train_net=train_net, sets=sets, cached=cached, loss_fn=pair_loss, info=info,
-                    state=dict(p, ref_x=ref_x, alt_x=alt_x))
+    return Prepared(
+        net=net,
+        head=head,
+        train_net=train_net,
+        sets=sets,
+        cached=cached,
+        loss_fn=pair_loss,
+        info=info,
+        state=dict(p, ref_x=ref_x, alt_x=alt_x),
+    )
 
 
 def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
@@ -248,7 +310,7 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
     with torch.no_grad():
         for i in idx.values():
             for j in range(0, len(i), 256):
-                b = i[j:j + 256]
+                b = i[j : j + 256]
                 preds[b] = net(x(st["ref_x"][b]), x(st["alt_x"][b])).numpy()
         b = idx["test"][:256]
         swapped = net(x(st["alt_x"][b]), x(st["ref_x"][b])).numpy()
@@ -268,13 +330,21 @@ def card(ctx: RunContext, prep: Prepared, result: SiameseResult) -> ModelCard:
     groups, ch, seq_len = result.groups, result.chromosomes, ctx.base.card.seq_len
     tasks = task_table(pd.DataFrame({"name": groups, "assay": "allelic imbalance", "cell_type": groups}))
     tasks["test_pearson"] = [result.test["per_group"][g]["observed"].get("pearson", np.nan) for g in groups]
-    return ModelCard(source="local", name=os.path.abspath(ctx.out), seq_len=seq_len, bin_size=seq_len, n_bins=1,
-                     tasks=tasks, genome=ctx.cfg.genome, train_chroms=ch["train"], val_chroms=ch["val"],
-                     test_chroms=ch["test"],
-                     output="log((alt+1)/(ref+1)) allelic imbalance of a SNV at the input centre (siamese: "
-                            "compare(ref, alt))",
-                     metrics={f"test_{k}_pearson": v.get("pearson") for k, v in result.test["pooled"].items()},
-                     notes=f"siamese fine-tune of {ctx.recipe.model} with recipe {ctx.recipe.name}")
+    return ModelCard(
+        source="local",
+        name=os.path.abspath(ctx.out),
+        seq_len=seq_len,
+        bin_size=seq_len,
+        n_bins=1,
+        tasks=tasks,
+        genome=ctx.cfg.genome,
+        train_chroms=ch["train"],
+        val_chroms=ch["val"],
+        test_chroms=ch["test"],
+        output="log((alt+1)/(ref+1)) allelic imbalance of a SNV at the input centre (siamese: compare(ref, alt))",
+        metrics={f"test_{k}_pearson": v.get("pearson") for k, v in result.test["pooled"].items()},
+        notes=f"siamese fine-tune of {ctx.recipe.model} with recipe {ctx.recipe.name}",
+    )
 
 
 register_recipe(RecipeKind("siamese", prepare=prepare, evaluate=evaluate, card=card, result=SiameseResult))

@@ -64,8 +64,9 @@ def fix_meta_buffers(model: nn.Module) -> int:
     for module in model.modules():
         buf = module._buffers.get("positions") if hasattr(module, "_buffers") else None
         if isinstance(buf, torch.Tensor) and buf.is_meta:
-            module._buffers["positions"] = get_positional_embed(buf.shape[0] // 2 + 1 if buf.ndim else 4096,
-                                                                module.num_rel_pos_features, torch.device("cpu"))
+            module._buffers["positions"] = get_positional_embed(
+                buf.shape[0] // 2 + 1 if buf.ndim else 4096, module.num_rel_pos_features, torch.device("cpu")
+            )
             fixed += 1
     return fixed
 
@@ -79,9 +80,17 @@ def human_tasks(n: int) -> pd.DataFrame:
     ident = TRACKS_DF["identifier"].astype(str)
     strand = ident.str[-1].where(ident.str[-1].isin(["+", "-"]), ".")
     desc = TRACKS_DF["description"].astype(str)
-    return task_table(pd.DataFrame({"name": ident, "assay": desc.str.split(":").str[0],
-                                    "cell_type": desc.str.split(":", n=1).str[-1], "strand": strand,
-                                    "description": desc}))
+    return task_table(
+        pd.DataFrame(
+            {
+                "name": ident,
+                "assay": desc.str.split(":").str[0],
+                "cell_type": desc.str.split(":", n=1).str[-1],
+                "strand": strand,
+                "description": desc,
+            }
+        )
+    )
 
 
 def load(ref: str) -> ZooModel:
@@ -90,8 +99,10 @@ def load(ref: str) -> ZooModel:
     name, _, head = ref.rpartition(":") if ref.endswith((":mouse", ":human")) else (ref, "", "human")
     local = os.path.isdir(name)
     if not local and cache.offline():
-        raise ZooError(f"borzoi model {name} is not a local folder and downloads are off (HF_HUB_OFFLINE); "
-                       f"on a networked machine run `zoo fetch borzoi:{name}` and copy {cache.zoo_home()} here")
+        raise ZooError(
+            f"borzoi model {name} is not a local folder and downloads are off (HF_HUB_OFFLINE); "
+            f"on a networked machine run `zoo fetch borzoi:{name}` and copy {cache.zoo_home()} here"
+        )
     try:
         model = Borzoi.from_pretrained(name)
     except (OSError, ValueError) as err:
@@ -108,11 +119,20 @@ def load(ref: str) -> ZooModel:
     if local:
         found = [f for f in os.listdir(name) if f.endswith((".bin", ".safetensors", ".pt"))]
         weights = os.path.join(name, found[0]) if found else ""
-    card = ModelCard(source="borzoi", name=name, seq_len=seq_len, bin_size=32, n_bins=n_bins,
-                     crop_bins=(seq_len // 32 - n_bins) // 2, tasks=tasks, genome="hg38" if head == "human" else "mm10",
-                     weights=weights, sha256=cache.sha256_file(weights) if weights else "",
-                     output="Softplus: squashed-scale coverage per 32 bp bin (see Borzoi's targets clip/scale)",
-                     notes=f"{head} head; flashed={getattr(model, 'flashed', False)}")
+    card = ModelCard(
+        source="borzoi",
+        name=name,
+        seq_len=seq_len,
+        bin_size=32,
+        n_bins=n_bins,
+        crop_bins=(seq_len // 32 - n_bins) // 2,
+        tasks=tasks,
+        genome="hg38" if head == "human" else "mm10",
+        weights=weights,
+        sha256=cache.sha256_file(weights) if weights else "",
+        output="Softplus: squashed-scale coverage per 32 bp bin (see Borzoi's targets clip/scale)",
+        notes=f"{head} head; flashed={getattr(model, 'flashed', False)}",
+    )
     arch = {"source": "borzoi", "config": _config_dict(config), "head": head}
     return ZooModel(BorzoiTrunk(model), BorzoiHead(conv), card, arch=arch).eval()
 

@@ -101,7 +101,7 @@ class BPNetHead(nn.Module):
         start, end = self.trimming, x.shape[-1] - self.trimming
         xc = torch.cat([x, x.new_zeros(x.shape[0], self.n_ctl, x.shape[-1])], dim=1) if self.n_ctl else x
         logits = self.fconv(xc)[:, :, start:end]
-        pooled = torch.mean(x[:, :, max(start - 37, 0):end + 37], dim=2)
+        pooled = torch.mean(x[:, :, max(start - 37, 0) : end + 37], dim=2)
         if self.n_ctl:  # log(sum of zero controls + 1) = 0
             pooled = torch.cat([pooled, pooled.new_zeros(pooled.shape[0], 1)], dim=-1)
         counts = self.linear(pooled).reshape(-1, 1, 1)
@@ -118,8 +118,9 @@ def bpnet_from_state_dict(state: dict) -> nn.Module:
         n_outputs, fin = state["fconv.weight"].shape[:2]
     except KeyError as err:
         raise ZooError(f"state_dict is not a bpnet-lite BPNet (missing {err})") from None
-    model = BPNet(n_filters=n_filters, n_layers=n_layers, n_outputs=n_outputs, n_control_tracks=fin - n_filters,
-                  verbose=False)
+    model = BPNet(
+        n_filters=n_filters, n_layers=n_layers, n_outputs=n_outputs, n_control_tracks=fin - n_filters, verbose=False
+    )
     model.load_state_dict(state)
     return model
 
@@ -131,8 +132,10 @@ def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
     try:
         import bpnetlite  # noqa: F401  (needed to rebuild or unpickle the model)
     except ImportError:
-        raise ZooError("bpnet models need bpnet-lite: `pip install --no-deps bpnet-lite==1.1.0` "
-                       "(without deps: its `modisco` dependency would replace modisco-lite)") from None
+        raise ZooError(
+            "bpnet models need bpnet-lite: `pip install --no-deps bpnet-lite==1.1.0` "
+            "(without deps: its `modisco` dependency would replace modisco-lite)"
+        ) from None
     obj = load_checkpoint(ref, trust=trust)
     model = obj if isinstance(obj, nn.Module) else bpnet_from_state_dict(obj)
     model.eval()
@@ -146,10 +149,19 @@ def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
     tasks = task_table([f"{os.path.basename(ref)}:{i}{s if s != '.' else ''}" for i, s in enumerate(strands)])
     tasks["strand"] = strands
     kind = type(model).__name__
-    card = ModelCard(source="bpnet", name=ref, seq_len=seq_len, bin_size=1, n_bins=seq_len - 2 * trimming,
-                     crop_bins=trimming, tasks=tasks, weights=os.path.abspath(ref), sha256=cache.sha256_file(ref),
-                     output="expected reads per bp: softmax(profile logits) x (exp(log counts) - 1)",
-                     notes=f"{kind}; input {seq_len} bp (load_model(..., seq_len=N) to change); zero control tracks")
+    card = ModelCard(
+        source="bpnet",
+        name=ref,
+        seq_len=seq_len,
+        bin_size=1,
+        n_bins=seq_len - 2 * trimming,
+        crop_bins=trimming,
+        tasks=tasks,
+        weights=os.path.abspath(ref),
+        sha256=cache.sha256_file(ref),
+        output="expected reads per bp: softmax(profile logits) x (exp(log counts) - 1)",
+        notes=f"{kind}; input {seq_len} bp (load_model(..., seq_len=N) to change); zero control tracks",
+    )
     from bpnetlite import BPNet
 
     arch = {"source": "bpnet", "split": type(model) is BPNet, "model": describe(model)}
@@ -160,10 +172,16 @@ def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
 
 def _bpnet_args(model: nn.Module) -> dict:
     """Constructor arguments of a bpnet-lite BPNet (read from the model and its layers)."""
-    return {"n_filters": int(model.n_filters), "n_layers": int(model.n_layers), "n_outputs": int(model.n_outputs),
-            "n_control_tracks": int(model.n_control_tracks), "trimming": int(model.trimming),
-            "profile_output_bias": model.fconv.bias is not None, "count_output_bias": model.linear.bias is not None,
-            "name": str(model.name)}
+    return {
+        "n_filters": int(model.n_filters),
+        "n_layers": int(model.n_layers),
+        "n_outputs": int(model.n_outputs),
+        "n_control_tracks": int(model.n_control_tracks),
+        "trimming": int(model.trimming),
+        "profile_output_bias": model.fconv.bias is not None,
+        "count_output_bias": model.linear.bias is not None,
+        "name": str(model.name),
+    }
 
 
 def describe(model: nn.Module) -> dict:
@@ -173,8 +191,12 @@ def describe(model: nn.Module) -> dict:
     if kind == "BPNet":
         return {"class": kind, "args": _bpnet_args(model)}
     if kind == "ChromBPNet" and type(model.bias).__name__ == type(model.accessibility).__name__ == "BPNet":
-        return {"class": kind, "bias": describe(model.bias), "accessibility": describe(model.accessibility),
-                "name": str(model.name)}
+        return {
+            "class": kind,
+            "bias": describe(model.bias),
+            "accessibility": describe(model.accessibility),
+            "name": str(model.name),
+        }
     return {"class": kind}
 
 
@@ -187,8 +209,10 @@ def build(desc: dict) -> nn.Module:
         return BPNet(**desc["args"], verbose=False)
     if desc["class"] == "ChromBPNet" and "bias" in desc:
         return ChromBPNet(build(desc["bias"]), build(desc["accessibility"]), name=desc["name"])
-    raise ZooError(f"a bpnet-lite {desc['class']} cannot be rebuilt from its description (only BPNet and "
-                   f"ChromBPNet of two BPNets); load the fine-tuned model beside its base file")
+    raise ZooError(
+        f"a bpnet-lite {desc['class']} cannot be rebuilt from its description (only BPNet and "
+        f"ChromBPNet of two BPNets); load the fine-tuned model beside its base file"
+    )
 
 
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:

@@ -17,8 +17,9 @@ def load(ref: str, trust: bool = False, **_) -> ZooModel:
     if ref != "base":
         raise ZooError(f"unknown demo model 'demo:{ref}'; the demo model is demo:base")
     path = ensure_demo_model()
-    model = grelu.load_grelu_checkpoint(path, name="base", sha=cache.read_manifest()["demo:base"]["sha256"],
-                                        source="demo")
+    model = grelu.load_grelu_checkpoint(
+        path, name="base", sha=cache.read_manifest()["demo:base"]["sha256"], source="demo"
+    )
     model.card.genome = "demo (pretraining world; use with `zoo demo-data` genomes)"
     return model
 

@@ -72,11 +72,24 @@ def _read_targets(folder: str, head: str, n: int):
         t = pd.read_csv(path, sep="\t")
         if len(t) == n and "description" in t.columns:
             assay = t["description"].str.split(":").str[0]
-            return pd.DataFrame({"name": f"{head}:" + t.get("identifier", t.index.astype(str)).astype(str),
-                                 "assay": assay, "cell_type": t["description"].str.split(":").str[-1],
-                                 "strand": ".", "description": t["description"]})
-    return pd.DataFrame({"name": [f"{head}:{i}" for i in range(n)], "assay": "unknown", "cell_type": "unknown",
-                         "strand": ".", "description": f"enformer {head} head track"})
+            return pd.DataFrame(
+                {
+                    "name": f"{head}:" + t.get("identifier", t.index.astype(str)).astype(str),
+                    "assay": assay,
+                    "cell_type": t["description"].str.split(":").str[-1],
+                    "strand": ".",
+                    "description": t["description"],
+                }
+            )
+    return pd.DataFrame(
+        {
+            "name": [f"{head}:{i}" for i in range(n)],
+            "assay": "unknown",
+            "cell_type": "unknown",
+            "strand": ".",
+            "description": f"enformer {head} head track",
+        }
+    )
 
 
 def trunk_from_config(config: dict, use_tf_gamma: bool = False) -> nn.Module:
@@ -99,9 +112,11 @@ def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
     name, _, heads_arg = ref.partition(":") if not os.path.isdir(ref) else (ref, "", "")
     local = os.path.isdir(name)
     if not local and cache.offline():
-        raise ZooError(f"enformer model {name} is not a local folder and downloads are off (HF_HUB_OFFLINE); "
-                       f"on a networked machine save it with Enformer.from_pretrained('{name}')."
-                       f"save_pretrained(DIR) and use enformer:DIR")
+        raise ZooError(
+            f"enformer model {name} is not a local folder and downloads are off (HF_HUB_OFFLINE); "
+            f"on a networked machine save it with Enformer.from_pretrained('{name}')."
+            f"save_pretrained(DIR) and use enformer:DIR"
+        )
     try:
         if local:
             config = Enformer.config_class.from_pretrained(name)
@@ -129,12 +144,20 @@ def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
     if local:
         files = [f for f in os.listdir(name) if f.endswith((".bin", ".safetensors", ".pt"))]
         weights = os.path.join(name, files[0]) if files else name
-    card = ModelCard(source="enformer", name=name, seq_len=seq_len, bin_size=pool, n_bins=int(config.target_length),
-                     crop_bins=(seq_len // pool - int(config.target_length)) // 2, tasks=tasks,
-                     genome="hg38 (human head) / mm10 (mouse head)" if name == OFFICIAL or use_tf else "unknown",
-                     weights=weights, sha256=cache.sha256_file(weights) if weights else "",
-                     output="Softplus: expected signal per 128 bp bin" if pool == 128 else "Softplus output",
-                     notes=f"heads {','.join(heads)}; use_tf_gamma={use_tf}")
+    card = ModelCard(
+        source="enformer",
+        name=name,
+        seq_len=seq_len,
+        bin_size=pool,
+        n_bins=int(config.target_length),
+        crop_bins=(seq_len // pool - int(config.target_length)) // 2,
+        tasks=tasks,
+        genome="hg38 (human head) / mm10 (mouse head)" if name == OFFICIAL or use_tf else "unknown",
+        weights=weights,
+        sha256=cache.sha256_file(weights) if weights else "",
+        output="Softplus: expected signal per 128 bp bin" if pool == 128 else "Softplus output",
+        notes=f"heads {','.join(heads)}; use_tf_gamma={use_tf}",
+    )
     arch = {"source": "enformer", "config": config.to_dict(), "use_tf_gamma": bool(use_tf)}
     return ZooModel(EnformerTrunk(model), EnformerHeads(model.heads, heads), card, arch=arch).eval()
 
@@ -150,5 +173,12 @@ def _fetch(ref: str) -> str:
     return fetch_hf_pretrained("enformer", ref)
 
 
-register_source(Source("enformer", lambda ref, trust=False, **kw: load(ref, use_tf_gamma=kw.get("use_tf_gamma")),
-                       _fetch, rebuild_trunk, order=2))
+register_source(
+    Source(
+        "enformer",
+        lambda ref, trust=False, **kw: load(ref, use_tf_gamma=kw.get("use_tf_gamma")),
+        _fetch,
+        rebuild_trunk,
+        order=2,
+    )
+)

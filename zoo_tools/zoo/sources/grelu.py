@@ -38,12 +38,27 @@ def _pretrained_base(model_type: str, params: dict) -> nn.Module:
     final_pool = p.pop("final_pool_func", "avg")
     crop = p.pop("crop_len", 0)
     if model_type == "EnformerPretrainedModel":
-        base = EnformerModel(n_tasks=5313, crop_len=crop, channels=1536, n_transformers=11, n_heads=8,
-                             key_len=64, final_act_func=None, final_pool_func=None)
+        base = EnformerModel(
+            n_tasks=5313,
+            crop_len=crop,
+            channels=1536,
+            n_transformers=11,
+            n_heads=8,
+            key_len=64,
+            final_act_func=None,
+            final_pool_func=None,
+        )
         in_channels = 3072
     else:
-        base = BorzoiModel(n_tasks=7611, crop_len=crop, n_transformers=8, final_act_func=None, final_pool_func=None,
-                           act_func=p.pop("act_func", "gelu_borzoi"), norm_kwargs=p.pop("norm_kwargs", None))
+        base = BorzoiModel(
+            n_tasks=7611,
+            crop_len=crop,
+            n_transformers=8,
+            final_act_func=None,
+            final_pool_func=None,
+            act_func=p.pop("act_func", "gelu_borzoi"),
+            norm_kwargs=p.pop("norm_kwargs", None),
+        )
         in_channels = 1920
     base.embedding.transformer_tower.blocks = base.embedding.transformer_tower.blocks[:n_transformers]
     head = ConvHead(n_tasks=n_tasks, in_channels=in_channels, pool_func=final_pool)
@@ -116,14 +131,33 @@ def card_from_checkpoint(ckpt: dict, name: str, weights: str, sha: str) -> Model
         for k, v in vals.items():
             if isinstance(v, (int, float)):
                 metrics[f"{split}_{k}"] = float(v)
-    return ModelCard(source="grelu", name=name, seq_len=seq_len, bin_size=bin_size, n_bins=n_bins,
-                     crop_bins=crop, tasks=tasks, genome=str(train.get("genome") or "unknown"), weights=weights,
-                     sha256=sha, train_chroms=_chroms(train), val_chroms=_chroms(dp.get("val")),
-                     test_chroms=_chroms(dp.get("test")), output=output, metrics=metrics)
+    return ModelCard(
+        source="grelu",
+        name=name,
+        seq_len=seq_len,
+        bin_size=bin_size,
+        n_bins=n_bins,
+        crop_bins=crop,
+        tasks=tasks,
+        genome=str(train.get("genome") or "unknown"),
+        weights=weights,
+        sha256=sha,
+        train_chroms=_chroms(train),
+        val_chroms=_chroms(dp.get("val")),
+        test_chroms=_chroms(dp.get("test")),
+        output=output,
+        metrics=metrics,
+    )
 
 
-def load_grelu_checkpoint(path: str, name: str | None = None, trust: bool = False, sha: str = "",
-                          source: str = "grelu", ckpt: dict | None = None) -> ZooModel:
+def load_grelu_checkpoint(
+    path: str,
+    name: str | None = None,
+    trust: bool = False,
+    sha: str = "",
+    source: str = "grelu",
+    ckpt: dict | None = None,
+) -> ZooModel:
     """A gReLU Lightning checkpoint file -> :class:`ZooModel` (no gReLU Trainer, no network)."""
     ckpt = ckpt if ckpt is not None else load_checkpoint(path, trust=trust)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
@@ -136,11 +170,13 @@ def load_grelu_checkpoint(path: str, name: str | None = None, trust: bool = Fals
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise ZooError(f"{path}: weights do not fit the architecture in its hyper-parameters "
-                       f"({str(err).splitlines()[0][:160]})") from None
+        raise ZooError(
+            f"{path}: weights do not fit the architecture in its hyper-parameters ({str(err).splitlines()[0][:160]})"
+        ) from None
     activation, _ = activation_for(ckpt["hyper_parameters"].get("train_params", {}))
-    card = card_from_checkpoint(ckpt, name or os.path.basename(path), os.path.abspath(path),
-                                sha or cache.sha256_file(path))
+    card = card_from_checkpoint(
+        ckpt, name or os.path.basename(path), os.path.abspath(path), sha or cache.sha256_file(path)
+    )
     card.source = source
     arch = {"source": "grelu", "model_params": dict(mp)}
     return ZooModel(model.embedding, model.head, card, activation, arch=arch).eval()
@@ -178,8 +214,12 @@ def load(ref: str, trust: bool = False) -> ZooModel:
     repo_id, _, filename = ref.partition(":")
     filename = filename or DEFAULT_FILE
     path = fetch(repo_id, filename)
-    return load_grelu_checkpoint(path, name=repo_id, trust=trust,
-                                 sha=cache.read_manifest().get(f"grelu:{repo_id}:{filename}", {}).get("sha256", ""))
+    return load_grelu_checkpoint(
+        path,
+        name=repo_id,
+        trust=trust,
+        sha=cache.read_manifest().get(f"grelu:{repo_id}:{filename}", {}).get("sha256", ""),
+    )
 
 
 @contextlib.contextmanager

@@ -53,8 +53,9 @@ def input_layout(shape: tuple) -> tuple[tuple, int, int]:
     fours = [i for i, s in enumerate(shape) if s == 4]
     big = [i for i, s in enumerate(shape) if s not in (1, 4)]
     if not fours or len(big) != 1:
-        raise ZooError(f"Kipoi input shape {shape} is not a one-hot DNA sequence "
-                       f"(need one axis of 4 and one of length L)")
+        raise ZooError(
+            f"Kipoi input shape {shape} is not a one-hot DNA sequence (need one axis of 4 and one of length L)"
+        )
     chan = fours[-1] if big[0] < fours[-1] else fours[0]
     return shape, chan, big[0]
 
@@ -110,8 +111,10 @@ def load(ref: str) -> ZooModel:
     if local and not os.path.exists(os.path.join(ref, "model.yaml")):
         raise ZooError(f"Kipoi model folder {ref} has no model.yaml")
     if not local and cache.offline():
-        raise ZooError(f"Kipoi zoo model {ref} needs the network (kipoi clones its model repository); "
-                       f"offline, give a local model folder: kipoi:/path/to/{ref}")
+        raise ZooError(
+            f"Kipoi zoo model {ref} needs the network (kipoi clones its model repository); "
+            f"offline, give a local model folder: kipoi:/path/to/{ref}"
+        )
     try:
         with _cpu_torch_load():
             kmodel = kipoi.get_model(ref, source="dir" if local else "kipoi", with_dataloader=False)
@@ -135,13 +138,26 @@ def load(ref: str) -> ZooModel:
     weights = str(kmodel.args.get("weights", "")) if isinstance(getattr(kmodel, "args", None), dict) else ""
     if weights and not os.path.isabs(weights):
         weights = os.path.join(kmodel.source_dir, weights)
-    card = ModelCard(source="kipoi", name=ref, seq_len=seq_len, bin_size=seq_len, n_bins=1,
-                     tasks=task_table(labels or None, n_tasks),
-                     weights=weights, sha256=cache.sha256_file(weights) if weights and os.path.exists(weights) else "",
-                     output=(targets.doc or "model output").strip(),
-                     notes=(kmodel.info.doc or "").strip().splitlines()[0] if kmodel.info.doc else "")
-    arch = {"source": "kipoi", "folder": os.path.abspath(ref) if local else ref, "shape": list(shape), "chan": chan,
-            "length": length, **network_code(kmodel)}
+    card = ModelCard(
+        source="kipoi",
+        name=ref,
+        seq_len=seq_len,
+        bin_size=seq_len,
+        n_bins=1,
+        tasks=task_table(labels or None, n_tasks),
+        weights=weights,
+        sha256=cache.sha256_file(weights) if weights and os.path.exists(weights) else "",
+        output=(targets.doc or "model output").strip(),
+        notes=(kmodel.info.doc or "").strip().splitlines()[0] if kmodel.info.doc else "",
+    )
+    arch = {
+        "source": "kipoi",
+        "folder": os.path.abspath(ref) if local else ref,
+        "shape": list(shape),
+        "chan": chan,
+        "length": length,
+        **network_code(kmodel),
+    }
     return ZooModel(KipoiInput(kmodel, shape, chan, length), KipoiOutput(n_tasks), card, arch=arch).eval()
 
 
@@ -159,8 +175,13 @@ def network_code(kmodel) -> dict:
         return {}
     with open(path) as fh:
         code = fh.read()
-    return {"module_file": os.path.basename(path), "module_code": code, "module_name": name.rsplit(".", 1)[-1],
-            "is_class": bool(args.get("module_class")), "module_kwargs": dict(args.get("module_kwargs") or {})}
+    return {
+        "module_file": os.path.basename(path),
+        "module_code": code,
+        "module_name": name.rsplit(".", 1)[-1],
+        "is_class": bool(args.get("module_class")),
+        "module_kwargs": dict(args.get("module_kwargs") or {}),
+    }
 
 
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
@@ -171,14 +192,18 @@ def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
 
     folder, file = arch.get("folder", ""), arch.get("module_file", "")
     if not arch.get("module_code"):
-        raise ZooError(f"this model was fine-tuned from the Kipoi model {folder}, whose network is not a PyTorch "
-                       f"module zoo_tools can rebuild; load it with kipoi:{folder}")
+        raise ZooError(
+            f"this model was fine-tuned from the Kipoi model {folder}, whose network is not a PyTorch "
+            f"module zoo_tools can rebuild; load it with kipoi:{folder}"
+        )
     path = os.path.join(folder, file)
     if not os.path.exists(path):
         if not trust:
-            raise ZooError(f"this model was fine-tuned from the Kipoi model in {folder}, whose network code ({file}) "
-                           f"lives in that folder, which is gone: restore the folder, or pass --trust-checkpoint "
-                           f"(trust=True) to run the copy of {file} stored in the checkpoint")
+            raise ZooError(
+                f"this model was fine-tuned from the Kipoi model in {folder}, whose network code ({file}) "
+                f"lives in that folder, which is gone: restore the folder, or pass --trust-checkpoint "
+                f"(trust=True) to run the copy of {file} stored in the checkpoint"
+            )
         module = _module_from_code(arch["module_code"], file)
     else:
         spec = importlib.util.spec_from_file_location(f"zoo_kipoi_{abs(hash(path))}", path)

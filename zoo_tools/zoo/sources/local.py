@@ -27,8 +27,7 @@ def checkpoint_path(ref: str) -> str:
         for name in ("model.ckpt", "best.ckpt", "last.ckpt"):
             if os.path.exists(os.path.join(path, name)):
                 return os.path.join(path, name)
-        raise ZooError(f"local model folder {ref} holds no model.ckpt (write one with `zoo finetune` or "
-                       f"`zoo import`)")
+        raise ZooError(f"local model folder {ref} holds no model.ckpt (write one with `zoo finetune` or `zoo import`)")
     if not os.path.exists(path):
         raise ZooError(f"local model not found: {path} (give a checkpoint file or a folder with model.ckpt)")
     return path
