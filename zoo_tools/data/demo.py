@@ -44,17 +44,14 @@ import yaml
 from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.demo_planting import (
     DemoSpec,
-    allelic_counts,
     expected_rate,
-    make_variants,
     plant_sites,
     random_contig,
     track_strengths,
-    truth_rows,
     write_bigwig,
     write_peaks,
-    write_vcf,
 )
+from zoo_tools.data.demo_variants import allelic_counts, make_variants, truth_rows, write_vcf
 from zoo_tools.data.genome import reverse_complement
 from zoo_tools.data.motifs import find_motif
 

@@ -92,8 +92,8 @@ def score_vcf(
     kinds, window_bins, rc, batch_size, pseudocount, fast
         What is scored and how (:class:`~zoo_tools.score.stream.Scorer`).
     resume, shard, chunk_size
-        Continue an interrupted run; records ``i-1, i-1+n, ...`` of ``shard = (i, n)`` only;
-        rows scored and written at a time (:class:`~zoo_tools.score.stream.Run`).
+        Continue an interrupted run; only records ``i-1, i-1+n, ...`` of ``shard = (i, n)``; rows
+        per chunk (:class:`~zoo_tools.score.stream.Run`).
     device : str or torch.device, optional
         The one device; default CUDA when available.
     devices, accelerator, num_nodes, strategy
@@ -107,26 +107,8 @@ def score_vcf(
     """
     run = Run(vcf, genome, out, shard, chunk_size, resume)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
-        return score_vcf_distributed(
-            model,
-            vcf,
-            genome,
-            out,
-            tasks,
-            kinds,
-            window_bins,
-            rc,
-            batch_size,
-            resume,
-            shard,
-            chunk_size,
-            pseudocount,
-            fast,
-            devices,
-            accelerator,
-            num_nodes,
-            strategy,
-        )
+        opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast)
+        return score_vcf_distributed(model, vcf, genome, out, *opts, devices, accelerator, num_nodes, strategy)
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
     scorer = Scorer(model, genome, device=device, **options)
     tally, n_rows, done = _stream(run, scorer)
