@@ -12,7 +12,7 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.data.config import load_data_config
 from zoo_tools.models.heads import MultiTaskHead
 from zoo_tools.models.nets.celltype import CellTypeNet
-from zoo_tools.train.recipes.celltype import cell_design, signal_input
+from zoo_tools.train.cells import cell_design, signal_input
 from zoo_tools.zoo import load_model
 
 from .test_cli import assert_user_error, run

@@ -91,8 +91,6 @@ def deepliftshap(
     f(refs)|`` (plus 1e-3): their attributions do not add up to the output difference, usually a
     layer DeepLIFT does not handle (e.g. a nonlinearity written as a function, not a module).
     """
-    from tangermeme.deep_lift_shap import deep_lift_shap
-
     if explained.siamese:
         raise ZooError(
             "deepliftshap needs one input per output; explain a siamese model with ism, saliency or input_x_gradient"
@@ -100,11 +98,44 @@ def deepliftshap(
     x = _as_tensor(x)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     single = explained.single(task).eval().to(device)
+    hyp, refs = _tangermeme_deep_lift_shap(single, x, batch_size, n_shuffles, seed, device)
+    contrib = (hyp * x).sum((1, 2))
+    with torch.no_grad():
+        fx = _predict_first(single, x, batch_size, device)
+        fr = _predict_first(single, refs.reshape(-1, *refs.shape[2:]).float(), batch_size, device)
+    fr = fr.reshape(len(x), -1).mean(1)
+    # hypothetical[b, i] = mean over references of sum_c m[c, i] (onehot_b[c] - ref[c, i]), so the
+    # contributions of the bases present add up to f(x) - mean f(references) when DeepLIFT is complete
+    deltas = contrib - (fx - fr)
+    bad = (deltas.abs() > warn_delta * (fx - fr).abs() + 1e-3).nonzero().flatten().tolist()
+    if bad:
+        i = bad[0]
+        log.warning(
+            "DeepLIFT/SHAP did not converge for %d of %d sequence(s) (e.g. #%d: delta %.3g vs output difference "
+            "%.3g): read their attributions with care",
+            len(bad),
+            len(x),
+            i,
+            float(deltas[i]),
+            float((fx - fr)[i]),
+        )
+    return hyp.numpy(), deltas.numpy()
+
+
+def _predict_first(single, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
+    """``(N,)`` the first output of ``single`` over ``x`` in batches, on the CPU."""
+    return torch.cat([single(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])[:, 0]
+
+
+def _tangermeme_deep_lift_shap(single, x, batch_size: int, n_shuffles: int, seed: int, device):
+    """tangermeme's ``deep_lift_shap`` (hypothetical, with its references); its own convergence
+    warnings are replaced by ours, and deterministic mode is relaxed for the call: max-unpooling
+    (DeepLIFT's rule for max-pooling) has no deterministic kernel, and it is exact and order-free here."""
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
     was = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        # max-unpooling (DeepLIFT's rule for max-pooling) has no deterministic kernel; it is exact
-        # and order-free here, so deterministic mode (e.g. left on by a Lightning run) is relaxed
         torch.use_deterministic_algorithms(was[0], warn_only=True)
         try:
             hyp, refs = deep_lift_shap(
@@ -125,28 +156,7 @@ def deepliftshap(
     for w in caught:
         if "delta" not in str(w.message).lower():
             log.debug("tangermeme: %s", w.message)
-    hyp = hyp.float()
-    contrib = (hyp * x).sum((1, 2))
-    with torch.no_grad():
-        fx = torch.cat([single(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])[:, 0]
-        r = refs.reshape(-1, *refs.shape[2:]).float()
-        fr = torch.cat([single(r[i : i + batch_size].to(device)).cpu() for i in range(0, len(r), batch_size)])[:, 0]
-    fr = fr.reshape(len(x), -1).mean(1)
-    # hypothetical[b, i] = mean over references of sum_c m[c, i] (onehot_b[c] - ref[c, i]), so the
-    # contributions of the bases present add up to f(x) - mean f(references) when DeepLIFT is complete
-    deltas = contrib - (fx - fr)
-    bad = (deltas.abs() > warn_delta * (fx - fr).abs() + 1e-3).nonzero().flatten().tolist()
-    if bad:
-        log.warning(
-            "DeepLIFT/SHAP did not converge for %d of %d sequence(s) (e.g. #%d: delta %.3g vs output "
-            "difference %.3g): read their attributions with care",
-            len(bad),
-            len(x),
-            bad[0],
-            float(deltas[bad[0]]),
-            float((fx - fr)[bad[0]]),
-        )
-    return hyp.numpy(), deltas.numpy()
+    return hyp.float(), refs
 
 
 def attribute(

@@ -94,11 +94,9 @@ def score_vcf(
     resume, shard, chunk_size
         Continue an interrupted run; only records ``i-1, i-1+n, ...`` of ``shard = (i, n)``; rows
         per chunk (:class:`~zoo_tools.score.stream.Run`).
-    device : str or torch.device, optional
-        The one device; default CUDA when available.
-    devices, accelerator, num_nodes, strategy
-        Other than one device on one node: Lightning's predict loop on that many processes
-        (:func:`~zoo_tools.score.distributed.score_vcf_distributed`); the output is the same.
+    device, devices, accelerator, num_nodes, strategy
+        One device (default CUDA when available), or Lightning's predict loop on ``devices`` x
+        ``num_nodes`` processes (:func:`~zoo_tools.score.distributed.score_vcf_distributed`), same output.
 
     Returns
     -------
