@@ -51,9 +51,14 @@ demo: $(STAMP)
 # tests and notebooks share one model cache (the demo model is built once)
 ZOO_CACHE ?= $(CURDIR)/.zoo_home
 
+# two pytest-xdist workers (one per core; each test file stays on one worker, so its module
+# fixtures are built once), one torch thread each; TEST_WORKERS=0 runs serially
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	ZOO_TEST_HOME=$(ZOO_CACHE) ZOO_HOME=$(ZOO_CACHE) PATH=$(CURDIR)/$(BIN):$$PATH \
-		$(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=600
+	ZOO_TEST_HOME=$(ZOO_CACHE) ZOO_HOME=$(ZOO_CACHE) PATH=$(CURDIR)/$(BIN):$$PATH OMP_NUM_THREADS=1 \
+		$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=30 tests notebooks \
+		--nbmake --nbmake-timeout=600
 
 # ruff (rules and formatting, as in pyproject.toml) and the import contracts ([tool.importlinter])
 lint: $(STAMP)
