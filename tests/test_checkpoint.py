@@ -146,3 +146,17 @@ def test_newer_format_and_unknown_kind_are_one_line_errors(tmp_path):
     torch.save(ckpt, tmp_path / "kind.ckpt")
     with pytest.raises(ZooError, match="unknown model kind 'quantum'"):
         load_model(f"local:{tmp_path / 'kind.ckpt'}")
+
+
+def test_model_finetuned_from_the_demo_model_loads_without_the_cache(tmp_path, monkeypatch):
+    """demo:base lives in $ZOO_HOME; a model fine-tuned from it loads from an empty cache."""
+    base = load_model("demo:base")
+    ckpt = str(tmp_path / "tuned.ckpt")
+    net = _finetune_by_hand(base, ckpt, seed=1)
+    x = _one_hot(2, base.card.seq_len, seed=2)
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "empty_cache"))
+    from zoo_tools.zoo import cache
+
+    assert cache.lookup("demo:base") is None  # the base model is not there
+    with torch.no_grad():
+        np.testing.assert_allclose(load_model(f"local:{ckpt}")(x).numpy(), net(x).numpy(), rtol=1e-5, atol=1e-6)
