@@ -123,7 +123,7 @@ def test_siamese_model_loads_and_flips_sign_on_swap(siamese_run, world):
     assert getattr(model, "is_siamese", False) and model.card.n_tasks == 3 and model.card.n_bins == 1
     pred = pd.read_csv(out / "predictions.tsv", sep="\t").head(20)
     from zoo_tools.data.onehot import codes_to_tensor
-    from zoo_tools.train.recipes.siamese import allele_codes
+    from zoo_tools.train.pairs import allele_codes
 
     ref, alt = allele_codes(Genome(os.path.join(world, "genome.fa")), pred, model.card.seq_len)
     xr, xa = codes_to_tensor(ref), codes_to_tensor(alt)
@@ -153,7 +153,7 @@ def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
     """`zoo score-variants` with a siamese model: the pair's predicted imbalance, both strands."""
     from zoo_tools.data.onehot import codes_to_tensor
     from zoo_tools.score import read_scores
-    from zoo_tools.train.recipes.siamese import allele_codes
+    from zoo_tools.train.pairs import allele_codes
 
     out_dir, _ = siamese_run
     out = tmp_path / "imbalance.tsv"

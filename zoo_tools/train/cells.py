@@ -17,17 +17,33 @@ from zoo_tools.data.onehot import codes_to_tensor
 
 
 def signal_input(values: np.ndarray, track_mean: float) -> np.ndarray:
-    """Input branch values: ``log1p(values / track_mean)`` (``track_mean``: the track's mean signal
-    per bp over training-chromosome windows, so cells sequenced at different depths compare)."""
+    """Input branch values: ``log1p(values / track_mean)``, so cells sequenced at different depths compare.
+
+    Parameters
+    ----------
+    values : signal per bin, any shape (e.g. ``(Nw, S, B)``).
+    track_mean : the track's mean signal per bp over training-chromosome windows (floored at 1e-9).
+
+    Returns
+    -------
+    np.ndarray
+        float32, the shape of ``values``.
+    """
     return np.log1p(np.asarray(values, np.float32) / max(float(track_mean), 1e-9)).astype(np.float32)
 
 
 def cell_design(cfg: DataConfig, input_assay: str, target_assays: list[str], holdout: list[str]) -> dict:
     """Which tracks are inputs / targets of which cell types, and the held-out cell types.
 
-    Returns ``{"cells": [...complete cell types...], "targets": [assays], "inputs": {cell: [track idx]},
-    "outputs": {cell: {assay: [track idx]}}, "train_cells": [...], "holdout": [...]}``.
-    """
+    Parameters
+    ----------
+    cfg, input_assay, target_assays, holdout : the data YAML; the head's assays and held-out cell types.
+
+    Returns
+    -------
+    dict
+        ``{"cells": [...complete cell types...], "targets": [assays], "input_assay": str, "inputs": {cell:
+        [track idx]}, "outputs": {cell: {assay: [track idx]}}, "train_cells": [...], "holdout": [...]}``."""
     unnamed = [t.name for t in cfg.tracks if t.assay == "unknown" or t.cell_type == "unknown"]
     if unnamed:
         raise ZooError(
@@ -100,12 +116,36 @@ class CellWindowDataset(torch.utils.data.Dataset):
 
 
 def pairs(windows_idx: np.ndarray, cells: list[int]) -> np.ndarray:
+    """Every window of ``windows_idx`` with every cell of ``cells``, as example pairs.
+
+    Parameters
+    ----------
+    windows_idx, cells : window indices (rows of the windows table); cell indices (in ``design["cells"]``).
+
+    Returns
+    -------
+    np.ndarray
+        ``(len(cells) * len(windows_idx), 2)`` int64 rows of (window index, cell index), cell by cell.
+    """
     return np.array([(w, c) for c in cells for w in windows_idx], dtype=np.int64).reshape(-1, 2)
 
 
 def cell_arrays(design: dict, raw: np.ndarray, train_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Depth-normalised arrays per complete cell type: ``signal`` ``(cells, Nw, 1, B)``, ``target``
-    ``(cells, Nw, T, B)`` and the per-track training means ``(tracks,)``."""
+    """Depth-normalised arrays per complete cell type (replicate tracks averaged).
+
+    Parameters
+    ----------
+    design : :func:`cell_design`'s result.
+    raw : ``(Nw, tracks, B)`` float32 binned signal of every track of the data YAML.
+    train_w : ``(Nw,)`` bool, the training-chromosome windows.
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray, np.ndarray]
+        ``signal`` ``(cells, Nw, 1, B)``: ``log1p`` of the input assay in units of its training mean;
+        ``target`` ``(cells, Nw, T, B)`` in units of each track's training mean (both float32); the
+        per-track training means ``(tracks,)`` (mean signal per bp).
+    """
     depth = np.maximum(raw[train_w].mean(axis=(0, 2)), 1e-9)  # (tracks,) training-chromosome means
     norm = raw / depth[None, :, None]
     cells = design["cells"]
@@ -118,7 +158,19 @@ def cell_arrays(design: dict, raw: np.ndarray, train_w: np.ndarray) -> tuple[np.
 
 def example_sets(design: dict, split: np.ndarray) -> dict[str, np.ndarray]:
     """(window, cell) example pairs: training cell types on train / val chromosomes, held-out ones
-    on test chromosomes, and the two optimistic mixtures reported beside them."""
+    on test chromosomes, and the two optimistic mixtures reported beside them.
+
+    Parameters
+    ----------
+    design : :func:`cell_design`'s result.
+    split : ``(Nw,)`` each window's split (``train`` / ``val`` / ``test``).
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        ``train``, ``val``, ``test``, ``holdout_cells_train_chroms`` and ``train_cells_test_chroms``:
+        ``(n, 2)`` int64 rows of (window index, cell index) (see :func:`pairs`).
+    """
     ci = {c: i for i, c in enumerate(design["cells"])}
     train_c, hold_c = [ci[c] for c in design["train_cells"]], [ci[c] for c in design["holdout"]]
     widx = {s: np.flatnonzero(split == s) for s in ("train", "val", "test")}

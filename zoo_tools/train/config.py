@@ -73,6 +73,17 @@ Head = Annotated[HeadSpec | SiameseHeadSpec | CellTypeHeadSpec, Field(discrimina
 
 
 class WindowSpec(Strict):
+    """The ``windows:`` block: which windows to train on and how targets are binned.
+
+    Attributes
+    ----------
+    peaks : summit-centred windows around the data YAML's peaks (else the genome tiled, half-overlapping).
+    background_ratio : GC-matched background windows per peak window (0: none).
+    bin_size : target bin size in bp (default the model's).
+    transform : applied to the binned targets (``none``, ``arcsinh``, ``log1p``, ``softclip``).
+    min_spacing : peak windows starting closer than this (bp) to a kept one are merged into it.
+    """
+
     peaks: bool = True
     background_ratio: float = Field(1.0, ge=0)
     bin_size: int | None = Field(None, gt=0)
@@ -81,6 +92,23 @@ class WindowSpec(Strict):
 
 
 class TrainSpec(Strict):
+    """The ``train:`` block: optimisation, augmentation and reproducibility.
+
+    Attributes
+    ----------
+    epochs, batch_size, patience : at most this many epochs; examples per batch; early-stopping
+        patience in epochs (no early stop in the first half of the epochs).
+    lr, trunk_lr, weight_decay : AdamW with a one-cycle schedule; the head's peak learning rate, the
+        trunk's (default ``lr / 10``), the weight decay.
+    freeze_trunk, head_warmup_epochs : the trunk never trains; or stays frozen for the first epochs.
+    rc, max_shift : reverse-complement and shift (bp) augmentation of training windows.
+    grad_clip, precision : gradient-norm clipping (0: off); Lightning's ``precision``.
+    seed, deterministic : seeds of everything; Lightning's deterministic algorithms.
+    embedding_cache : cache trunk embeddings once per window (``auto``: when the trunk is frozen and
+        there are no shifts).
+    num_workers : DataLoader worker processes.
+    """
+
     epochs: int = Field(6, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(2e-3, gt=0)
@@ -105,6 +133,19 @@ class TrainSpec(Strict):
 
 
 class Recipe(Strict):
+    """A whole recipe (see the module docstring), as :func:`load_recipe` validates it.
+
+    Attributes
+    ----------
+    include : YAML files merged under this one (empty once loaded).
+    name, model, data : the run's name; the base model (any ``load_model`` spec); the data YAML's
+        path, or ``demo`` for the demo world.
+    head : the head and its recipe, by ``type`` (``multitask`` when absent).
+    windows, train : :class:`WindowSpec`, :class:`TrainSpec`.
+    trainer : keyword arguments of ``lightning.Trainer`` (passed unchanged, over the engine's).
+    logger : ``csv``, or ``wandb`` (offline) as well.
+    """
+
     include: list[str] = Field(default_factory=list)
     name: str = "finetune"
     model: str
@@ -125,7 +166,17 @@ class Recipe(Strict):
 
 
 def deep_merge(base: dict, over: dict) -> dict:
-    """Recursive dict merge: values of ``over`` win; nested dicts merge."""
+    """Recursive dict merge: values of ``over`` win; nested dicts merge.
+
+    Parameters
+    ----------
+    base, over : the dicts to merge (neither is modified).
+
+    Returns
+    -------
+    dict
+        A new dict (deep copies of the values).
+    """
     out = copy.deepcopy(base)
     for k, v in over.items():
         out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
@@ -151,7 +202,18 @@ def _with_includes(path: str, seen: tuple = ()) -> dict:
 
 
 def apply_sets(raw: dict, sets: list[str] | None) -> dict:
-    """Apply ``key.sub=value`` overrides (value parsed as YAML)."""
+    """Apply ``key.sub=value`` overrides (value parsed as YAML).
+
+    Parameters
+    ----------
+    raw : a recipe as a dict (not modified).
+    sets : overrides, as ``zoo finetune --set``; missing sections are made.
+
+    Returns
+    -------
+    dict
+        A copy of ``raw`` with the overrides.
+    """
     out = copy.deepcopy(raw)
     for item in sets or []:
         if "=" not in item:
@@ -168,7 +230,19 @@ def apply_sets(raw: dict, sets: list[str] | None) -> dict:
 
 
 def load_recipe(path: str, sets: list[str] | None = None) -> Recipe:
-    """Read a recipe with its includes and overrides, validated (errors name the bad key)."""
+    """Read a recipe with its includes and overrides, validated (errors name the bad key).
+
+    Parameters
+    ----------
+    path : the recipe YAML.
+    sets : ``key.sub=value`` overrides (value parsed as YAML), applied after the includes.
+
+    Returns
+    -------
+    Recipe
+        The validated recipe; ``include`` emptied (already merged), a relative ``data`` path resolved
+        against the file that names it (against the working directory when given by ``--set``).
+    """
     raw = apply_sets(_with_includes(path), sets)
     data = raw.get("data")
     if isinstance(data, str) and data not in ("demo",) and sets and any(s.startswith("data=") for s in sets):

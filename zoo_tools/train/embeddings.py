@@ -15,7 +15,18 @@ from zoo_tools.core.progress import progress_bar
 
 
 def embedding_shape(trunk: nn.Module, seq_len: int) -> tuple[int, int]:
-    """``(C, B')`` of the trunk's embedding for one input of ``seq_len`` bp."""
+    """``(C, B')`` of the trunk's embedding for one input of ``seq_len`` bp (the trunk is left in eval mode).
+
+    Parameters
+    ----------
+    trunk : a module taking ``(N, 4, L)`` one-hot and giving ``(N, C, B')``.
+    seq_len : the input length ``L`` in bp.
+
+    Returns
+    -------
+    tuple[int, int]
+        ``(C, B')``: channels and bins.
+    """
     trunk.eval()
     with torch.no_grad():
         e = trunk(torch.zeros(1, 4, seq_len))
@@ -60,6 +71,19 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
 
     Stored in ``$ZOO_HOME/embeddings/<key>.npy`` where ``key`` hashes the model weights and the
     windows, so a second run with the same model and data reuses them.
+
+    Parameters
+    ----------
+    model : a network with a ``trunk`` (``(N, 4, L)`` one-hot -> ``(N, C, B')``).
+    dataset : a :class:`~zoo_tools.data.datasets.SeqTrackDataset` without augmentation.
+    rc : also embed each window's reverse complement.
+    key, batch_size : the file's key (:func:`data_key`); windows per trunk call.
+
+    Returns
+    -------
+    np.ndarray
+        Read-only memory map, float32 ``(N, 2, C, B')`` with ``rc`` (index 1: the reverse complement),
+        else ``(N, C, B')``.
     """
     from zoo_tools.zoo.cache import zoo_home
 
@@ -91,6 +115,19 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
 
 
 def data_key(model_sha: str, windows: pd.DataFrame, seq_len: int, rc: bool) -> str:
+    """The embedding cache's key for a model and its windows.
+
+    Parameters
+    ----------
+    model_sha : the base model's sha256 (or its spec when unknown).
+    windows : DataFrame ``chrom, start, end`` (0-based half-open), in order.
+    seq_len, rc : input length in bp; whether reverse complements are cached too.
+
+    Returns
+    -------
+    str
+        24 hex digits of a sha256 over all of them.
+    """
     h = hashlib.sha256(f"{model_sha}|{seq_len}|{rc}".encode())
     h.update(pd.util.hash_pandas_object(windows[["chrom", "start", "end"]], index=False).values.tobytes())
     return h.hexdigest()[:24]

@@ -122,7 +122,18 @@ class Fitted:
 def make_loader(ds, batch_size: int, shuffle: bool, seed: int, num_workers: int, batched: bool):
     """DataLoader; ``batched`` hands whole index batches to the dataset (vectorised gather, far
     less per-item overhead) and is used on one device; with several devices / nodes the plain
-    per-item loader lets Lightning insert its distributed sampler."""
+    per-item loader lets Lightning insert its distributed sampler.
+
+    Parameters
+    ----------
+    ds : a dataset (with ``batched``, one whose ``__getitem__`` takes index arrays).
+    batch_size, shuffle, seed, num_workers : examples per batch; shuffle each epoch, seeded; worker processes.
+    batched : hand whole index batches to ``ds``.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+    """
     from torch.utils.data import DataLoader
 
     from zoo_tools.data.datasets import batch_loader
@@ -140,7 +151,18 @@ def make_loader(ds, batch_size: int, shuffle: bool, seed: int, num_workers: int,
 
 def start_run(recipe: Recipe, out: str) -> RunContext:
     """What every run does first: the output folder, seeds, the data YAML (``demo`` made on first
-    use) resolved and validated, and the resolved recipe saved as ``out/config.yaml``."""
+    use) resolved and validated, and the resolved recipe saved as ``out/config.yaml``.
+
+    Parameters
+    ----------
+    recipe : the recipe (``recipe.data`` is set to the resolved data YAML path).
+    out : the output folder (made).
+
+    Returns
+    -------
+    RunContext
+        What the recipe's steps see (the genome and base model are loaded when first used).
+    """
     from zoo_tools.train.lightning import seed_everything
 
     t0 = time.time()
@@ -153,7 +175,19 @@ def start_run(recipe: Recipe, out: str) -> RunContext:
 
 def fit_prepared(ctx: RunContext, prep: Prepared, out: str, callbacks=()) -> Fitted:
     """Loaders, the Lightning module and training into ``out``; the best epoch's weights are
-    loaded back into ``prep.train_net``."""
+    loaded back into ``prep.train_net``.
+
+    Parameters
+    ----------
+    ctx, prep : the run and the recipe's prepared network and datasets.
+    out : folder of Lightning's logs and checkpoints (``ctx.out``, or e.g. a control's sub-folder).
+    callbacks : extra Lightning callbacks.
+
+    Returns
+    -------
+    Fitted
+        The trainer, its CSV log and the training wall time in seconds.
+    """
     from zoo_tools.train.lightning import LitFineTune, fit, seed_everything
 
     spec = ctx.recipe.train
@@ -173,8 +207,19 @@ def fit_prepared(ctx: RunContext, prep: Prepared, out: str, callbacks=()) -> Fit
 
 
 def run_recipe(recipe: Recipe, out: str, callbacks=()) -> RunResult:
-    """Run any registered recipe into folder ``out``; returns its typed result (also
-    ``out/metrics.json``). ``callbacks`` are extra Lightning callbacks."""
+    """Run any registered recipe into folder ``out``: start, prepare, fit, evaluate, write.
+
+    Parameters
+    ----------
+    recipe, out : the recipe (validated); the output folder.
+    callbacks : extra Lightning callbacks.
+
+    Returns
+    -------
+    RunResult
+        The recipe's typed result (also ``out/metrics.json``); on non-zero DDP ranks a partial one
+        (no evaluation, nothing written).
+    """
     from zoo_tools.train.recipes import recipe_kind
 
     kind = recipe_kind(recipe.head.type)
@@ -200,8 +245,18 @@ def run_recipe(recipe: Recipe, out: str, callbacks=()) -> RunResult:
 
 
 def finished_run(recipe: Recipe, out: str) -> RunResult | None:
-    """The result of a finished run of exactly this recipe in ``out`` (its ``config.yaml`` equals the
-    resolved recipe and ``model.ckpt`` and ``metrics.json`` are there), else None."""
+    """The result of a finished run of exactly this recipe in ``out``, if there is one.
+
+    Parameters
+    ----------
+    recipe, out : the recipe; the folder to look in.
+
+    Returns
+    -------
+    RunResult or None
+        Read from ``out/metrics.json`` when ``out/config.yaml`` equals the resolved recipe and
+        ``model.ckpt`` and ``metrics.json`` are there; else None.
+    """
     import yaml
 
     paths = [os.path.join(out, f) for f in ("config.yaml", "model.ckpt", "metrics.json")]
@@ -216,7 +271,17 @@ def finished_run(recipe: Recipe, out: str) -> RunResult | None:
 
 def reuse_or_run(recipe: Recipe, out: str, callbacks=()) -> RunResult:
     """:func:`run_recipe`, unless ``out`` holds a finished run of the same recipe (then its result);
-    processes sharing ``out`` wait for the one that trains."""
+    processes sharing ``out`` wait for the one that trains.
+
+    Parameters
+    ----------
+    recipe, out, callbacks : as for :func:`run_recipe`.
+
+    Returns
+    -------
+    RunResult
+        The finished run's result, or the new run's.
+    """
     from zoo_tools.core.locks import file_lock
 
     with file_lock(os.path.abspath(out).rstrip(os.sep) + ".lock"):
@@ -225,7 +290,14 @@ def reuse_or_run(recipe: Recipe, out: str, callbacks=()) -> RunResult:
 
 def write_outputs(ctx: RunContext, prep: Prepared, fitted: Fitted, result: RunResult, card) -> None:
     """``log.csv`` and ``curves.png``, ``model.ckpt``, ``metrics.json``; Lightning's own
-    checkpoints removed (``model.ckpt`` holds the best weights)."""
+    checkpoints removed (``model.ckpt`` holds the best weights).
+
+    Parameters
+    ----------
+    ctx, prep, fitted : the run, its prepared network and its fit.
+    result : the typed result (its ``total_seconds`` is set here).
+    card : the saved model's :class:`~zoo_tools.models.card.ModelCard` (the recipe's ``card`` step).
+    """
     out = ctx.out
     if os.path.exists(fitted.log_csv):
         epochs = pd.read_csv(fitted.log_csv).groupby("epoch").first().reset_index()
@@ -239,7 +311,14 @@ def write_outputs(ctx: RunContext, prep: Prepared, fitted: Fitted, result: RunRe
 
 
 def save_model(path: str, ctx: RunContext, prep: Prepared, card) -> None:
-    """Write ``prep.net`` as a zoo_tools checkpoint (format 2: the trunk described completely)."""
+    """Write ``prep.net`` as a zoo_tools checkpoint (format 2: the trunk described completely).
+
+    Parameters
+    ----------
+    path : the checkpoint file (``model.ckpt``).
+    ctx, prep : the run (its base model describes the trunk) and the network to save.
+    card : the model's :class:`~zoo_tools.models.card.ModelCard`.
+    """
     from zoo_tools.train.recipes import recipe_kind
 
     base = ctx.base

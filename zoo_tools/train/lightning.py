@@ -100,7 +100,19 @@ class LitFineTune(L.LightningModule):
 
 def trainer_options(recipe: Recipe, out: str, n_train_batches: int, callbacks=()) -> tuple[dict, ModelCheckpoint]:
     """Lightning ``Trainer`` keyword arguments for a recipe (its ``trainer:`` block wins), and the
-    checkpoint callback that keeps the best epoch."""
+    checkpoint callback that keeps the best epoch.
+
+    Parameters
+    ----------
+    recipe, out : the recipe; the folder of Lightning's logs and checkpoints.
+    n_train_batches : batches per training epoch (caps the logging interval).
+    callbacks : extra Lightning callbacks.
+
+    Returns
+    -------
+    tuple[dict, ModelCheckpoint]
+        The ``Trainer`` options and the checkpoint callback among their ``callbacks``.
+    """
     spec = recipe.train
     loggers = [CSVLogger(out, name="lightning_logs", version="")]
     if recipe.logger == "wandb":
@@ -139,9 +151,19 @@ def trainer_options(recipe: Recipe, out: str, n_train_batches: int, callbacks=()
 
 
 def fit(lit: LitFineTune, loaders: dict, recipe: Recipe, out: str, callbacks=()):
-    """Train; returns ``(best checkpoint path, CSV log path, trainer)``.
+    """Train ``lit`` on the ``train`` loader, validating on ``val`` after each epoch.
 
-    ``callbacks``: extra Lightning callbacks (``zoo tune`` reports each epoch through one).
+    Parameters
+    ----------
+    lit : the Lightning module.
+    loaders : data loaders by split (``train`` and ``val``).
+    recipe, out : the recipe (its ``train`` and ``trainer`` blocks); the folder of logs and checkpoints.
+    callbacks : extra Lightning callbacks (``zoo tune`` reports each epoch through one).
+
+    Returns
+    -------
+    tuple[str, str, lightning.Trainer]
+        ``(best checkpoint path, CSV log path, trainer)``; the path is ``""`` if no checkpoint was saved.
     """
     quiet_lightning()
     options, ckpt = trainer_options(recipe, out, len(loaders["train"]), callbacks)
@@ -161,5 +183,10 @@ def fit(lit: LitFineTune, loaders: dict, recipe: Recipe, out: str, callbacks=())
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (and dataloader workers) as Lightning does."""
+    """Seed Python, NumPy and torch (and dataloader workers) as Lightning does.
+
+    Parameters
+    ----------
+    seed : the seed (the recipe's ``train.seed``).
+    """
     L.seed_everything(seed, workers=True, verbose=False)

@@ -19,6 +19,13 @@ def _pyplot():
 
 
 def plot_curves(log_csv: str, path: str) -> None:
+    """Training and validation loss per epoch.
+
+    Parameters
+    ----------
+    log_csv : Lightning's ``metrics.csv`` (columns ``epoch``, ``train_loss``, ``val_loss``).
+    path : the PNG to write.
+    """
     plt = _pyplot()
     df = pd.read_csv(log_csv)
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -37,7 +44,16 @@ def plot_curves(log_csv: str, path: str) -> None:
 def plot_pred_vs_obs(
     pred: np.ndarray, obs: np.ndarray, names: list[str], metrics: dict, path: str, max_points: int = 4000, seed: int = 0
 ) -> None:
-    """log1p(predicted) vs log1p(observed) per task on test bins, with the test Pearson."""
+    """log1p(predicted) vs log1p(observed) per task on test bins, with the test Pearson.
+
+    Parameters
+    ----------
+    pred, obs : ``(n, T, B)`` predicted and observed targets.
+    names : the ``T`` task names.
+    metrics : :func:`~zoo_tools.core.metrics.track_metrics` of ``pred`` and ``obs`` (its ``per_task``).
+    path : the PNG to write (one panel per task).
+    max_points, seed : bins drawn per panel, at random with this seed.
+    """
     plt = _pyplot()
     n = len(names)
     cols = min(n, 4)
@@ -61,6 +77,14 @@ def plot_pred_vs_obs(
 
 
 def plot_pairs(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, path: str) -> None:
+    """Predicted vs observed (and true) allelic log ratios of the test SNVs, all groups pooled.
+
+    Parameters
+    ----------
+    pred, obs, truth : ``(N, groups)`` predicted, observed and true ``log((alt + 1) / (ref + 1))``
+        (NaN where unobserved / unknown; no truth panel when all are NaN).
+    path : the PNG to write.
+    """
     plt = _pyplot()
     panels = [("observed log ratio", obs)] + ([("true log ratio", truth)] if np.isfinite(truth).any() else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False)

@@ -19,7 +19,17 @@ _RESULTS: dict[str, type[RunResult]] = {}
 
 
 def register_result(cls: type[RunResult]) -> type[RunResult]:
-    """Class decorator: register a result type under its ``HEAD``."""
+    """Class decorator: register a result type under its ``HEAD``.
+
+    Parameters
+    ----------
+    cls : a :class:`RunResult` subclass (``HEAD``: its recipe's ``head.type``).
+
+    Returns
+    -------
+    type[RunResult]
+        ``cls`` unchanged (:meth:`RunResult.from_json` now reads its ``metrics.json``).
+    """
     _RESULTS[cls.HEAD] = cls
     return cls
 

@@ -46,7 +46,18 @@ DISTRIBUTIONS = {
 
 
 def parse_space(raw: dict[str, Any], source: str) -> dict[str, tuple[str, list]]:
-    """``{key: {kind: args}}`` -> ``{key: (kind, args)}``, checked; errors name the key and the fix."""
+    """``{key: {kind: args}}`` -> ``{key: (kind, args)}``, checked; errors name the key and the fix.
+
+    Parameters
+    ----------
+    raw : the space YAML's mapping (recipe key -> one of :data:`DISTRIBUTIONS` with its arguments).
+    source : the space file's name, for errors.
+
+    Returns
+    -------
+    dict[str, tuple[str, list]]
+        ``{recipe key: (distribution, arguments)}``.
+    """
     if not raw:
         raise ZooError(f"{source}: the search space is empty; map recipe keys to e.g. {{choice: [a, b]}}")
     space = {}
@@ -68,6 +79,17 @@ def parse_space(raw: dict[str, Any], source: str) -> dict[str, tuple[str, list]]
 
 
 def to_ray(space: dict[str, tuple[str, list]]) -> dict:
+    """A checked space as Ray Tune's ``param_space``.
+
+    Parameters
+    ----------
+    space : :func:`parse_space`'s result.
+
+    Returns
+    -------
+    dict
+        ``{recipe key: ray.tune sampler}`` (``tune.choice``, ``tune.uniform``, ...).
+    """
     from ray import tune
 
     make = {
@@ -81,7 +103,17 @@ def to_ray(space: dict[str, tuple[str, list]]) -> dict:
 
 
 def overrides(config: dict[str, Any]) -> list[str]:
-    """Sampled values -> ``--set`` strings (JSON is valid YAML, so types survive)."""
+    """Sampled values -> ``--set`` strings (JSON is valid YAML, so types survive).
+
+    Parameters
+    ----------
+    config : ``{recipe key: value}`` (NumPy scalars allowed).
+
+    Returns
+    -------
+    list[str]
+        ``["key.sub=value", ...]``.
+    """
     return [f"{k}={json.dumps(v.item() if hasattr(v, 'item') else v)}" for k, v in config.items()]
 
 
@@ -117,7 +149,19 @@ def _trainable(recipe_path: str, sets: list[str], out: str):
 
 
 def check_space(recipe_path: str, space_path: str, sets: list[str], trials: int) -> dict[str, tuple[str, list]]:
-    """The search space, each key checked against the recipe with its first values."""
+    """The search space, each key checked against the recipe with its first values.
+
+    Parameters
+    ----------
+    recipe_path, space_path : the recipe YAML; the space YAML.
+    sets : ``--set`` overrides of the recipe.
+    trials : the number of trials (must be >= 1).
+
+    Returns
+    -------
+    dict[str, tuple[str, list]]
+        :func:`parse_space`'s result; a :class:`~zoo_tools.core.errors.ZooError` when a value does not fit.
+    """
     from zoo_tools.train.config import load_recipe
 
     space = parse_space(load_yaml(space_path), space_path)
@@ -142,7 +186,22 @@ def run_tune(
     cpus_per_trial: float = 1.0,
     gpus_per_trial: float = 0.0,
 ) -> pd.DataFrame:
-    """Run the sweep; returns the trials table (also ``out/trials.tsv``) and writes ``best_config.yaml``."""
+    """Run the sweep (``zoo tune``); writes ``trials.tsv``, ``best_config.yaml`` and ``trials/`` into ``out``.
+
+    Parameters
+    ----------
+    recipe_path, space_path : the recipe YAML; the space YAML (see the module docstring).
+    trials : the number of sampled trials.
+    out : the output folder.
+    sets : ``--set`` overrides of the recipe (every trial).
+    address : a running Ray cluster's address; None: a local Ray on every CPU.
+    cpus_per_trial, gpus_per_trial : Ray resources of each trial (fractions allowed).
+
+    Returns
+    -------
+    pd.DataFrame
+        The trials table (also ``out/trials.tsv``), best validation loss first.
+    """
     from zoo_tools.data.config import dump_config
     from zoo_tools.train.config import load_recipe
     from zoo_tools.train.windows import resolve_data
@@ -172,14 +231,39 @@ def run_tune(
 
 
 def tune_trainable(recipe_path: str, sets: list[str], out: str, cpus: float, gpus: float):
-    """The trial function with its resources, as Ray Tune takes it."""
+    """The trial function with its resources, as Ray Tune takes it.
+
+    Parameters
+    ----------
+    recipe_path, sets, out : the recipe YAML (absolute), its overrides, the sweep's folder.
+    cpus, gpus : Ray resources per trial.
+
+    Returns
+    -------
+    Ray Tune trainable
+        Runs the recipe with a trial's values into ``out/trials/<id>``, reporting each epoch's ``val_loss``.
+    """
     from ray import tune
 
     return tune.with_resources(_trainable(recipe_path, sets, out), {"cpu": cpus, "gpu": gpus})
 
 
 def fit_trials(trainable, space: dict, trials: int, recipe, out: str, address: str | None):
-    """Ray Tune with ASHA over ``trials`` samples of ``space`` (seeded); the Ray result grid."""
+    """Ray Tune with ASHA over ``trials`` samples of ``space`` (seeded); the Ray result grid.
+
+    Parameters
+    ----------
+    trainable : :func:`tune_trainable`'s result.
+    space, trials : :func:`parse_space`'s result; the number of samples.
+    recipe : the loaded recipe (``train.epochs`` bounds ASHA, ``train.seed`` seeds the sampling).
+    out : the sweep's folder (Ray's records in ``out/ray_results``).
+    address : a running Ray cluster's address; None: start a local Ray (shut down after).
+
+    Returns
+    -------
+    ray.tune.ResultGrid
+        One result per trial.
+    """
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -215,7 +299,20 @@ def fit_trials(trainable, space: dict, trials: int, recipe, out: str, address: s
 
 
 def trial_row(r, space: dict, out: str) -> dict:
-    """One trials.tsv row: sampled values, losses, status and the trial's headline metrics."""
+    """One trials.tsv row: sampled values, losses, status and the trial's headline metrics.
+
+    Parameters
+    ----------
+    r : one trial's Ray result.
+    space, out : the search space; the sweep's folder (the trial's ``metrics.json`` is read there).
+
+    Returns
+    -------
+    dict
+        ``trial``, the sampled values, ``best_val_loss``, ``last_val_loss``, ``epochs``, ``status``
+        (``finished`` / ``stopped_by_asha`` / ``error``), ``val_pearson`` / ``test_pearson`` when
+        finished, ``error`` on failure.
+    """
     from zoo_tools.train.results import RunResult
 
     hist = r.metrics_dataframe if r.metrics_dataframe is not None else pd.DataFrame()
@@ -237,7 +334,17 @@ def trial_row(r, space: dict, out: str) -> dict:
 
 
 def trials_table(results, space: dict, out: str) -> pd.DataFrame:
-    """``out/trials.tsv``: one row per trial, best validation loss first."""
+    """``out/trials.tsv``: one row per trial, best validation loss first.
+
+    Parameters
+    ----------
+    results, space, out : the Ray result grid; the search space; the sweep's folder.
+
+    Returns
+    -------
+    pd.DataFrame
+        The table written (rows of :func:`trial_row`).
+    """
     table = pd.DataFrame([trial_row(r, space, out) for r in results])
     table = table.sort_values("best_val_loss", kind="stable").reset_index(drop=True)
     table.to_csv(os.path.join(out, "trials.tsv"), sep="\t", index=False, float_format="%.5g")
@@ -255,6 +362,17 @@ def _headline(m) -> dict:
 
 
 def summary(table: pd.DataFrame, out: str) -> str:
+    """A short report of a sweep (what ``zoo tune`` prints).
+
+    Parameters
+    ----------
+    table, out : :func:`run_tune`'s trials table; the sweep's folder.
+
+    Returns
+    -------
+    str
+        Trial counts, the best validation loss, the table and where the outputs are.
+    """
     best = table.iloc[0]
     n_stop = int((table.status == "stopped_by_asha").sum())
     lines = [

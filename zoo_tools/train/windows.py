@@ -27,7 +27,17 @@ log = logging.getLogger(__name__)
 
 
 def resolve_data(data: str) -> str:
-    """Path of the data YAML; ``demo`` is the demo world in ``$ZOO_HOME/demo_world`` (made once)."""
+    """Path of the data YAML; ``demo`` is the demo world in ``$ZOO_HOME/demo_world`` (made once).
+
+    Parameters
+    ----------
+    data : a recipe's ``data``: a data YAML path or ``demo``.
+
+    Returns
+    -------
+    str
+        ``data`` itself, or the demo world's ``data.yaml`` (remade when older than the generator).
+    """
     if data != "demo":
         return data
     from zoo_tools.core.locks import file_lock
@@ -43,7 +53,17 @@ def resolve_data(data: str) -> str:
 
 
 def demo_is_current(folder) -> bool:
-    """Whether a demo world was made by this version of the generator (older ones lack files)."""
+    """Whether a demo world was made by this version of the generator (older ones lack files).
+
+    Parameters
+    ----------
+    folder : the demo world's folder.
+
+    Returns
+    -------
+    bool
+        True when its ``summary.yaml`` names the current ``DEMO_VERSION``.
+    """
     import yaml
 
     from zoo_tools.data.demo import DEMO_VERSION
@@ -56,7 +76,20 @@ def demo_is_current(folder) -> bool:
 
 
 def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int) -> pd.DataFrame:
-    """Summit-centred windows around the peaks of every track, near-duplicates merged."""
+    """Summit-centred windows around the peaks of every track, near-duplicates merged.
+
+    Parameters
+    ----------
+    cfg, genome : the data YAML (its ``peaks``) and the reference.
+    seq_len : window length in bp.
+    min_spacing : a window starting less than this many bp after the last kept one is dropped.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``chrom, start, end`` (0-based half-open, ``seq_len`` bp; may reach past contig ends),
+        sorted by chromosome and start.
+    """
     if not cfg.peaks:
         raise ZooError("the data YAML lists no peaks; add `peaks:` (or set windows.peaks=false to tile)")
     frames = [centre_windows(read_bed(p.path, genome), seq_len)[["chrom", "start", "end"]] for p in cfg.peaks]
@@ -73,7 +106,21 @@ def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int
 
 
 def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int) -> pd.DataFrame:
-    """Peak + GC-matched background windows with ``split`` and ``is_peak`` columns."""
+    """Peak + GC-matched background windows with ``split`` and ``is_peak`` columns.
+
+    Parameters
+    ----------
+    cfg, genome : the data YAML (peaks, blacklist, splits) and the reference.
+    seq_len : window length in bp (the model's input).
+    spec : the recipe's :class:`~zoo_tools.train.config.WindowSpec` (without peaks: the genome tiled).
+    seed : the background sampling seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``chrom, start, end`` (0-based half-open, inside contigs, blacklist-filtered), ``is_peak``,
+        ``split``, sorted by split, chromosome and start; every split non-empty.
+    """
     if spec.peaks:
         peaks = peak_windows(cfg, genome, seq_len, spec.min_spacing)
         inside = (peaks.start >= 0) & (peaks.end <= peaks.chrom.map(genome.contigs))
@@ -104,7 +151,20 @@ def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int
 
 
 def data_report(windows: pd.DataFrame, targets: np.ndarray, names: list[str], bin_size: int) -> dict:
-    """Class balance per split and per-track depth (mean signal per bp, training windows)."""
+    """Class balance per split and per-track depth (mean signal per bp, training windows).
+
+    Parameters
+    ----------
+    windows : :func:`build_windows`'s table (``split``, ``is_peak``).
+    targets : ``(N, T, B)`` float32 binned targets of those windows.
+    names, bin_size : the ``T`` track names; the bin size in bp.
+
+    Returns
+    -------
+    dict
+        ``class_balance`` ``{split: {peak, background}}``, ``track_depth`` ``{track: mean}`` and
+        ``depth_spread`` (largest / smallest depth).
+    """
     balance = {
         s: {"peak": int(g.is_peak.sum()), "background": int((~g.is_peak).sum())} for s, g in windows.groupby("split")
     }

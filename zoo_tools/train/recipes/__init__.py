@@ -46,17 +46,43 @@ _KINDS: Registry[RecipeKind] = Registry(__name__)
 
 
 def register_recipe(kind: RecipeKind) -> RecipeKind:
-    """Add a recipe (called at import time by the module that defines it)."""
+    """Add a recipe (called at import time by the module that defines it).
+
+    Parameters
+    ----------
+    kind : the recipe's steps and result class, under ``kind.name`` (its ``head.type``).
+
+    Returns
+    -------
+    RecipeKind
+        ``kind``, as registered.
+    """
     return _KINDS.register(kind.name, kind)
 
 
 def recipe_kinds() -> dict[str, RecipeKind]:
-    """Every registered recipe by head type (this package's modules imported on first use)."""
+    """Every registered recipe by head type (this package's modules imported on first use).
+
+    Returns
+    -------
+    dict[str, RecipeKind]
+        ``{head.type: RecipeKind}``.
+    """
     return _KINDS.all()
 
 
 def recipe_kind(name: str) -> RecipeKind:
-    """The recipe registered for ``head.type`` ``name``."""
+    """The recipe registered for ``head.type`` ``name``.
+
+    Parameters
+    ----------
+    name : a ``head.type`` (``multitask``, ``siamese``, ``celltype``, ...).
+
+    Returns
+    -------
+    RecipeKind
+        Its steps; a :class:`~zoo_tools.core.errors.ZooError` naming the known types if none.
+    """
     kinds = recipe_kinds()
     if name not in kinds:
         raise ZooError(f"key 'head.type': no recipe for '{name}' (known: {', '.join(kinds)})")

@@ -126,12 +126,35 @@ class CellTypeResult(RunResult):
 
 
 def celltype_loss(net: CellTypeNet, batch) -> torch.Tensor:
+    """The head's loss (``head.loss``: poisson / mse) of ``net.logits(x, signal)`` against the targets.
+
+    Parameters
+    ----------
+    net : the :class:`~zoo_tools.models.nets.celltype.CellTypeNet` being trained.
+    batch : ``(x, signal, target)`` from :class:`~zoo_tools.train.cells.CellWindowDataset`.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar loss.
+    """
     x, s, y = batch
     return net.head.loss(net.logits(x, s), y)
 
 
 def geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
-    """``(bin_size, crop, n_bins, C, B')`` of the targets and the trunk embedding."""
+    """``(bin_size, crop, n_bins, C, B')`` of the targets and the trunk embedding.
+
+    Parameters
+    ----------
+    ctx : the run (the base model's card and trunk, ``windows.bin_size``).
+
+    Returns
+    -------
+    tuple[int, int, int, int, int]
+        Target bin size (bp), target bins cropped on each side, target bins kept, and the trunk
+        embedding's channels and bins; a one-line error when ``B'`` cannot be pooled to ``n_bins``.
+    """
     card = ctx.base.card
     seq_len, bin_size = card.seq_len, ctx.recipe.windows.bin_size or card.bin_size
     crop = card.crop_bins * card.bin_size // bin_size
@@ -146,7 +169,20 @@ def geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
 
 
 def build(ctx: RunContext, st: dict, n_signals: int) -> Prepared:
-    """The cell-type network with ``n_signals`` input channels (0: the sequence-only control)."""
+    """The cell-type network with ``n_signals`` input channels (0: the sequence-only control).
+
+    Parameters
+    ----------
+    ctx : the run.
+    st : :func:`prepare`'s state (``design``, ``x``, ``signal``, ``target``, ``pairs``, ``cached``, geometry).
+    n_signals : input signal channels (1, or 0).
+
+    Returns
+    -------
+    Prepared
+        A :class:`~zoo_tools.models.nets.celltype.CellTypeNet`, ``train`` / ``val`` datasets of (window,
+        cell) pairs, :func:`celltype_loss`, ``state=st``; reseeded before its fit.
+    """
     hs, cached = ctx.recipe.head, st["cached"]
     head = MultiTaskHead(
         st["c_emb"] + n_signals,
@@ -179,7 +215,19 @@ def build(ctx: RunContext, st: dict, n_signals: int) -> Prepared:
 
 
 def prepare(ctx: RunContext) -> Prepared:
-    """Cell design, windows, depth-normalised signal and targets, embeddings, the network."""
+    """Cell design, windows, depth-normalised signal and targets, embeddings, the network.
+
+    Parameters
+    ----------
+    ctx : the run (recipe, data YAML, genome, base model).
+
+    Returns
+    -------
+    Prepared
+        :func:`build` with one signal channel; ``state`` adds ``windows`` and ``x`` (embeddings
+        ``(Nw, C, B')`` with the trunk frozen, else codes ``(Nw, L)``) to the arrays of
+        :mod:`zoo_tools.train.cells`; ``info`` the cell types, chromosomes, example counts and depths.
+    """
     recipe, spec, hs, cfg = ctx.recipe, ctx.recipe.train, ctx.recipe.head, ctx.cfg
     design = cell_design(cfg, hs.input_assay, hs.target_assays, hs.holdout_cell_types)
     bin_size, crop, n_bins, c_emb, b_in = geometry(ctx)
@@ -228,7 +276,19 @@ def prepare(ctx: RunContext) -> Prepared:
 
 
 def predict(net: CellTypeNet, st: dict, p: np.ndarray) -> np.ndarray:
-    """``(n, T, B)`` predictions for (window, cell) pairs ``p``."""
+    """``(n, T, B)`` predictions for (window, cell) pairs ``p``.
+
+    Parameters
+    ----------
+    net : a cell-type network (``prep.train_net``: over cached embeddings when ``st["cached"]``).
+    st : :func:`prepare`'s state.
+    p : ``(n, 2)`` int64 rows of (window index, cell index).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, T, B)`` float32, in units of each track's training mean.
+    """
     net.eval()
     ds = CellWindowDataset(st["x"], st["signal"], st["target"], p, codes=not st["cached"])
     res = []
@@ -246,7 +306,19 @@ def _metrics(pred: np.ndarray, st: dict, p: np.ndarray) -> dict:
 
 def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
     """The model, the cell-type-average baseline and the sequence-only control on every example
-    set but train / val; ``comparison.tsv`` and ``pred_vs_obs.png``."""
+    set but train / val; ``comparison.tsv`` and ``pred_vs_obs.png``.
+
+    Parameters
+    ----------
+    ctx, prep, fitted : the run, its prepared network and state, its fit (the control is fitted here,
+        into ``out/sequence_only``).
+
+    Returns
+    -------
+    dict
+        ``evaluations`` ``{example set: {predictor: track metrics}}`` and ``test``: the model's metrics
+        on the held-out cell types on test chromosomes.
+    """
     st = prep.state
     baseline = st["target"][[st["design"]["cells"].index(c) for c in st["design"]["train_cells"]]].mean(0)
     evals = {
@@ -283,7 +355,17 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
 
 
 def card(ctx: RunContext, prep: Prepared, result: CellTypeResult) -> ModelCard:
-    """The cell-type model's card: one task per target assay, in units of the training mean."""
+    """The cell-type model's card: one task per target assay, in units of the training mean.
+
+    Parameters
+    ----------
+    ctx, prep, result : the run, its prepared state and its evaluated result.
+
+    Returns
+    -------
+    ModelCard
+        Saved in ``model.ckpt``, with each assay's test Pearson.
+    """
     st, names, ch = prep.state, result.target_assays, result.chromosomes
     tasks = task_table(pd.DataFrame({"name": names, "assay": names, "cell_type": "any (input signal)"}))
     tasks["test_pearson"] = [result.test["per_task"][n]["pearson"] for n in names]

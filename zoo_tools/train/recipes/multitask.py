@@ -113,7 +113,18 @@ class MultitaskResult(RunResult):
 
 def target_geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
     """``(bin_size, crop, n_out_bins, C, B')``: target bins of the recipe's bin size inside the
-    model's output, and the trunk's embedding shape; a one-line error when they cannot match."""
+    model's output, and the trunk's embedding shape; a one-line error when they cannot match.
+
+    Parameters
+    ----------
+    ctx : the run (the base model's card and trunk, ``windows.bin_size``).
+
+    Returns
+    -------
+    tuple[int, int, int, int, int]
+        Target bin size (bp), target bins cropped on each side, target bins kept, and the trunk
+        embedding's channels and bins.
+    """
     card, seq_len = ctx.base.card, ctx.base.card.seq_len
     bin_size = ctx.recipe.windows.bin_size or card.bin_size
     if not seq_len or seq_len % bin_size:
@@ -130,7 +141,13 @@ def target_geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
 
 
 def guard_warnings(ctx: RunContext, report: dict) -> None:
-    """Warn about test chromosomes the base model trained on and about depth spread."""
+    """Warn about test chromosomes the base model trained on and about depth spread.
+
+    Parameters
+    ----------
+    ctx : the run (warnings added to ``ctx.warnings`` and logged).
+    report : :func:`~zoo_tools.train.windows.data_report`'s result.
+    """
     leaked = ctx.leaked_test_chroms()
     if leaked:
         ctx.warnings.append(
@@ -182,7 +199,18 @@ def _datasets(ctx: RunContext, net, windows, targets, idx, cached: bool):
 
 
 def prepare(ctx: RunContext) -> Prepared:
-    """Windows, binned targets, the head and the datasets of a multi-task run."""
+    """Windows, binned targets, the head and the datasets of a multi-task run.
+
+    Parameters
+    ----------
+    ctx : the run (recipe, data YAML, genome, base model).
+
+    Returns
+    -------
+    Prepared
+        ``FineTuner(trunk, MultiTaskHead)``, datasets per split, ``task_weights`` ``(T,)``; ``state``:
+        ``windows``, ``targets`` ``(N, T, B)`` float32, ``idx`` per split, ``data`` (for prediction).
+    """
     recipe, spec, cfg, hs = ctx.recipe, ctx.recipe.train, ctx.cfg, ctx.recipe.head
     unknown = sorted(set(hs.task_weights) - set(cfg.track_names))
     if unknown:
@@ -234,7 +262,19 @@ def prepare(ctx: RunContext) -> Prepared:
 
 def predict_split(net: FineTuner, data, idx: np.ndarray, cached: bool, batch_size: int = 128) -> np.ndarray:
     """``(n, T, B)`` predictions for windows ``idx`` from cached embeddings ``(N, [2,] C, B')`` or a
-    :class:`SeqTrackDataset`."""
+    :class:`SeqTrackDataset`.
+
+    Parameters
+    ----------
+    net : the fine-tuned network (its head alone reads embeddings).
+    data, cached : the embeddings (forward strand used) when ``cached``, else the dataset.
+    idx, batch_size : window indices; windows per forward pass.
+
+    Returns
+    -------
+    np.ndarray
+        ``(len(idx), T, B)`` float32.
+    """
     net.eval()
     out = []
     with torch.no_grad():
@@ -250,7 +290,17 @@ def predict_split(net: FineTuner, data, idx: np.ndarray, cached: bool, batch_siz
 
 
 def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
-    """Track metrics per split; ``pred_vs_obs.png`` on the test split."""
+    """Track metrics per split; ``pred_vs_obs.png`` on the test split.
+
+    Parameters
+    ----------
+    ctx, prep, fitted : the run, its prepared network and state, its fit (unused).
+
+    Returns
+    -------
+    dict
+        ``{split: track metrics}`` for ``train``, ``val`` and ``test`` (``per_task`` and ``mean``).
+    """
     st, names = prep.state, ctx.cfg.track_names
     peaks = st["windows"].is_peak.to_numpy()
     out = {}
@@ -264,7 +314,17 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
 
 
 def card(ctx: RunContext, prep: Prepared, result: MultitaskResult) -> ModelCard:
-    """The fine-tuned model's card: the data YAML's tracks with their test metrics."""
+    """The fine-tuned model's card: the data YAML's tracks with their test metrics.
+
+    Parameters
+    ----------
+    ctx, prep, result : the run, its prepared network and its evaluated result.
+
+    Returns
+    -------
+    ModelCard
+        Saved in ``model.ckpt``.
+    """
     recipe, base = ctx.recipe, ctx.base
     tasks = task_table(pd.DataFrame([t.model_dump() for t in ctx.cfg.tracks]).drop(columns=["path"]))
     for k in ("pearson_log1p", "pearson", "spearman", "auroc", "auprc"):

@@ -29,17 +29,14 @@ import torch
 from torch import nn
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.core.metrics import pearson, spearman
-from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.allelic import pair_table, read_allelic, status_counts
-from zoo_tools.data.genome import Genome, encode
 from zoo_tools.data.intervals import assign_splits
-from zoo_tools.data.onehot import codes_to_tensor
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.heads import SiameseHead
 from zoo_tools.models.nets.siamese import SiameseNet
 from zoo_tools.train.embeddings import embedding_shape
 from zoo_tools.train.engine import Prepared, RunContext
+from zoo_tools.train.pairs import PairDataset, allele_codes, centre_embeddings, pair_loss, pair_metrics
 from zoo_tools.train.plots import plot_pairs
 from zoo_tools.train.recipes import RecipeKind, register_recipe
 from zoo_tools.train.results import RunResult, register_result
@@ -133,92 +130,21 @@ class SiameseResult(RunResult):
         )
 
 
-def allele_codes(genome: Genome, snvs: pd.DataFrame, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Reference and alternative windows ``(N, seq_len)`` uint8 codes with each SNV at ``seq_len // 2``
-    (N-padded past contig ends)."""
-    c = seq_len // 2
-    starts = snvs["pos"].to_numpy(np.int64) - 1 - c
-    ref = genome.batch_codes(snvs["chrom"].to_numpy(), starts, seq_len)
-    alt = ref.copy()
-    alt[:, c] = encode("".join(snvs["alt"]))
-    return ref, alt
-
-
-class PairDataset(torch.utils.data.Dataset):
-    """Index arrays -> ``(ref, alt, target (B, T), weight (B, T))`` float32 batches; ``ref`` /
-    ``alt`` are cached embeddings, or uint8 codes turned into one-hot here."""
-
-    def __init__(self, ref: np.ndarray, alt: np.ndarray, target: np.ndarray, weight: np.ndarray, codes: bool):
-        self.ref, self.alt, self.target, self.weight, self.codes = ref, alt, target, weight, codes
-
-    def __len__(self) -> int:
-        return len(self.target)
-
-    def _x(self, a: np.ndarray) -> torch.Tensor:
-        return codes_to_tensor(a) if self.codes else torch.from_numpy(np.ascontiguousarray(a, np.float32))
-
-    def __getitem__(self, idx):
-        single = np.ndim(idx) == 0
-        idx = np.atleast_1d(np.asarray(idx))
-        out = (
-            self._x(self.ref[idx]),
-            self._x(self.alt[idx]),
-            torch.from_numpy(self.target[idx]),
-            torch.from_numpy(self.weight[idx]),
-        )
-        return tuple(t[0] for t in out) if single else out
-
-
-def pair_loss(net: nn.Module, batch) -> torch.Tensor:
-    """Weighted squared error over observed (non-NaN) pair x task entries."""
-    ref, alt, y, w = batch
-    pred = net(ref, alt)
-    seen = torch.isfinite(y)
-    err = torch.where(seen, pred - torch.nan_to_num(y), torch.zeros_like(pred)) ** 2
-    return (err * w).sum() / (w * seen).sum().clamp_min(1e-6)
-
-
-def centre_embeddings(
-    trunk: nn.Module, head: SiameseHead, codes: np.ndarray, desc: str, batch_size: int = 64
-) -> np.ndarray:
-    """``(N, C, context_bins)`` float32: the head's centre bins of the trunk embedding."""
-    trunk.eval()
-    out = []
-    with torch.no_grad(), progress_bar(total=len(codes), desc=desc, unit="seq") as bar:
-        for i in range(0, len(codes), batch_size):
-            out.append(head.centre(trunk(codes_to_tensor(codes[i : i + batch_size]))).numpy())
-            bar.update(len(out[-1]))
-    return np.concatenate(out)
-
-
-def pair_metrics(pred: np.ndarray, obs: np.ndarray, truth: np.ndarray, groups: list[str]) -> dict:
-    """Pearson / Spearman of predictions with observed log ratios (and truth), pooled and per group."""
-
-    def corr(p, o):
-        m = np.isfinite(o)
-        if m.sum() < 3:
-            return {"n": int(m.sum())}
-        p3, o3 = p[m][None, None, :], o[m][None, None, :]
-        return {
-            "n": int(m.sum()),
-            "pearson": float(pearson(p3, o3)[0]),
-            "spearman": float(spearman(p3, o3)[0]),
-            "sign_agreement": float(np.mean(np.sign(p[m]) == np.sign(o[m]))),
-        }
-
-    out = {"pooled": {"observed": corr(pred.ravel(), obs.ravel())}, "per_group": {}}
-    if np.isfinite(truth).any():
-        out["pooled"]["truth"] = corr(pred.ravel(), truth.ravel())
-    for t, g in enumerate(groups):
-        out["per_group"][g] = {"observed": corr(pred[:, t], obs[:, t])}
-        if np.isfinite(truth[:, t]).any():
-            out["per_group"][g]["truth"] = corr(pred[:, t], truth[:, t])
-    return out
-
-
 def read_pairs(ctx: RunContext) -> dict:
     """The allelic table (every row with its status in ``allelic_records.tsv``), its usable SNVs
-    split by chromosome, and their targets / depths / truth ``(N, groups)``."""
+    split by chromosome, and their targets / depths / truth ``(N, groups)``.
+
+    Parameters
+    ----------
+    ctx : the run (the data YAML's ``allelic:`` table; skipped rows are warned about).
+
+    Returns
+    -------
+    dict
+        ``snvs`` (``chrom, pos, ref, alt, split``; ``pos`` 1-based), ``groups``, ``target`` (log
+        ratios, NaN where unobserved), ``depth`` (reads), ``truth`` (NaN where unknown), ``idx``
+        ``{split: SNV indices}`` (each non-empty) and ``statuses`` ``{status: rows}``.
+    """
     cfg, recipe = ctx.cfg, ctx.recipe
     if cfg.allelic is None:
         raise ZooError(
@@ -250,7 +176,18 @@ def read_pairs(ctx: RunContext) -> dict:
 
 def pair_weights(target: np.ndarray, depth: np.ndarray, train: np.ndarray, by_depth: bool) -> np.ndarray:
     """``(N, groups)`` loss weights: read depth scaled to mean 1 on observed training pairs, or 1
-    per observed pair; 0 where unobserved."""
+    per observed pair; 0 where unobserved.
+
+    Parameters
+    ----------
+    target, depth : ``(N, groups)`` log ratios (NaN: unobserved) and read depths.
+    train, by_depth : training SNV indices; weigh by depth (``head.weight_by_depth``).
+
+    Returns
+    -------
+    np.ndarray
+        ``(N, groups)`` float32.
+    """
     if not by_depth:
         return np.isfinite(target).astype(np.float32)
     weight = np.where(np.isfinite(target), depth, 0).astype(np.float32)
@@ -258,7 +195,19 @@ def pair_weights(target: np.ndarray, depth: np.ndarray, train: np.ndarray, by_de
 
 
 def prepare(ctx: RunContext) -> Prepared:
-    """Allele pairs, the siamese head and the pair datasets (centre embeddings when frozen)."""
+    """Allele pairs, the siamese head and the pair datasets (centre embeddings when frozen).
+
+    Parameters
+    ----------
+    ctx : the run (recipe, data YAML, genome, base model).
+
+    Returns
+    -------
+    Prepared
+        ``SiameseNet(trunk, SiameseHead)``, a :class:`~zoo_tools.train.pairs.PairDataset` per split,
+        :func:`~zoo_tools.train.pairs.pair_loss`; ``state``: :func:`read_pairs`'s dict with ``ref_x`` /
+        ``alt_x`` (embeddings ``(N, C, context_bins)`` when frozen, else codes ``(N, seq_len)``).
+    """
     spec, hs = ctx.recipe.train, ctx.recipe.head
     p = read_pairs(ctx)
     base = ctx.base
@@ -302,7 +251,18 @@ def prepare(ctx: RunContext) -> Prepared:
 
 
 def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
-    """Pair metrics per split, the swap (antisymmetry) check, ``predictions.tsv`` and ``pred_vs_obs.png``."""
+    """Pair metrics per split, the swap (antisymmetry) check, ``predictions.tsv`` and ``pred_vs_obs.png``.
+
+    Parameters
+    ----------
+    ctx, prep, fitted : the run, its prepared network and state, its fit (unused).
+
+    Returns
+    -------
+    dict
+        ``{split: pair metrics}`` and ``antisymmetry_max_abs``: max ``|f(ref, alt) + f(alt, ref)|``
+        over (up to 256) test SNVs.
+    """
     st, net = prep.state, prep.train_net
     target, idx, x = st["target"], st["idx"], prep.sets["test"]._x
     net.eval()
@@ -326,7 +286,17 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
 
 
 def card(ctx: RunContext, prep: Prepared, result: SiameseResult) -> ModelCard:
-    """The siamese model's card: one task per group, the test Pearson of each."""
+    """The siamese model's card: one task per group, the test Pearson of each.
+
+    Parameters
+    ----------
+    ctx, prep, result : the run, its prepared network and its evaluated result.
+
+    Returns
+    -------
+    ModelCard
+        Saved in ``model.ckpt``.
+    """
     groups, ch, seq_len = result.groups, result.chromosomes, ctx.base.card.seq_len
     tasks = task_table(pd.DataFrame({"name": groups, "assay": "allelic imbalance", "cell_type": groups}))
     tasks["test_pearson"] = [result.test["per_group"][g]["observed"].get("pearson", np.nan) for g in groups]
