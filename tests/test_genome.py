@@ -3,14 +3,13 @@ import pytest
 import torch
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.data.contigs import contig_aliases, resolve_contig
 from zoo_tools.data.genome import (
     Genome,
-    contig_aliases,
     decode,
     gc_fraction,
     one_hot,
     rc_one_hot,
-    resolve_contig,
     reverse_complement,
 )
 

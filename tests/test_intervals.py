@@ -7,9 +7,7 @@ import pytest
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome, gc_fraction
 from zoo_tools.data.intervals import (
-    assign_splits,
     centre_windows,
-    check_split_overlap,
     filter_blacklist,
     gc_matched_background,
     load_blacklist,
@@ -17,6 +15,7 @@ from zoo_tools.data.intervals import (
     read_bed,
     tile,
 )
+from zoo_tools.data.splits import assign_splits, check_split_overlap
 
 
 def df(*rows):

@@ -6,14 +6,8 @@ import pyBigWig
 import pytest
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.data.tracks import (
-    apply_transform,
-    bin_mean,
-    read_bigwig_region,
-    read_binned,
-    softclip,
-    threshold,
-)
+from zoo_tools.data.tracks import bin_mean, read_bigwig_region, read_binned
+from zoo_tools.data.transforms import apply_transform, softclip, threshold
 
 from .conftest import write_bigwig
 

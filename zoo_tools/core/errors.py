@@ -18,7 +18,20 @@ class ZooError(ValueError):
 
 
 def require_file(path: str | os.PathLike, what: str = "file", fix: str = "check the path") -> str:
-    """Return ``str(path)`` if it is an existing file, else raise a one-line :class:`ZooError`."""
+    """Return ``str(path)`` if it is an existing file, else raise a one-line :class:`ZooError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to check.
+    what, fix : str
+        What the file is and how to fix a bad path, both put in the error message.
+
+    Returns
+    -------
+    str
+        ``os.fspath(path)``.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ZooError(f"{what} not found: {path} ({fix})")
@@ -28,7 +41,19 @@ def require_file(path: str | os.PathLike, what: str = "file", fix: str = "check 
 
 
 def short_list(items, limit: int = 12) -> str:
-    """Format a list of names for an error message, eliding the middle of long lists."""
+    """Format a list of names for an error message, eliding all but the first ``limit``.
+
+    Parameters
+    ----------
+    items : iterable
+        The names (any objects; ``str`` is applied).
+    limit : int
+        How many names to show before ``..., (n in all)``.
+
+    Returns
+    -------
+    str
+    """
     items = [str(x) for x in items]
     if len(items) <= limit:
         return ", ".join(items)

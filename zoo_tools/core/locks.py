@@ -10,7 +10,12 @@ import os
 
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike):
-    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the ``with`` block."""
+    """Hold an exclusive ``flock`` on ``path`` (created, with its folder, if missing) for the ``with`` block.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)

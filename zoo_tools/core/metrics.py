@@ -19,7 +19,18 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 
 def pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Per-task Pearson ``(T,)`` of ``(N, T, B)`` arrays; NaN for a constant task."""
+    """Per-task Pearson ``(T,)`` of ``(N, T, B)`` arrays; NaN for a constant task.
+
+    Parameters
+    ----------
+    pred, obs : numpy.ndarray
+        ``(N, T, B)`` predictions and observations (N windows, T tasks, B bins).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` float64: each task's correlation over all its windows and bins (flattened).
+    """
     p, o = _flat(pred), _flat(obs)
     p = p - p.mean(1, keepdims=True)
     o = o - o.mean(1, keepdims=True)
@@ -29,14 +40,34 @@ def pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
 
 
 def spearman(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Per-task Spearman ``(T,)``: Pearson of average ranks."""
+    """Per-task Spearman ``(T,)`` float64: Pearson of average ranks; NaN for a constant task.
+
+    Parameters
+    ----------
+    pred, obs : numpy.ndarray
+        ``(N, T, B)`` predictions and observations, ranked over all windows and bins of a task.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     p = np.stack([rankdata(r) for r in _flat(pred)])[:, None, :].transpose(1, 0, 2)
     o = np.stack([rankdata(r) for r in _flat(obs)])[:, None, :].transpose(1, 0, 2)
     return pearson(p, o)
 
 
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve (ties count half); NaN if only one class is present."""
+    """Area under the ROC curve (ties count half); NaN if only one class is present.
+
+    Parameters
+    ----------
+    scores, labels : numpy.ndarray
+        ``(N,)`` scores (higher: more likely positive) and bool labels (positive = True).
+
+    Returns
+    -------
+    float
+    """
     scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
     n_pos, n_neg = labels.sum(), (~labels).sum()
     if n_pos == 0 or n_neg == 0:
@@ -50,6 +81,16 @@ def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
 
     Unlike auROC, its chance level is the positive fraction, so it shows how well rare peaks
     are found among many background windows (the seeds' class-imbalance pitfall).
+
+    Parameters
+    ----------
+    scores, labels : numpy.ndarray
+        ``(N,)`` scores (higher: more likely positive) and bool labels (positive = True); tied
+        scores keep their input order.
+
+    Returns
+    -------
+    float
     """
     scores, labels = np.asarray(scores, float), np.asarray(labels, bool)
     if labels.sum() == 0:
@@ -62,8 +103,27 @@ def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def track_metrics(pred: np.ndarray, obs: np.ndarray, names: list[str], is_peak: np.ndarray | None = None) -> dict:
-    """Per-task and mean metrics: pearson, pearson_log1p, spearman, and with ``is_peak`` (N,)
-    auroc / auprc of the window-mean prediction for peak vs background windows."""
+    """Per-task and mean metrics of ``(N, T, B)`` predictions against observations.
+
+    Always ``pearson``, ``pearson_log1p`` (of values clipped at 0) and ``spearman``; with an
+    ``is_peak`` holding both classes also ``auroc`` / ``auprc`` of the window-mean prediction for
+    peak vs background windows, and ``auprc_chance`` (the peak fraction).
+
+    Parameters
+    ----------
+    pred, obs : numpy.ndarray
+        ``(N, T, B)`` predictions and observations (N windows, T tasks, B bins).
+    names : list of str
+        The T task names.
+    is_peak : numpy.ndarray, optional
+        ``(N,)`` bool: which windows are peak windows.
+
+    Returns
+    -------
+    dict
+        ``{"per_task": {name: {metric: float}}, "mean": {metric: float}}``, means over tasks
+        ignoring NaN.
+    """
     pred, obs = np.asarray(pred), np.asarray(obs)
     per = {
         "pearson": pearson(pred, obs),

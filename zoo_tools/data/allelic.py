@@ -17,14 +17,26 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file
 from zoo_tools.data.config import AllelicSpec
-from zoo_tools.data.genome import Genome, resolve_contig
+from zoo_tools.data.contigs import resolve_contig
+from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import genome_status
 
 STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "not_snv", "no_reads", "duplicate")
 
 
 def log_ratio(alt_count: np.ndarray, ref_count: np.ndarray) -> np.ndarray:
-    """Allelic imbalance ``log((alt + 1) / (ref + 1))`` (float32); 0 means balanced."""
+    """Allelic imbalance ``log((alt + 1) / (ref + 1))`` (float32); 0 means balanced.
+
+    Parameters
+    ----------
+    alt_count, ref_count : array-like of int
+        Reads carrying the ALT and the REF allele, of one shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 natural-log ratios, the inputs' shape.
+    """
     return np.log((np.asarray(alt_count, np.float64) + 1) / (np.asarray(ref_count, np.float64) + 1)).astype(np.float32)
 
 
@@ -54,21 +66,23 @@ def _integers(values: pd.Series, path: str, column: str, minimum: int) -> np.nda
 def read_allelic(spec: AllelicSpec, genome: Genome) -> pd.DataFrame:
     """Read an allelic-counts table; one row per input row with a ``status`` (see ``STATUSES``).
 
-    Columns: ``chrom`` (the genome's name for the contig, or the file's when missing from it),
-    ``pos`` (1-based), ``ref``, ``alt``, ``ref_count``, ``alt_count``, ``group``, ``truth`` (NaN
-    without a truth column), ``log_ratio`` and ``status``. A missing column or a non-integer count
-    is a one-line :class:`ZooError` naming the file, line and column.
+    Parameters
+    ----------
+    spec : AllelicSpec
+        The data YAML's ``allelic:`` block: the table's path and column names.
+    genome : Genome
+        The reference each SNV is checked on (contig, bounds, REF base).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom`` (the genome's name, else the file's), ``pos`` (1-based), ``ref, alt, ref_count,
+        alt_count, group, truth`` (NaN without a truth column), ``log_ratio, status``. A missing column
+        or a non-integer count is a one-line :class:`ZooError` naming the file, line and column.
     """
     path = require_file(spec.path, "allelic table", "check allelic.path in the data YAML")
     raw = _read_table(path)
-    want = {
-        "chrom": spec.chrom,
-        "pos": spec.pos,
-        "ref": spec.ref,
-        "alt": spec.alt,
-        "ref_count": spec.ref_count,
-        "alt_count": spec.alt_count,
-    }
+    want = {k: getattr(spec, k) for k in ("chrom", "pos", "ref", "alt", "ref_count", "alt_count")}
     if spec.group:
         want["group"] = spec.group
     if spec.truth:
@@ -112,7 +126,17 @@ def read_allelic(spec: AllelicSpec, genome: Genome) -> pd.DataFrame:
 
 
 def status_counts(df: pd.DataFrame) -> dict[str, int]:
-    """``{status: rows}`` for the statuses present (``ok`` first)."""
+    """``{status: rows}`` for the statuses present (``ok`` first).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table with a ``status`` column (:func:`read_allelic`).
+
+    Returns
+    -------
+    dict of str to int
+    """
     counts = df.status.value_counts()
     return {s: int(counts[s]) for s in STATUSES if s in counts}
 
@@ -120,9 +144,18 @@ def status_counts(df: pd.DataFrame) -> dict[str, int]:
 def pair_table(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Unique SNVs of the ``ok`` rows and their per-group targets.
 
-    Returns ``snvs`` (``chrom, pos, ref, alt``), ``groups`` (task names, in order of appearance),
-    ``target`` ``(N, T)`` float32 log ratios (NaN where a group has no row), ``depth`` ``(N, T)``
-    total reads (0 where missing) and ``truth`` ``(N, T)`` (NaN where unknown).
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A :func:`read_allelic` table; no ``ok`` row is a :class:`ZooError`.
+
+    Returns
+    -------
+    tuple
+        ``(snvs, groups, target, depth, truth)``: ``snvs`` (``chrom, pos, ref, alt``, ``pos``
+        1-based; N rows), ``groups`` (the T task names, in order of appearance), ``target``
+        ``(N, T)`` float32 log ratios (NaN where a group has no row), ``depth`` ``(N, T)`` float32
+        total reads (0 where missing) and ``truth`` ``(N, T)`` float32 (NaN where unknown).
     """
     ok = df[df.status == "ok"]
     if ok.empty:

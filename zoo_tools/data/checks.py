@@ -6,18 +6,30 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.config import load_data_config
-from zoo_tools.data.genome import Genome, resolve_contig
-from zoo_tools.data.intervals import assign_splits, centre_windows, read_bed
+from zoo_tools.data.contigs import resolve_contig
+from zoo_tools.data.genome import Genome
+from zoo_tools.data.intervals import centre_windows, read_bed
+from zoo_tools.data.splits import assign_splits
 from zoo_tools.data.tracks import open_bigwig, read_binned
 
 
 def check_data(path: str, regions: str | None = None, bin_size: int = 32) -> dict:
     """Validate a data YAML and everything it names; return a summary dict.
 
-    Errors (ZooError, one line): bad keys, missing files, unindexed FASTA, unreadable bigWigs,
-    a bigWig sharing no contig with the genome, peak records off the genome, split contigs that
-    the genome does not have. A bigWig missing some genome contigs is reported, not an error:
-    windows on those contigs fail only if they are used.
+    Errors (one-line ZooError): bad keys, missing files, unindexed FASTA, unreadable bigWigs or ones of
+    another build, peaks off the genome, unknown split contigs; bigWigs lacking some contigs are listed.
+
+    Parameters
+    ----------
+    path : str
+        The data YAML.
+    regions, bin_size
+        Optionally a BED file also read from every track in ``bin_size`` bp bins (:func:`region_signal`).
+
+    Returns
+    -------
+    dict
+        The results, as :func:`format_check` prints them (``genome``, ``tracks``, ``splits``, ...).
     """
     cfg = load_data_config(path)
     genome = Genome(cfg.genome)
@@ -67,6 +79,23 @@ def region_signal(cfg, genome: Genome, regions: str, bin_size: int) -> dict:
     """Read every track over the regions of a BED file (centred to one length); mean per track.
 
     This proves the regions are readable from every bigWig (a contig a bigWig lacks is an error).
+
+    Parameters
+    ----------
+    cfg : DataConfig
+        The data config (its tracks).
+    genome : Genome
+        The reference the regions are checked on.
+    regions : str
+        BED / narrowPeak file; each region is read as a window of the longest region's width
+        (rounded up to a multiple of ``bin_size``) centred on its summit or midpoint.
+    bin_size : int
+        Bin size (bp).
+
+    Returns
+    -------
+    dict
+        ``path``, ``n`` (regions), ``window`` (bp) and ``mean_signal`` (``{track: mean bin value}``).
     """
     df = read_bed(regions, genome)
     width = int((df.end - df.start).max())
@@ -82,7 +111,18 @@ def region_signal(cfg, genome: Genome, regions: str, bin_size: int) -> dict:
 
 
 def format_check(s: dict) -> str:
-    """Human-readable report of :func:`check_data`."""
+    """Human-readable report of :func:`check_data`.
+
+    Parameters
+    ----------
+    s : dict
+        The summary :func:`check_data` returns.
+
+    Returns
+    -------
+    str
+        Several lines, no trailing newline.
+    """
     lines = [f"{s['config']}: OK", f"  genome : {s['genome']} ({s['n_contigs']} contigs, {s['genome_bp']:,} bp)"]
     for t in s["tracks"]:
         miss = f"; missing contigs: {', '.join(t['missing_contigs'][:6])}" if t["missing_contigs"] else ""

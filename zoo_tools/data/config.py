@@ -32,6 +32,12 @@ class Strict(BaseModel):
 
 
 class TrackSpec(Strict):
+    """One ``tracks:`` entry of the data YAML: a bigWig and what it measures.
+
+    ``name`` (unique; the task name), ``path`` (the bigWig), ``assay`` and ``cell_type`` (free text,
+    default ``unknown``), ``strand`` (``+``, ``-`` or ``.``, unstranded) and ``description``.
+    """
+
     name: str = Field(min_length=1)
     path: str
     assay: str = "unknown"
@@ -48,11 +54,15 @@ class TrackSpec(Strict):
 
 
 class PeakSpec(Strict):
+    """One ``peaks:`` entry: a BED / narrowPeak file of peak calls (``path``) for the track ``track``."""
+
     path: str
     track: str
 
 
 class Splits(Strict):
+    """The ``splits:`` block: contigs held out for validation (``val``) and test (``test``); the rest train."""
+
     val: list[str] = Field(default_factory=list)
     test: list[str] = Field(default_factory=list)
 
@@ -77,6 +87,12 @@ class AllelicSpec(Strict):
 
 
 class DataConfig(Strict):
+    """A data YAML (see the module docstring), validated; track names are unique, peaks name a track.
+
+    ``genome`` (FASTA with ``.fai`` index), ``tracks`` (at least one), ``peaks``, ``splits``,
+    ``blacklist`` (a BED path or a genome gReLU ships a blacklist for) and ``allelic``.
+    """
+
     genome: str
     tracks: list[TrackSpec] = Field(min_length=1)
     peaks: list[PeakSpec] = Field(default_factory=list)
@@ -107,7 +123,18 @@ class DataConfig(Strict):
 def format_validation_error(err: ValidationError, source: str, tags: tuple[str, ...] = ()) -> str:
     """Turn a pydantic error into one line: ``file: key 'a.b[0].c': problem``.
 
-    ``tags``: discriminator values pydantic puts in the key path of a tagged union (left out).
+    Parameters
+    ----------
+    err : pydantic.ValidationError
+        The error; its first problem is described, the others counted.
+    source : str
+        The file (or other source) named at the start of the line.
+    tags : tuple of str
+        Discriminator values pydantic puts in the key path of a tagged union (left out).
+
+    Returns
+    -------
+    str
     """
     first = err.errors()[0]
     key = ""
@@ -128,7 +155,17 @@ def format_validation_error(err: ValidationError, source: str, tags: tuple[str, 
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML mapping; ZooError naming the file for a missing file or a syntax error."""
+    """Read a YAML mapping; ZooError naming the file for a missing file or a syntax error.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The YAML file; its top level must be a mapping.
+
+    Returns
+    -------
+    dict
+    """
     path = require_file(path, "YAML file")
     try:
         with open(path) as fh:
@@ -143,7 +180,22 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def validate(model: type[BaseModel], raw: dict[str, Any], source: str, tags: tuple[str, ...] = ()) -> Any:
-    """Validate ``raw`` into ``model``; one-line ZooError naming ``source`` and the bad key."""
+    """Validate ``raw`` into ``model``; one-line ZooError naming ``source`` and the bad key.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The model class.
+    raw : dict
+        The parsed YAML (:func:`load_yaml`).
+    source, tags
+        As in :func:`format_validation_error`.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        An instance of ``model``.
+    """
     try:
         return model.model_validate(raw)
     except ValidationError as err:
@@ -158,8 +210,19 @@ def _resolve(base: Path, p: str) -> str:
 def load_data_config(path: str | os.PathLike, check_files: bool = True) -> DataConfig:
     """Load and validate a data YAML; paths become absolute (relative to the YAML's folder).
 
-    With ``check_files`` every referenced file must exist (the error names the key, e.g.
-    ``tracks[2].path``).
+    ``~`` and ``$VARS`` are expanded; ``blacklist`` counts as a path when it has a ``/`` or a ``.``
+    (else it names a genome).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The data YAML.
+    check_files : bool
+        Every referenced file must exist (the error names the key, e.g. ``tracks[2].path``).
+
+    Returns
+    -------
+    DataConfig
     """
     raw = load_yaml(path)
     cfg = validate(DataConfig, raw, str(path))
@@ -184,6 +247,14 @@ def load_data_config(path: str | os.PathLike, check_files: bool = True) -> DataC
 
 
 def dump_config(cfg: BaseModel, path: str | os.PathLike) -> None:
-    """Write a (resolved) config as YAML beside a run's outputs."""
+    """Write a (resolved) config as YAML beside a run's outputs.
+
+    Parameters
+    ----------
+    cfg : pydantic.BaseModel
+        The config, dumped in JSON mode with its keys in field order.
+    path : str or os.PathLike
+        The YAML file written.
+    """
     with open(path, "w") as fh:
         yaml.safe_dump(cfg.model_dump(mode="json"), fh, sort_keys=False)

@@ -155,6 +155,24 @@ def batch_loader(
     """A DataLoader that hands whole index batches to ``dataset[indices]`` (vectorised gather).
 
     The shuffle order is seeded. Use with datasets whose ``__getitem__`` accepts index lists.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        E.g. a :class:`SeqTrackDataset`.
+    batch_size : int
+        Indices per batch.
+    shuffle : bool
+        Draw the order at random (anew for each pass over the loader), else keep it.
+    seed : int
+        Seeds the shuffled orders.
+    num_workers, drop_last
+        As in ``torch.utils.data.DataLoader``; ``drop_last`` drops a short last batch.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Yields what ``dataset[indices]`` returns, e.g. ``((b, 4, L), (b, T, B))`` float32 tensors.
     """
     gen = torch.Generator().manual_seed(seed)
     base = RandomSampler(dataset, generator=gen) if shuffle else SequentialSampler(dataset)

@@ -154,7 +154,22 @@ def _write_yaml(path: str, data: dict, comment: str = "") -> None:
 
 
 def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
-    """Write the demo world into folder ``out``; returns a summary dict (also ``summary.yaml``)."""
+    """Write the demo world into folder ``out``; returns a summary dict (also ``summary.yaml``).
+
+    Parameters
+    ----------
+    out : str
+        The folder (created; files already there are overwritten).
+    spec : DemoSpec, optional
+        What to generate; default :class:`DemoSpec` (seed 0). The same spec gives the same files.
+
+    Returns
+    -------
+    dict
+        ``version, folder, seed, genome_bp, contigs`` (``{name: bp}``), ``tracks``, ``sites``
+        (``{motif: n}``), ``decoy``, ``variants`` (ALT alleles), ``variants_breaking``,
+        ``allelic_snvs`` (rows) and ``splits`` (see :func:`format_summary`).
+    """
     spec = spec or DemoSpec()
     rng = np.random.default_rng(spec.seed)
     for sub in ("tracks", "peaks", "truth", "allelic"):
@@ -201,7 +216,18 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
 
 
 def format_summary(s: dict) -> str:
-    """Human-readable summary of :func:`make_demo_world`'s result."""
+    """Human-readable summary of :func:`make_demo_world`'s result.
+
+    Parameters
+    ----------
+    s : dict
+        The summary :func:`make_demo_world` returns.
+
+    Returns
+    -------
+    str
+        Several lines, no trailing newline.
+    """
     lines = [
         f"demo world written to {s['folder']} (seed {s['seed']})",
         f"  genome   : {s['genome_bp']:,} bp in {len(s['contigs'])} contigs "

@@ -66,7 +66,23 @@ class DemoSpec:
 # Sequence and sites
 # --------------------------------------------------------------------------------------------
 def random_contig(rng: np.random.Generator, n: int, block: int = 5000, n_gap: int = 1000) -> np.ndarray:
-    """``(n,)`` uint8 codes: GC varies per ``block`` bp (mean 0.42), first ``n_gap`` bp are N."""
+    """``(n,)`` uint8 codes: GC varies per ``block`` bp (mean 0.42), first ``n_gap`` bp are N.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n : int
+        Contig length (bp).
+    block : int
+        Length (bp) of a block of one GC content (normal, sd 0.07, clipped to [0.25, 0.65]).
+    n_gap : int
+        Leading bases set to N.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` uint8 codes, A=0, C=1, G=2, T=3, N=4.
+    """
     gc = np.clip(rng.normal(0.42, 0.07, n // block + 1), 0.25, 0.65).repeat(block)[:n]
     u = rng.random(n)
     at = (1 - gc) / 2
@@ -76,13 +92,35 @@ def random_contig(rng: np.random.Generator, n: int, block: int = 5000, n_gap: in
 
 
 def affinity(lo: np.ndarray, codes: np.ndarray) -> float:
-    """Site affinity in [0, 1] of forward-strand codes ``(w,)`` under log-odds ``lo``."""
+    """Site affinity in [0, 1] of forward-strand codes ``(w,)`` under log-odds ``lo``.
+
+    Parameters
+    ----------
+    lo, codes : numpy.ndarray
+        ``(4, w)`` log-odds (:func:`~zoo_tools.data.motifs.log_odds`) and ``(w,)`` uint8 codes.
+
+    Returns
+    -------
+    float
+    """
     best = lo.max(0).sum()
     return float(np.clip((score_codes(lo, codes) - best / 2) / (best / 2), 0, 1))
 
 
 def sample_instance(rng: np.random.Generator, pwm: np.ndarray) -> np.ndarray:
-    """A strong instance ``(w,)`` codes: each column sampled from the squared, renormalised PWM."""
+    """A strong instance ``(w,)`` codes: each column sampled from the squared, renormalised PWM.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    pwm : numpy.ndarray
+        ``(4, w)`` probabilities, rows A, C, G, T.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(w,)`` uint8 codes (0-3).
+    """
     p = np.asarray(pwm) ** 2
     p = p / p.sum(0, keepdims=True)
     return np.array([rng.choice(4, p=p[:, j]) for j in range(p.shape[1])], dtype=np.uint8)
@@ -91,7 +129,26 @@ def sample_instance(rng: np.random.Generator, pwm: np.ndarray) -> np.ndarray:
 def plant_sites(
     rng: np.random.Generator, seqs: dict[str, np.ndarray], motifs: dict[str, np.ndarray], n_gap: int = 1000
 ) -> pd.DataFrame:
-    """Plant motif instances every 1.5-4.5 kb on random strands; returns the site table."""
+    """Plant motif instances every 1.5-4.5 kb on random strands; returns the site table.
+
+    An instance is redrawn (up to 50 times) until its affinity is at least 0.6, then written into
+    ``seqs`` (reverse-complemented on the ``-`` strand).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    seqs : dict of str to numpy.ndarray
+        ``{contig: (L,) uint8 codes}``, modified in place.
+    motifs : dict of str to numpy.ndarray
+        ``{label: (4, w) PWM}``; each site's motif is drawn uniformly.
+    n_gap : int
+        Leading N bases of each contig; sites start 2 kb past them and 2 kb or more before the end.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site_id, chrom, start, end`` (0-based, half-open), ``strand, motif, affinity``.
+    """
     names = list(motifs)
     rows = []
     for chrom, seq in seqs.items():
@@ -123,14 +180,38 @@ def plant_sites(
 # Tracks
 # --------------------------------------------------------------------------------------------
 def kernel(assay: str, offsets: np.ndarray) -> np.ndarray:
-    """Expected-signal shape of one site at ``offsets`` bp from its centre (peak value 1)."""
+    """Expected-signal shape of one site at ``offsets`` bp from its centre (peak value 1).
+
+    Parameters
+    ----------
+    assay : str
+        ``ATAC``: Laplace of scale ``ATAC_SCALE`` bp; any other: Gaussian of sd ``CHIP_SD`` bp.
+    offsets : numpy.ndarray
+        Distances (bp) from the site centre, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``offsets``.
+    """
     if assay == "ATAC":
         return np.exp(-np.abs(offsets) / ATAC_SCALE)
     return np.exp(-0.5 * (offsets / CHIP_SD) ** 2)
 
 
 def track_strengths(spec: DemoSpec, cell: str, assay: str) -> dict[str, float]:
-    """Motif -> strength for one track (H3K27ac ignores the motifs in ``inactive_for_chip``)."""
+    """Motif -> strength for one track (H3K27ac ignores the motifs in ``inactive_for_chip``).
+
+    Parameters
+    ----------
+    spec : DemoSpec
+    cell, assay : str
+        The track's cell type (a key of ``spec.cell_types``) and assay (``ATAC`` or ``H3K27ac``).
+
+    Returns
+    -------
+    dict of str to float
+    """
     strengths = dict(spec.cell_types[cell])
     if assay != "ATAC":
         strengths = {m: s for m, s in strengths.items() if m not in spec.inactive_for_chip}
@@ -145,7 +226,31 @@ def expected_rate(
     assay: str,
     affinities: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(n,)`` expected reads per bp at depth 1 for one contig of one track."""
+    """``(n,)`` expected reads per bp at depth 1 for one contig of one track.
+
+    The background ``BACKGROUND_RATE[assay]`` plus, around each site on the contig,
+    ``strength x affinity x height`` times its :func:`kernel` (out to 6 scales / sds).
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        The planted sites (:func:`plant_sites`).
+    chrom : str
+        The contig.
+    n : int
+        Its length (bp).
+    strengths : dict of str to float
+        The track's motif strengths (:func:`track_strengths`).
+    assay : str
+        ``ATAC`` or ``H3K27ac``.
+    affinities : numpy.ndarray, optional
+        ``(len(sites),)`` affinities to use instead of ``sites.affinity``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64 rates (reads per bp).
+    """
     rate = np.full(n, BACKGROUND_RATE[assay])
     height = ATAC_HEIGHT if assay == "ATAC" else CHIP_HEIGHT
     reach = int(6 * (ATAC_SCALE if assay == "ATAC" else CHIP_SD))
@@ -161,7 +266,17 @@ def expected_rate(
 
 
 def write_bigwig(path: str, contigs: dict[str, int], values: dict[str, np.ndarray]) -> None:
-    """Write per-base values as bedGraph-like runs; zero runs are left uncovered."""
+    """Write per-base values as bedGraph-like runs; zero runs are left uncovered.
+
+    Parameters
+    ----------
+    path : str
+        The bigWig written.
+    contigs : dict of str to int
+        ``{contig: length}`` (bp), the header in this order.
+    values : dict of str to numpy.ndarray
+        ``{contig: (length,) values}`` per base (e.g. reads per bp); a run of equal values is one entry.
+    """
     import pyBigWig
 
     bw = pyBigWig.open(path, "w")
@@ -185,7 +300,31 @@ def write_bigwig(path: str, contigs: dict[str, int], values: dict[str, np.ndarra
 def write_peaks(
     path: str, sites: pd.DataFrame, strengths: dict[str, float], assay: str, counts: dict[str, np.ndarray], depth: float
 ) -> int:
-    """narrowPeak of the sites driving a track; signal = fold enrichment over background."""
+    """narrowPeak of the sites driving a track; signal = fold enrichment over background.
+
+    A site drives the track when ``strength x affinity > 0.05``; its peak spans +-100 bp (ATAC) or
+    +-400 bp (H3K27ac) of its centre (0-based, half-open; the summit at the centre), with the
+    Poisson -log10 p-value of its reads against the background (capped at 300), q-value
+    ``p - 2`` (floored at 0) and score ``min(1000, 10 x fold)``.
+
+    Parameters
+    ----------
+    path : str
+        The narrowPeak written (10 columns, no header, sorted by contig name and start).
+    sites : pandas.DataFrame
+        The planted sites (:func:`plant_sites`).
+    strengths, assay
+        The track's motif strengths (:func:`track_strengths`) and assay.
+    counts : dict of str to numpy.ndarray
+        ``{contig: (L,) reads per bp}``, the track's values.
+    depth : float
+        The track's sequencing depth (scales the background rate).
+
+    Returns
+    -------
+    int
+        The number of peaks written.
+    """
     from scipy.stats import poisson
 
     half = 100 if assay == "ATAC" else 400

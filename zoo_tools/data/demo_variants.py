@@ -32,7 +32,24 @@ def _breaking_snv(r, seqs, lo: np.ndarray, info: np.ndarray) -> tuple[int, str, 
 
 
 def far_positions(rng, seqs, sites: pd.DataFrame, n: int, min_dist: int = 1000) -> list[tuple[str, int]]:
-    """``n`` random (contig, 0-based pos) at least ``min_dist`` from every site centre, not N."""
+    """``n`` random (contig, 0-based pos) at least ``min_dist`` from every site centre, not N.
+
+    Contigs are drawn in proportion to their length; the 10 bp from ``pos`` on hold no N.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    seqs : dict of str to numpy.ndarray
+        ``{contig: (L,) uint8 codes}``.
+    sites : pandas.DataFrame
+        The planted sites (``chrom, start, end``, 0-based, half-open).
+    n, min_dist : int
+        How many positions, and the least distance (bp) to a site centre.
+
+    Returns
+    -------
+    list of (str, int)
+    """
     chroms = list(seqs)
     centres = {c: np.sort(((sites.start + sites.end) // 2)[sites.chrom == c].to_numpy()) for c in chroms}
     weights = np.array([len(seqs[c]) for c in chroms], float)
@@ -98,7 +115,22 @@ def _neutral_rows(rng, seqs, sites: pd.DataFrame, n: int) -> list[dict]:
 
 
 def make_variants(rng, seqs, sites: pd.DataFrame, motifs: dict[str, np.ndarray], drivers: list[str]) -> pd.DataFrame:
-    """VCF rows (1-based pos) with truth: breaking SNVs/deletions at driver sites and neutral ones."""
+    """VCF rows (1-based pos) with truth: breaking SNVs/deletions at driver sites and neutral ones.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    seqs : dict of str to numpy.ndarray
+        ``{contig: (L,) uint8 codes}``.
+    sites, motifs, drivers
+        The planted sites, ``{label: (4, w) PWM}`` and the labels of the driver motifs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, pos, id, ref, alt`` (one record lists two ALTs, comma-separated), ``breaks_motif,
+        kind, motif, site_id, affinity_ref, affinity_alt``; one record per position, in contig order.
+    """
     rows = _breaking_rows(rng, seqs, sites, motifs, drivers)
     rows += _neutral_rows(rng, seqs, sites, len(rows) + 20)
     df = pd.DataFrame(rows)
@@ -110,7 +142,19 @@ def make_variants(rng, seqs, sites: pd.DataFrame, motifs: dict[str, np.ndarray],
 
 
 def write_vcf(path: str, contigs: dict[str, int], variants: pd.DataFrame, sample: str = "demo") -> None:
-    """A VCF 4.2 with one heterozygous sample; ``variants`` has chrom, pos (1-based), id, ref, alt."""
+    """A VCF 4.2 with one heterozygous sample; ``variants`` has chrom, pos (1-based), id, ref, alt.
+
+    Parameters
+    ----------
+    path : str
+        The VCF written (plain text).
+    contigs : dict of str to int
+        ``{contig: length}`` for the ``##contig`` header lines.
+    variants : pandas.DataFrame
+        The records, in file order (:func:`make_variants`).
+    sample : str
+        The sample's name; every record's genotype is ``0/1``.
+    """
     with open(path, "w") as fh:
         fh.write("##fileformat=VCFv4.2\n##source=zoo_tools.demo\n")
         for c, n in contigs.items():
@@ -122,7 +166,17 @@ def write_vcf(path: str, contigs: dict[str, int], variants: pd.DataFrame, sample
 
 
 def truth_rows(variants: pd.DataFrame) -> pd.DataFrame:
-    """One truth row per (record, ALT allele)."""
+    """One truth row per (record, ALT allele).
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        :func:`make_variants` rows; a comma-separated ``alt`` becomes one row per ALT.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     df = variants.assign(alt=variants.alt.str.split(",")).explode("alt")
     return df.reset_index(drop=True)
 
@@ -131,7 +185,19 @@ def truth_rows(variants: pd.DataFrame) -> pd.DataFrame:
 # Allele-specific counts
 # --------------------------------------------------------------------------------------------
 def allelic_counts(rng, seqs, sites, motifs, spec: DemoSpec) -> pd.DataFrame:
-    """Het SNVs in driver sites (random motif or flank positions) with ATAC allele read counts."""
+    """Het SNVs in driver sites (random motif or flank positions) with ATAC allele read counts.
+
+    Parameters
+    ----------
+    rng, seqs, sites, motifs, spec
+        The generator, ``{contig: (L,) uint8 codes}``, planted sites, ``{label: PWM}`` and spec.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A row per (SNV, cell type): ``chrom, pos`` (1-based), ``ref, alt, cell_type, track,
+        ref_count, alt_count`` and the truth (``site_id, motif, in_motif``, affinities, ``true_log_ratio``).
+    """
     rows = []
     drivers = sites[sites.motif.isin(spec.drivers)]
     for r in drivers.itertuples():

@@ -10,17 +10,19 @@ Conventions used everywhere in zoo_tools:
   (``tangermeme.utils.one_hot_encode``), so arrays pass between the libraries unchanged.
 * Because the channel order is A, C, G, T, the complement of a one-hot column is the same column
   with its channels reversed, so the reverse complement of ``(..., 4, L)`` flips both last axes.
-* Contig names are matched through aliases: ``chr1`` / ``1``, ``chrM`` / ``MT`` / ``M``.
+* Contig names are matched through aliases: ``chr1`` / ``1``, ``chrM`` / ``MT`` / ``M``
+  (:mod:`zoo_tools.data.contigs`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from zoo_tools.core.errors import ZooError, require_file, short_list
+from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.data.contigs import require_contig
 
 ALPHABET = "ACGT"
 N_CODE = 4  # integer code of any non-ACGT base
@@ -38,14 +40,34 @@ _COMPLEMENT = str.maketrans("ACGTRYKMBVDHNacgtrykmbvdhn", "TGCAYRMKVBHDNtgcayrmk
 # Pure functions on strings and arrays
 # --------------------------------------------------------------------------------------------
 def encode(seq: str | bytes) -> np.ndarray:
-    """Integer-encode a sequence: ``(L,)`` uint8 with A=0, C=1, G=2, T=3, anything else 4."""
+    """Integer-encode a sequence (any case): ``(L,)`` uint8 with A=0, C=1, G=2, T=3, anything else 4.
+
+    Parameters
+    ----------
+    seq : str or bytes
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if isinstance(seq, str):
         seq = seq.encode("ascii", errors="replace")
     return _ENCODE[np.frombuffer(seq, dtype=np.uint8)]
 
 
 def codes_to_one_hot(codes: np.ndarray) -> np.ndarray:
-    """``(..., L)`` integer codes (0-4) -> ``(..., 4, L)`` float32 one-hot, code 4 all-zero."""
+    """``(..., L)`` integer codes (0-4) -> ``(..., 4, L)`` float32 one-hot, code 4 all-zero.
+
+    Parameters
+    ----------
+    codes : array-like of int
+        Codes as :func:`encode` gives them.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., 4, L)`` float32, channels A, C, G, T.
+    """
     return np.swapaxes(_EYE[np.asarray(codes, dtype=np.intp)], -1, -2).copy()
 
 
@@ -53,6 +75,16 @@ def one_hot(seqs: str | Sequence[str]) -> np.ndarray:
     """One-hot encode a sequence ``(4, L)`` or equal-length sequences ``(N, 4, L)``, float32.
 
     Channels are A, C, G, T; N (and any other symbol) is all-zero. Case is ignored.
+
+    Parameters
+    ----------
+    seqs : str or sequence of str
+        One sequence, or N of one length (else a :class:`ZooError`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(4, L)`` or ``(N, 4, L)`` float32; ``(0, 4, 0)`` for no sequences.
     """
     if isinstance(seqs, (str, bytes)):
         return codes_to_one_hot(encode(seqs))
@@ -63,7 +95,17 @@ def one_hot(seqs: str | Sequence[str]) -> np.ndarray:
 
 
 def decode(x: np.ndarray) -> str | list[str]:
-    """Inverse of :func:`one_hot`: ``(4, L)`` -> str, ``(N, 4, L)`` -> list of str; all-zero -> N."""
+    """Inverse of :func:`one_hot`: ``(4, L)`` -> str, ``(N, 4, L)`` -> list of str; all-zero -> N.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(4, L)`` or ``(N, 4, L)`` one-hot, A, C, G, T (a column's largest channel is its base).
+
+    Returns
+    -------
+    str or list of str
+    """
     x = np.asarray(x)
     codes = np.where(x.sum(-2) > 0, x.argmax(-2), N_CODE)
     if codes.ndim == 1:
@@ -72,72 +114,53 @@ def decode(x: np.ndarray) -> str | list[str]:
 
 
 def reverse_complement(seq: str) -> str:
-    """Reverse complement of a DNA string; IUPAC codes are complemented, case is kept."""
+    """Reverse complement of a DNA string; IUPAC codes are complemented, case is kept.
+
+    Parameters
+    ----------
+    seq : str
+        The bases; other characters are only reversed.
+
+    Returns
+    -------
+    str
+    """
     return seq.translate(_COMPLEMENT)[::-1]
 
 
 def rc_one_hot(x):
-    """Reverse complement of ``(..., 4, L)`` one-hot (numpy array or torch tensor), A,C,G,T order."""
+    """Reverse complement of ``(..., 4, L)`` one-hot (A,C,G,T): both last axes flipped, in a new array.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+    """
     if hasattr(x, "flip"):  # torch.Tensor
         return x.flip((-2, -1))
     return np.ascontiguousarray(np.asarray(x)[..., ::-1, ::-1])
 
 
 def gc_fraction(codes: np.ndarray) -> np.ndarray:
-    """GC fraction of integer-coded sequences ``(..., L)`` over their A/C/G/T bases (N ignored)."""
+    """GC fraction of integer-coded sequences ``(..., L)`` over their A/C/G/T bases (N ignored).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        ``(..., L)`` codes (0-4).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(...)`` float64; NaN for an all-N sequence.
+    """
     codes = np.asarray(codes)
     acgt = (codes < N_CODE).sum(-1)
     gc = ((codes == 1) | (codes == 2)).sum(-1)
     return np.where(acgt > 0, gc / np.maximum(acgt, 1), np.nan)
-
-
-# --------------------------------------------------------------------------------------------
-# Contig names
-# --------------------------------------------------------------------------------------------
-_MITO = ("chrM", "chrMT", "MT", "M")
-
-
-def contig_aliases(name: str) -> list[str]:
-    """Names under which a contig may appear in another file: ``chr1`` <-> ``1``, chrM <-> MT."""
-    out = [name]
-    if name in _MITO:
-        out += [m for m in _MITO if m != name]
-    elif name.lower().startswith("chr"):
-        out.append(name[3:])
-    else:
-        out.append("chr" + name)
-    return out
-
-
-def resolve_contig(name: str, contigs: Iterable[str], source: str) -> str | None:
-    """Return the name that ``name`` has among ``contigs`` (directly or through an alias), or None.
-
-    A case-insensitive match of the aliases is accepted when it is unique (``CHR1`` vs ``chr1``).
-    ``source`` is unused here but keeps the signature parallel to :func:`require_contig`.
-    """
-    contigs = list(contigs)
-    names = set(contigs)
-    for alias in contig_aliases(name):
-        if alias in names:
-            return alias
-    lowered = {}
-    for c in contigs:
-        lowered.setdefault(c.lower(), []).append(c)
-    for alias in contig_aliases(name):
-        hits = lowered.get(alias.lower(), [])
-        if len(hits) == 1:
-            return hits[0]
-    return None
-
-
-def require_contig(name: str, contigs: Iterable[str], source: str, fix: str = "") -> str:
-    """Like :func:`resolve_contig` but raise a :class:`ZooError` listing the available contigs."""
-    contigs = list(contigs)
-    hit = resolve_contig(name, contigs, source)
-    if hit is None:
-        fix = fix or "check that the files use the same genome build"
-        raise ZooError(f"contig '{name}' not found in {source} (it has: {short_list(contigs)}); {fix}")
-    return hit
 
 
 # --------------------------------------------------------------------------------------------

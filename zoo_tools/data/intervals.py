@@ -1,5 +1,5 @@
 """Genomic windows: BED / narrowPeak reading, tiling, peak-centred and GC-matched background
-windows, blacklist filtering and chromosome splits.
+windows and blacklist filtering (chromosome splits: :mod:`zoo_tools.data.splits`).
 
 All intervals are pandas DataFrames with at least ``chrom, start, end`` (0-based, half-open).
 Contig names are rewritten to the genome's own spelling when a genome is given, so a BED file
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file, short_list
-from zoo_tools.data.genome import Genome, gc_fraction, resolve_contig
+from zoo_tools.data.contigs import resolve_contig
+from zoo_tools.data.genome import Genome, gc_fraction
 from zoo_tools.data.tracks import window_arrays
 
 NARROWPEAK_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "signal", "pvalue", "qvalue", "summit"]
-SPLITS = ("train", "val", "test")
 
 
 # --------------------------------------------------------------------------------------------
@@ -44,6 +44,19 @@ def read_bed(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFr
     summit``, summit being the 0-based offset from ``start``, -1 if unknown). With a ``genome``,
     contig names are resolved to the genome's spelling and every record is checked to lie on its
     contig. A malformed record is an error naming the file and line; none is dropped silently.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (gzip ok); ``#``, ``track`` and ``browser`` lines are skipped.
+    genome : Genome, optional
+        The reference to resolve and check the records against.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, start, end`` (int64, 0-based, half-open), then ``name`` (BED4+ files) or the
+        narrowPeak columns (numeric; ``summit`` int64), in file order.
     """
     path = require_file(path, "BED file", "check the peaks/regions path")
     rows = []
@@ -76,7 +89,21 @@ def read_bed(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFr
 
 
 def resolve_to_genome(df: pd.DataFrame, genome: Genome, source: str) -> pd.DataFrame:
-    """Rename contigs to the genome's spelling and check each record lies on its contig."""
+    """Rename contigs to the genome's spelling and check each record lies on its contig.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open).
+    genome : Genome
+    source : str
+        Named in the error for a contig the genome lacks or a record past a contig end.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``df`` with the genome's contig names.
+    """
     df = df.copy()
     names = {}
     for chrom in df["chrom"].astype(str).unique():
@@ -108,7 +135,19 @@ def tile(
 ) -> pd.DataFrame:
     """Tile contigs into windows of ``window`` bp every ``stride`` bp (default: no overlap).
 
-    Only whole windows are made; ``contigs`` maps name -> length (``Genome.contigs``).
+    Parameters
+    ----------
+    contigs : dict of str to int
+        ``{name: length}`` (bp), e.g. ``Genome.contigs``.
+    window, stride : int
+        Window length and step (bp); only whole windows are made.
+    chroms : sequence of str, optional
+        The contigs to tile, in order; default all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open), windows starting at 0.
     """
     stride = stride or window
     if window <= 0 or stride <= 0:
@@ -176,7 +215,17 @@ def centre_windows(df: pd.DataFrame, window: int) -> pd.DataFrame:
 
 
 def overlaps(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    """Boolean ``(len(a),)``: does each interval of ``a`` overlap any interval of ``b``?"""
+    """Boolean ``(len(a),)``: does each interval of ``a`` overlap any interval of ``b``?
+
+    Parameters
+    ----------
+    a, b : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open: touching intervals do not overlap).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     hit = np.zeros(len(a), dtype=bool)
     for chrom, idx in a.groupby("chrom", sort=False).indices.items():
         other = b[b["chrom"] == chrom]
@@ -195,7 +244,17 @@ def overlaps(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
 def filter_blacklist(df: pd.DataFrame, blacklist: pd.DataFrame | str) -> pd.DataFrame:
     """Drop windows overlapping a blacklist (a DataFrame, a BED path, or a gReLU genome name).
 
-    gReLU ships the ENCODE blacklists (``hg38``, ``hg19``, ``mm10``); pass that name to use them.
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open).
+    blacklist : pandas.DataFrame or str
+        gReLU ships the ENCODE blacklists (``hg38``, ``hg19``, ``mm10``); pass that name to use them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``df`` overlapping no blacklist interval, with a fresh index.
     """
     if isinstance(blacklist, str):
         blacklist = load_blacklist(blacklist)
@@ -203,7 +262,18 @@ def filter_blacklist(df: pd.DataFrame, blacklist: pd.DataFrame | str) -> pd.Data
 
 
 def load_blacklist(name_or_path: str) -> pd.DataFrame:
-    """A blacklist BED by path, or by genome name from the files gReLU ships."""
+    """A blacklist BED by path, or by genome name from the files gReLU ships.
+
+    Parameters
+    ----------
+    name_or_path : str
+        A BED file, or ``hg38``, ``hg19`` or ``mm10``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`read_bed` gives it.
+    """
     if os.path.exists(name_or_path):
         return read_bed(name_or_path)
     try:
@@ -230,8 +300,24 @@ def gc_matched_background(
     Candidates tile the positives' contigs with their window length and exclude anything
     overlapping ``positives`` (or ``exclude``) and windows with >10% N. They are drawn per GC bin
     (``n_bins`` equal-width bins on [0, 1]) in proportion to the positives' GC histogram, seeded.
-    Returns ``chrom, start, end, gc`` sorted by position; fewer than asked only if a GC bin has too
-    few candidates (logged).
+
+    Parameters
+    ----------
+    genome : Genome
+    positives : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open), all of one length, contigs spelled as in the genome.
+    ratio : float
+        Background windows per positive.
+    seed, n_bins : int
+        The draw's seed and the number of GC bins.
+    exclude : pandas.DataFrame, optional
+        More intervals the background must not overlap.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``chrom, start, end, gc`` sorted by position; fewer than asked only if a GC bin has too
+        few candidates (logged).
     """
     import logging
 
@@ -259,53 +345,3 @@ def gc_matched_background(
         logging.getLogger(__name__).warning("GC-matched background: %d windows short in sparse GC bins", short)
     out = cand.iloc[np.concatenate(picks)] if picks else cand.iloc[[]]
     return out.sort_values(["chrom", "start"]).reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Chromosome splits
-# --------------------------------------------------------------------------------------------
-def assign_splits(
-    df: pd.DataFrame, val: Sequence[str], test: Sequence[str], contigs: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """Add a ``split`` column: ``val`` / ``test`` for windows on those contigs, else ``train``.
-
-    Contig names in ``val`` / ``test`` may be aliases of the windows' names. A contig named in
-    both is an error, and so is (when ``contigs`` is given) a name that matches no contig.
-    """
-    known = list(contigs) if contigs is not None else list(dict.fromkeys(df["chrom"]))
-    both = {resolve_contig(c, known, "") or c for c in val} & {resolve_contig(c, known, "") or c for c in test}
-    if both:
-        raise ZooError(f"splits: contig(s) {sorted(both)} are in both val and test; a contig belongs to one split")
-    out = df.copy()
-    out["split"] = "train"
-    for split, names in (("val", val), ("test", test)):
-        for name in names:
-            hit = resolve_contig(name, known, "")
-            if hit is None:
-                if contigs is not None:
-                    raise ZooError(
-                        f"splits.{split}: contig '{name}' is not in the genome (it has: {short_list(known)})"
-                    )
-                continue
-            out.loc[out["chrom"] == hit, "split"] = split
-    return out
-
-
-def check_split_overlap(df: pd.DataFrame) -> None:
-    """Raise if any val/test window overlaps a train window (dependent examples leak labels).
-
-    Needs a ``split`` column (see :func:`assign_splits`). Chromosome splits never trigger this;
-    it catches random or hand-made splits where neighbouring windows share sequence.
-    """
-    if "split" not in df.columns:
-        raise ZooError("intervals have no 'split' column; assign splits first")
-    train = df[df["split"] == "train"]
-    for split in ("val", "test"):
-        part = df[df["split"] == split]
-        hit = overlaps(part, train)
-        if hit.any():
-            r = part[hit].iloc[0]
-            raise ZooError(
-                f"{int(hit.sum())} {split} window(s) overlap train windows (first: {r.chrom}:"
-                f"{r.start}-{r.end}); split by chromosome so held-out windows share no sequence with training"
-            )

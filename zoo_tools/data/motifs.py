@@ -29,7 +29,17 @@ BACKGROUND = np.full(4, 0.25)
 
 
 def meme_path(db: str = "jaspar") -> str:
-    """Path of a MEME file: a gReLU short name (``jaspar``, ``h12``, ``h13``) or a file path."""
+    """Path of a MEME file: a gReLU short name (``jaspar``, ``h12``, ``h13``) or a file path.
+
+    Parameters
+    ----------
+    db : str
+        A short name (case-insensitive), else an existing file.
+
+    Returns
+    -------
+    str
+    """
     if db.lower() in MEME_DATABASES:
         from importlib.resources import files
 
@@ -60,7 +70,18 @@ def _load(path: str) -> dict[str, np.ndarray]:
 
 
 def load_motifs(db: str = "jaspar") -> dict[str, np.ndarray]:
-    """All motifs of a MEME database: name -> ``(4, w)`` probabilities (rows A,C,G,T)."""
+    """All motifs of a MEME database: name -> ``(4, w)`` probabilities (rows A,C,G,T).
+
+    Parameters
+    ----------
+    db : str
+        As in :func:`meme_path`; the file is parsed once per process.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``(4, w)`` float64 each, in file order (a fresh dict; the arrays are shared).
+    """
     path = meme_path(db)
     try:
         return dict(_load(os.path.abspath(path)))
@@ -69,7 +90,23 @@ def load_motifs(db: str = "jaspar") -> dict[str, np.ndarray]:
 
 
 def find_motif(name: str, db: str = "jaspar") -> tuple[str, np.ndarray]:
-    """Resolve a motif name in a database; returns ``(full name, (4, w) matrix)``."""
+    """Resolve a motif name in a database; returns ``(full name, (4, w) matrix)``.
+
+    An exact name, else a unique case-insensitive match of a part of the names split at ``:`` and
+    ``.``; an ambiguous or unknown name is a :class:`ZooError` listing candidates.
+
+    Parameters
+    ----------
+    name : str
+        E.g. ``C055:CTCF:C2H2_ZF`` or ``CTCF``.
+    db : str
+        As in :func:`meme_path`.
+
+    Returns
+    -------
+    tuple of (str, numpy.ndarray)
+        The full name and its ``(4, w)`` float64 probabilities (rows A, C, G, T).
+    """
     motifs = load_motifs(db)
     if name in motifs:
         return name, motifs[name]
@@ -90,18 +127,51 @@ def find_motif(name: str, db: str = "jaspar") -> tuple[str, np.ndarray]:
 
 
 def consensus(pwm: np.ndarray) -> str:
-    """Most likely base at each position of a ``(4, w)`` matrix."""
+    """Most likely base at each position of a ``(4, w)`` matrix.
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        ``(4, w)``, rows A, C, G, T.
+
+    Returns
+    -------
+    str
+    """
     return "".join("ACGT"[i] for i in np.asarray(pwm).argmax(0))
 
 
 def log_odds(pwm: np.ndarray, pseudo: float = 1e-3) -> np.ndarray:
-    """``(4, w)`` log2 odds against a uniform background."""
+    """``(4, w)`` log2 odds of a probability matrix (rows A,C,G,T; pseudocount ``pseudo``) vs a uniform background.
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+    pseudo : float
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     p = (np.asarray(pwm) + pseudo) / (1 + 4 * pseudo)
     return np.log2(p / BACKGROUND[:, None])
 
 
 def score_codes(lo: np.ndarray, codes: np.ndarray) -> float:
-    """Log-odds score of integer-coded bases ``(w,)`` under ``lo`` (N scores the column mean)."""
+    """Log-odds score of integer-coded bases ``(w,)`` under ``lo`` (N scores the column mean).
+
+    Parameters
+    ----------
+    lo : numpy.ndarray
+        ``(4, w)`` log-odds (:func:`log_odds`).
+    codes : numpy.ndarray
+        ``(w,)`` codes, A=0, C=1, G=2, T=3, N=4.
+
+    Returns
+    -------
+    float
+        The sum over positions (log2 units).
+    """
     cols = np.arange(lo.shape[1])
     safe = np.minimum(codes, 3)
     vals = np.where(codes < 4, lo[safe, cols], lo.mean(0))
@@ -109,6 +179,16 @@ def score_codes(lo: np.ndarray, codes: np.ndarray) -> float:
 
 
 def information(pwm: np.ndarray) -> np.ndarray:
-    """Information content (bits) of each position of a ``(4, w)`` matrix."""
+    """Information content ``(w,)`` (bits, 0 to 2) of each position of a ``(4, w)`` matrix.
+
+    Parameters
+    ----------
+    pwm : numpy.ndarray
+        ``(4, w)`` probabilities, rows A, C, G, T.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     p = np.clip(np.asarray(pwm), 1e-9, 1)
     return 2 + (p * np.log2(p)).sum(0)

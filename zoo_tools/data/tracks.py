@@ -19,11 +19,8 @@ into *spans* (at most ``max_span`` bp, windows within ``max_gap`` bp of each oth
 Both give the mean over all bases of the bin with uncovered bases as 0 (= binned sum / bin_size),
 agreeing with ``pyBigWig.values()`` + reshape to float32 precision (benchmarks/bench_tracks.py).
 
-Transforms (pure functions on arrays of any shape): ``arcsinh`` (for signal p-values / fold
-change: linear near 0, logarithmic for outliers), ``log1p`` (counts), ``softclip`` (Enformer /
-Borzoi style: values above a threshold ``t`` become ``t + sqrt(x - t)``, optionally hard-clipped),
-and ``threshold`` (zero or binarise values below a cut-off). None of them use sample statistics,
-so applying them before the train/test split does not leak (see the seeds' "leaky pre-processing").
+``read_binned(..., transform=name)`` applies a transform of :mod:`zoo_tools.data.transforms` after
+binning.
 """
 
 from __future__ import annotations
@@ -36,7 +33,8 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file
 from zoo_tools.core.progress import progress_bar
-from zoo_tools.data.genome import require_contig
+from zoo_tools.data.contigs import require_contig
+from zoo_tools.data.transforms import apply_transform
 
 MAX_SPAN = 1 << 22  # 4 Mb of float32 + float64 cumsum: about 50 MB while reading
 MAX_GAP = 1 << 10  # windows closer than this may share one read
@@ -44,48 +42,23 @@ DENSE_BP = 2048  # read a span at once when it has a window per <= 2 kb (cheaper
 
 
 # --------------------------------------------------------------------------------------------
-# Transforms
+# Binning
 # --------------------------------------------------------------------------------------------
-def arcsinh(x: np.ndarray) -> np.ndarray:
-    """Inverse hyperbolic sine ``ln(x + sqrt(x^2 + 1))``: ~x near 0, ~ln(2x) for large x."""
-    return np.arcsinh(x)
-
-
-def log1p(x: np.ndarray) -> np.ndarray:
-    """``ln(1 + x)`` for non-negative counts or coverage."""
-    return np.log1p(x)
-
-
-def softclip(x: np.ndarray, threshold: float = 32.0, hard: float | None = None) -> np.ndarray:
-    """Enformer/Borzoi target squashing: ``x > t -> t + sqrt(x - t)``, then optional hard clip."""
-    x = np.asarray(x)
-    out = np.where(x > threshold, threshold + np.sqrt(np.maximum(x - threshold, 0)), x)
-    if hard is not None:
-        out = np.minimum(out, hard)
-    return out.astype(x.dtype, copy=False)
-
-
-def threshold(x: np.ndarray, cutoff: float, binary: bool = False) -> np.ndarray:
-    """Values below ``cutoff`` set to 0; with ``binary=True`` returns ``(x >= cutoff)`` as float32."""
-    x = np.asarray(x)
-    if binary:
-        return (x >= cutoff).astype(np.float32)
-    return np.where(x >= cutoff, x, 0).astype(x.dtype, copy=False)
-
-
-TRANSFORMS = {"none": lambda x: x, "arcsinh": arcsinh, "log1p": log1p, "softclip": softclip}
-
-
-def apply_transform(x: np.ndarray, name: str | None) -> np.ndarray:
-    """Apply a transform by name (``none``, ``arcsinh``, ``log1p``, ``softclip``)."""
-    key = (name or "none").lower()
-    if key not in TRANSFORMS:
-        raise ZooError(f"unknown track transform '{name}'; choose one of {', '.join(TRANSFORMS)}")
-    return TRANSFORMS[key](x)
-
-
 def bin_mean(values: np.ndarray, bin_size: int) -> np.ndarray:
-    """``(..., L)`` per-base values -> ``(..., L // bin_size)`` bin means (L divisible, NaN as 0)."""
+    """``(..., L)`` per-base values -> ``(..., L // bin_size)`` bin means (L divisible, NaN as 0).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(..., L)`` per-base values.
+    bin_size : int
+        Bases per bin (bp).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., L // bin_size)`` float64.
+    """
     values = np.nan_to_num(np.asarray(values, dtype=np.float64))
     if values.shape[-1] % bin_size:
         raise ZooError(f"length {values.shape[-1]} is not a multiple of bin size {bin_size}")
@@ -96,7 +69,17 @@ def bin_mean(values: np.ndarray, bin_size: int) -> np.ndarray:
 # bigWig reading
 # --------------------------------------------------------------------------------------------
 def open_bigwig(path: str | os.PathLike):
-    """Open a bigWig with pyBigWig; ZooError naming the file if it is missing or not a bigWig."""
+    """Open a bigWig with pyBigWig; ZooError naming the file if it is missing or not a bigWig.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    pyBigWig.bigWigFile
+        Open for reading; the caller closes it.
+    """
     import pyBigWig
 
     path = require_file(path, "bigWig track", "check the track path in the data YAML")
@@ -194,8 +177,20 @@ def read_track(
 ) -> np.ndarray:
     """One bigWig -> ``(N, length // bin_size)`` float32 bin means for windows ``chroms, starts``.
 
-    Windows are grouped into spans; a span whose windows cover it densely (at most
-    ``DENSE_BP`` bp of span per window) is read with one call, others window by window.
+    A span of windows covering it densely (``DENSE_BP`` bp or less per window) is read in one call.
+
+    Parameters
+    ----------
+    path : str
+        The bigWig; one lacking a contig of the windows is a :class:`ZooError`.
+    chroms, starts : numpy.ndarray
+        ``(N,)`` contig names and int64 starts (0-based; windows may run past contig ends).
+    length, bin_size, max_span, max_gap, bar
+        Window length and bin size (bp), reading granularity (:func:`read_binned`), a progress bar.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     n_bins = length // bin_size
     out = np.zeros((len(starts), n_bins), dtype=np.float32)
@@ -233,7 +228,19 @@ def read_track(
 
 
 def window_arrays(intervals: pd.DataFrame, bin_size: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Check that windows share one length (a multiple of ``bin_size``); return chroms, starts, L."""
+    """Check that windows share one length (a multiple of ``bin_size``); return chroms, starts, L.
+
+    Parameters
+    ----------
+    intervals : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open).
+    bin_size : int, optional
+
+    Returns
+    -------
+    tuple
+        ``(chroms, starts, L)``: ``(N,)`` str and ``(N,)`` int64 arrays, and the length (bp).
+    """
     for col in ("chrom", "start", "end"):
         if col not in intervals.columns:
             raise ZooError(f"intervals need columns chrom, start, end (missing '{col}')")
@@ -262,11 +269,23 @@ def read_binned(
 
     Parameters
     ----------
-    paths : T bigWig paths.
-    intervals : DataFrame with ``chrom, start, end`` (0-based half-open), all of one length L.
-    bin_size : bp per output bin; ``B = L // bin_size``.
-    transform : optional name applied after binning (``arcsinh``, ``log1p``, ``softclip``).
-    max_span, max_gap : reading granularity, see the module docstring (memory ~ 12 bytes x max_span).
+    paths : sequence of str
+        T bigWig paths.
+    intervals : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open), all of one length L.
+    bin_size : int
+        bp per output bin; ``B = L // bin_size``.
+    transform : str, optional
+        Applied after binning (``arcsinh``, ``log1p``, ``softclip``).
+    max_span, max_gap : int
+        Reading granularity, see the module docstring (memory ~ 12 bytes x max_span).
+    progress : bool
+        Show a progress bar (:func:`~zoo_tools.core.progress.progress_bar`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, T, B)`` float32 bin means (uncovered bases count as 0), in the order of ``intervals``.
     """
     chroms, starts, length = window_arrays(intervals, bin_size)
     out = np.empty((len(starts), len(paths), length // bin_size), dtype=np.float32)
@@ -279,7 +298,20 @@ def read_binned(
 
 
 def read_bigwig_region(path: str, chrom: str, start: int, end: int) -> np.ndarray:
-    """Per-base values ``(end - start,)`` float32 of one region, NaN and past-the-end as 0."""
+    """Per-base values ``(end - start,)`` float32 of one region, NaN and past-the-end as 0.
+
+    Parameters
+    ----------
+    path : str
+    chrom : str
+        The contig (or an alias of it).
+    start, end : int
+        0-based, half-open; may run past the contig's ends.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     bw = open_bigwig(path)
     try:
         sizes = bw.chroms()

@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file
-from zoo_tools.data.genome import Genome, resolve_contig
+from zoo_tools.data.contigs import resolve_contig
+from zoo_tools.data.genome import Genome
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
 STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "symbolic_allele", "missing_alt", "invalid_allele")
@@ -62,7 +63,20 @@ class Variant:
 
 
 def allele_status(ref: str, alt: str | None) -> str | None:
-    """Status from the alleles alone, or None if they look scorable."""
+    """Status from the alleles alone, or None if they look scorable.
+
+    Parameters
+    ----------
+    ref : str
+        The REF allele.
+    alt : str or None
+        One ALT allele (None or ``.``: missing).
+
+    Returns
+    -------
+    str or None
+        ``missing_alt``, ``symbolic_allele`` or ``invalid_allele`` (see the module docstring).
+    """
     if alt is None or alt in (".", ""):
         return "missing_alt"
     if alt.startswith("<") or "[" in alt or "]" in alt or alt == "*":
@@ -73,7 +87,22 @@ def allele_status(ref: str, alt: str | None) -> str | None:
 
 
 def genome_status(genome: Genome, chrom: str | None, pos: int, ref: str) -> str:
-    """``ok``, ``contig_missing``, ``out_of_bounds`` or ``ref_mismatch`` (N in REF matches anything)."""
+    """``ok``, ``contig_missing``, ``out_of_bounds`` or ``ref_mismatch`` (N in REF matches anything).
+
+    Parameters
+    ----------
+    genome : Genome
+    chrom : str or None
+        The genome's name for the contig (None: not in the genome).
+    pos : int
+        1-based, as in VCF.
+    ref : str
+        The REF allele, compared case-insensitively.
+
+    Returns
+    -------
+    str
+    """
     if chrom is None:
         return "contig_missing"
     if pos < 1 or pos - 1 + len(ref) > genome.contigs[chrom]:
@@ -85,7 +114,19 @@ def genome_status(genome: Genome, chrom: str | None, pos: int, ref: str) -> str:
 
 
 def open_vcf(path: str | os.PathLike):
-    """Open a VCF / VCF.gz / BCF with cyvcf2; ZooError naming the file if it cannot be read."""
+    """Open a VCF / VCF.gz / BCF with cyvcf2; ZooError naming the file if it cannot be read.
+
+    htslib's own messages are silenced unless ``zoo -v`` (root logger at INFO or lower).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    cyvcf2.VCF
+        Open for reading (lazy, one thread); the caller closes it.
+    """
     import logging
 
     from cyvcf2 import VCF
@@ -124,6 +165,19 @@ def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iter
     """Stream one :class:`Variant` per (record, ALT) in file order (memory flat in file size).
 
     Without a genome only the allele checks are made (status ``ok`` otherwise, contig unchanged).
+    A record that cannot be parsed is a :class:`ZooError` naming it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A VCF / VCF.gz / BCF.
+    genome : Genome, optional
+        The reference the contigs are resolved in and REF is checked against.
+
+    Yields
+    ------
+    Variant
+        ``pos`` 1-based; a record without ALT gives one row with ``alt`` ``.``.
     """
     vcf = open_vcf(path)
     aliases: dict[str, str | None] = {}
@@ -153,7 +207,18 @@ def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iter
 
 
 def read_variants(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFrame:
-    """All rows of :func:`iter_variants` as a DataFrame (for small VCFs; stream large ones)."""
+    """All rows of :func:`iter_variants` as a DataFrame (for small VCFs; stream large ones).
+
+    Parameters
+    ----------
+    path, genome
+        As in :func:`iter_variants`; a VCF without records is a :class:`ZooError`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :class:`Variant` fields as columns (``pos`` 1-based), one row per (record, ALT).
+    """
     rows = [asdict(v) for v in iter_variants(path, genome)]
     if not rows:
         raise ZooError(f"{path}: the VCF has no records")

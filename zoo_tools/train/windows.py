@@ -14,14 +14,8 @@ import pandas as pd
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.config import DataConfig
 from zoo_tools.data.genome import Genome
-from zoo_tools.data.intervals import (
-    assign_splits,
-    centre_windows,
-    check_split_overlap,
-    filter_blacklist,
-    gc_matched_background,
-    read_bed,
-)
+from zoo_tools.data.intervals import centre_windows, filter_blacklist, gc_matched_background, read_bed
+from zoo_tools.data.splits import assign_splits, check_split_overlap
 
 log = logging.getLogger(__name__)
 

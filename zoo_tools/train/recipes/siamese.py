@@ -30,7 +30,7 @@ from torch import nn
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.allelic import pair_table, read_allelic, status_counts
-from zoo_tools.data.intervals import assign_splits
+from zoo_tools.data.splits import assign_splits
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.heads import SiameseHead
 from zoo_tools.models.nets.siamese import SiameseNet
