@@ -40,12 +40,11 @@ def pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
 
 
 def spearman(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Per-task Spearman ``(T,)`` float64: Pearson of average ranks; NaN for a constant task.
+    """Per-task Spearman ``(T,)`` float64 of ``(N, T, B)`` arrays: Pearson of average ranks (NaN if constant).
 
     Parameters
     ----------
     pred, obs : numpy.ndarray
-        ``(N, T, B)`` predictions and observations, ranked over all windows and bins of a task.
 
     Returns
     -------
