@@ -134,7 +134,15 @@ def _interpret_section(root: str, summary: list[str]) -> str:
 
 
 def build_index(root: str, title: str = "zoo_tools report") -> tuple[str, str]:
-    """Write ``root/index.html`` over every output found under ``root``; returns (path, summary)."""
+    """Write ``root/index.html`` over every output found under ``root`` (ZooError if none is).
+
+    Parameters
+    ----------
+    root, title : the folder the commands wrote into (searched recursively); the page's title.
+
+    Returns
+    -------
+    (path, summary) : the page written, and a text summary of it (one line per result)."""
     if not os.path.isdir(root):
         raise ZooError(f"{root}: not a folder; give the folder the zoo commands wrote into")
     summary: list[str] = []

@@ -15,9 +15,18 @@ def task_table(tasks: pd.DataFrame | dict | list | None, n_tasks: int | None = N
     """Normalise task metadata to a DataFrame with at least ``name, assay, cell_type, strand,
     description`` (missing values filled: assay/cell_type ``unknown``, strand ``.``).
 
-    Accepts a DataFrame, a dict of equal-length lists (gReLU's ``data_params["tasks"]``), a list of
-    names, or None (names ``task0``... for ``n_tasks`` tasks). gReLU's ``cell type`` / ``sample``
-    columns are mapped to ``cell_type``.
+    Parameters
+    ----------
+    tasks : a DataFrame, a dict of equal-length lists (gReLU's ``data_params["tasks"]``), a list
+        of names, or None. gReLU's ``cell type`` / ``celltype`` / ``sample`` columns are mapped to
+        ``cell_type``; a table without ``name`` gets ``task0``, ``task1``...
+    n_tasks : the number of tasks when ``tasks`` is None (names ``task0``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task in the given order: ``name`` (str) and the other four columns first, then
+        any extra columns; a fresh index.
     """
     if tasks is None:
         df = pd.DataFrame({"name": [f"task{i}" for i in range(n_tasks or 0)]})

@@ -38,6 +38,18 @@ def load_checkpoint(path: str | os.PathLike, trust: bool = False) -> dict:
     If the file needs arbitrary pickled objects, it loads only with ``trust=True`` (CLI:
     ``--trust-checkpoint``): unpickling can run code, so do it only for files from a source you
     trust.
+
+    Parameters
+    ----------
+    path : the checkpoint file (ZooError if it is missing, a folder, or not a readable torch file).
+    trust : fall back to full unpickling (``weights_only=False``) when the safe load refuses;
+        without it that refusal is a ZooError naming ``--trust-checkpoint``.
+
+    Returns
+    -------
+    object
+        What was saved, tensors on CPU: usually a dict (a Lightning or zoo_tools checkpoint, a
+        ``state_dict``); a whole pickled module with ``trust``.
     """
     path = require_file(path, "checkpoint")
     try:
@@ -107,8 +119,20 @@ def finetuned_checkpoint(
 ) -> dict:
     """The dict ``torch.save`` writes for a fine-tuned model (format 2; tensors moved to CPU).
 
-    ``trunk`` must describe the base trunk completely (``ZooModel.arch``); ``card`` is a
-    :class:`~zoo_tools.models.card.ModelCard`.
+    Parameters
+    ----------
+    kind : the network kind (:mod:`zoo_tools.models.nets`).
+    trunk : the base trunk's complete description (``ZooModel.arch``).
+    head : the head's constructor arguments.
+    base_spec, base_sha256 : the base model's spec and the sha256 of its weights ("" if unknown).
+    net_args : extra constructor arguments of the network.
+    state_dict : the network's weights (trunk and head).
+    card : the fine-tuned model's :class:`~zoo_tools.models.card.ModelCard`.
+
+    Returns
+    -------
+    dict
+        ``{"zoo_tools": meta, "state_dict": ..., "card": ...}`` (the card as JSON-safe data).
     """
     meta = {
         "format": FORMAT,
@@ -127,12 +151,32 @@ def finetuned_checkpoint(
 
 
 def is_finetuned(ckpt) -> bool:
-    """Whether a loaded checkpoint was written by zoo_tools (else: gReLU / Lightning)."""
+    """Whether a loaded checkpoint was written by zoo_tools (else: gReLU / Lightning).
+
+    Parameters
+    ----------
+    ckpt : what :func:`load_checkpoint` returned (zoo_tools': a dict with a ``zoo_tools`` entry).
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(ckpt, dict) and "zoo_tools" in ckpt
 
 
 def read_finetuned(ckpt: dict, path: str) -> FinetunedMeta:
-    """The checkpoint's description, format 1 upgraded to format 2 (``arch.kind`` -> ``trunk.source``)."""
+    """The checkpoint's description, format 1 upgraded to format 2 (``arch.kind`` -> ``trunk.source``).
+
+    Parameters
+    ----------
+    ckpt : a loaded zoo_tools checkpoint (:func:`is_finetuned`).
+    path : its file, named in the ZooError for a format newer than this zoo_tools reads.
+
+    Returns
+    -------
+    FinetunedMeta
+        Kind (default ``multitask``), trunk, head, base spec and sha256, network arguments.
+    """
     meta = ckpt["zoo_tools"]
     fmt = int(meta.get("format", 1))
     if fmt > FORMAT:

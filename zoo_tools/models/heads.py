@@ -39,6 +39,16 @@ def task_scale(train_targets: np.ndarray, loss: str) -> np.ndarray:
 
     Uses the mean over windows and bins (floored at 1e-6): statistics of validation or test
     windows must never enter training (leaky pre-processing).
+
+    Parameters
+    ----------
+    train_targets : ``(N, T, B)`` targets of the training windows, in the tracks' units.
+    loss : the head's loss (:data:`LOSSES`); ``bce`` targets are not scaled.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` float32.
     """
     t = np.asarray(train_targets, dtype=np.float64)
     if loss == "bce":

@@ -31,7 +31,19 @@ class Exp(nn.Module):
 
 def rc_task_perm(tasks: pd.DataFrame) -> np.ndarray:
     """Permutation of tasks under reverse complement: a ``+`` strand task swaps with the ``-``
-    task that has the same assay, cell type and description; unstranded tasks stay."""
+    task that has the same assay, cell type and description; unstranded tasks stay.
+
+    Parameters
+    ----------
+    tasks : a task table (:func:`~zoo_tools.models.card.task_table`): ``assay, cell_type,
+        description, strand``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` int indices, an involution: ``perm[i]`` is the task that task ``i`` becomes on the
+        other strand (``y_rc[:, perm]`` lines the reverse-complement prediction up with ``y``).
+    """
     perm = np.arange(len(tasks))
     key = [(r.assay, r.cell_type, r.description) for r in tasks.itertuples()]
     minus = {k: i for i, (k, s) in enumerate(zip(key, tasks["strand"])) if s == "-"}

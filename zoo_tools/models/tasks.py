@@ -11,7 +11,19 @@ from zoo_tools.core.errors import ZooError, short_list
 
 
 def select_tasks(tasks: pd.DataFrame, patterns: list[str] | None) -> np.ndarray:
-    """Indices of tasks whose name equals, or matches as a regular expression, any pattern."""
+    """Indices of tasks whose name equals, or matches as a regular expression, any pattern.
+
+    Parameters
+    ----------
+    tasks : a task table (its ``name`` column).
+    patterns : task names or regular expressions (``re.search``); None or empty: all tasks.
+        ZooError for an invalid expression or a pattern that matches no task.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 indices, sorted and without repeats.
+    """
     if not patterns:
         return np.arange(len(tasks))
     names = tasks["name"].tolist()

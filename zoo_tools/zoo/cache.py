@@ -25,14 +25,31 @@ from zoo_tools.core.locks import file_lock
 
 
 def zoo_home() -> Path:
-    """The cache folder (``$ZOO_HOME`` or ``~/.cache/zoo_tools``), created if missing."""
+    """The cache folder (``$ZOO_HOME`` or ``~/.cache/zoo_tools``, ``~`` expanded), created if missing.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     home = Path(os.environ.get("ZOO_HOME") or Path.home() / ".cache" / "zoo_tools").expanduser()
     home.mkdir(parents=True, exist_ok=True)
     return home
 
 
 def model_dir(source: str, name: str) -> Path:
-    """Folder for one model's files: ``$ZOO_HOME/models/<source>/<name with / as __>``."""
+    """Folder for one model's files: ``$ZOO_HOME/models/<source>/<name with / as __>``.
+
+    Parameters
+    ----------
+    source : the source's name (``grelu``, ``enformer``, ...).
+    name : the model's name, e.g. an HF repo id; runs of characters other than ``A-Za-z0-9._-``
+        become ``__``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, created if missing.
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "__", name)
     d = zoo_home() / "models" / source / safe
     d.mkdir(parents=True, exist_ok=True)
@@ -40,7 +57,18 @@ def model_dir(source: str, name: str) -> Path:
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file (or of every file in a folder, in sorted order)."""
+    """Hex sha256 of a file (or of every file in a folder, in sorted order).
+
+    Parameters
+    ----------
+    path : a file, or a folder (each file's relative path is hashed before its bytes).
+    chunk : bytes read at a time (default 4 MiB).
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     h = hashlib.sha256()
     p = Path(path)
     files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
@@ -58,6 +86,14 @@ def _manifest_path() -> Path:
 
 
 def read_manifest() -> dict[str, dict]:
+    """The cache manifest, ``$ZOO_HOME/manifest.json``.
+
+    Returns
+    -------
+    dict
+        ``spec -> {path, sha256, source, size, added, ...}`` (``import:NAME`` for imported models);
+        empty if there is no manifest yet. ZooError if it is not valid JSON.
+    """
     p = _manifest_path()
     if not p.exists():
         return {}
@@ -68,7 +104,20 @@ def read_manifest() -> dict[str, dict]:
 
 
 def register(spec: str, path: str | os.PathLike, source: str, **extra) -> dict:
-    """Record ``spec -> path`` with its sha256 in the manifest; returns the entry."""
+    """Record ``spec -> path`` with its sha256 in the manifest (locked: safe across processes).
+
+    Parameters
+    ----------
+    spec : the key, e.g. ``grelu:REPO:FILE``, ``enformer:ID`` or ``import:NAME``.
+    path : the model's file or folder (stored resolved).
+    source : the source's name.
+    **extra : more fields for the entry (e.g. ``repo_id``, ``filename``).
+
+    Returns
+    -------
+    dict
+        The entry: ``path, sha256, source, size`` (bytes), ``added`` (local time) and ``extra``.
+    """
     path = Path(path).resolve()
     entry = dict(
         path=str(path),
@@ -88,7 +137,18 @@ def register(spec: str, path: str | os.PathLike, source: str, **extra) -> dict:
 
 
 def lookup(spec: str, verify: bool = True) -> str | None:
-    """Path of a cached model, verified against its recorded sha256; None if not cached."""
+    """Path of a cached model, verified against its recorded sha256.
+
+    Parameters
+    ----------
+    spec : the manifest key (as given to :func:`register`).
+    verify : re-hash the file and compare (ZooError naming the fix if it differs).
+
+    Returns
+    -------
+    str or None
+        The file or folder; None if ``spec`` is not in the manifest or its path is gone.
+    """
     entry = read_manifest().get(spec)
     if not entry:
         return None
@@ -104,7 +164,13 @@ def lookup(spec: str, verify: bool = True) -> str | None:
 
 
 def offline() -> bool:
-    """True when the user asked for no network (``HF_HUB_OFFLINE`` / ``ZOO_OFFLINE`` set to 1)."""
+    """Whether the user asked for no network (``HF_HUB_OFFLINE``, ``ZOO_OFFLINE`` or
+    ``TRANSFORMERS_OFFLINE`` set to ``1``, ``true`` or ``yes``).
+
+    Returns
+    -------
+    bool
+    """
     return any(
         os.environ.get(k, "").strip().lower() in ("1", "true", "yes")
         for k in ("HF_HUB_OFFLINE", "ZOO_OFFLINE", "TRANSFORMERS_OFFLINE")

@@ -6,9 +6,9 @@ consensus file (182 clusters) drives its own track, so its trunk learns a genera
 Lightning checkpoint in the cache, so it goes through the same loading code as a real gReLU zoo
 model.
 
-The pretraining world: random sequence (GC 0.42) cut into 2,048 bp windows, each with about 14
-planted motif instances (uniform over the 182 motifs, either strand, sampled from the squared PWM
-and kept only if their affinity is >= 0.6). Track ``m`` counts reads per 32 bp bin:
+The pretraining world: random sequence (GC 0.42) cut into 6,000 windows of 1,024 bp, each with 10
+planted motif instances (one per ~102 bp slot, uniform over the 182 motifs, either strand, sampled
+from the squared PWM and kept only if their affinity is >= 0.6). Track ``m`` counts reads per 32 bp bin:
 ``Poisson(bg)`` background (bg = 0.02 reads per bin) plus ``Poisson(20 * affinity)`` for each
 instance of motif ``m`` centred in the bin. Windows are split into train / val / test "contigs".
 
@@ -68,10 +68,19 @@ def _sample(rng: np.random.Generator, pwm: np.ndarray, n: int) -> np.ndarray:
 
 
 def pretraining_world(seed: int = 0):
-    """Generate the pretraining world in memory.
+    """Generate the pretraining world in memory (see the module docstring).
 
-    Returns ``(codes, counts, split, motif_names)``: codes ``(W, 2048)`` uint8, counts
-    ``(W, 182, 64)`` uint16 reads per bin, split ``(W,)`` names, and the motif names (task order).
+    Parameters
+    ----------
+    seed : seed of the NumPy generator (the same seed gives the same world).
+
+    Returns
+    -------
+    tuple
+        ``(codes, counts, split, motif_names)``: codes ``(W, 1024)`` uint8 (A,C,G,T = 0-3),
+        counts ``(W, 182, 32)`` uint16 reads per 32 bp bin, split ``(W,)`` str
+        (``pretrain_train`` / ``pretrain_val`` / ``pretrain_test``), and the 182 JASPAR motif
+        names (task order); ``W = 6000``.
     """
     rng = np.random.default_rng(seed)
     motifs = load_motifs("jaspar")
@@ -105,7 +114,20 @@ def pretraining_world(seed: int = 0):
 
 
 def build_model(names: list[str], seed: int = 0) -> tuple[nn.Module, dict]:
-    """gReLU ConvModel initialised from the PWMs (see module docstring); returns model, params."""
+    """gReLU ConvModel initialised from the PWMs (see the module docstring).
+
+    Parameters
+    ----------
+    names : JASPAR motif names, one task each (stem filters: their log-odds and reverse
+        complements, 19 bp).
+    seed : torch seed for the weights not set from the PWMs.
+
+    Returns
+    -------
+    tuple
+        ``(model, params)``: the ConvModel (``(N, 4, 1024)`` one-hot -> ``(N, T, 32)`` log rates)
+        and its ``model_params`` (``model_type`` + constructor arguments, gReLU's layout).
+    """
     from grelu.model.models import ConvModel
 
     torch.manual_seed(seed)
@@ -147,7 +169,17 @@ def build_model(names: list[str], seed: int = 0) -> tuple[nn.Module, dict]:
 
 
 def pearson_log1p(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
-    """Per-task Pearson of log1p(pred) vs log1p(obs) over all windows and bins; ``(T,)``."""
+    """Per-task Pearson of log1p(pred) vs log1p(obs) over all windows and bins.
+
+    Parameters
+    ----------
+    pred, obs : ``(N, T, B)`` predicted and observed reads per bin.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` float64 correlations (about 0 for a constant track).
+    """
     p = np.log1p(pred.transpose(1, 0, 2).reshape(pred.shape[1], -1))
     o = np.log1p(obs.transpose(1, 0, 2).reshape(obs.shape[1], -1).astype(np.float64))
     p, o = p - p.mean(1, keepdims=True), o - o.mean(1, keepdims=True)
@@ -161,7 +193,19 @@ def _predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 
 def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
-    """Generate the pretraining world, train, evaluate; returns a gReLU-format checkpoint dict."""
+    """Generate the pretraining world, train, evaluate (see the module docstring).
+
+    Parameters
+    ----------
+    seed : seed of the world, the initial weights and the batch order.
+    epochs : passes over the 4,800 training windows (batch 64, one-cycle learning rate).
+    progress : show a progress bar.
+
+    Returns
+    -------
+    dict
+        A gReLU-format checkpoint (:func:`checkpoint_dict`) with the val / test Pearson (log1p).
+    """
     from zoo_tools.data.onehot import codes_to_tensor
 
     t0 = time.time()
@@ -202,8 +246,40 @@ def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
     return checkpoint_dict(model, params, names, perf, seed, time.time() - t0)
 
 
+def _split_params(s: str) -> dict:
+    """gReLU's ``data_params[s]`` for split ``s`` (``train``, ``val``, ``test``) of the world."""
+    n = SPLITS[f"pretrain_{s}"]
+    return {
+        "seq_len": SEQ_LEN,
+        "bin_size": BIN,
+        "label_len": SEQ_LEN,
+        "genome": "demo-pretraining-world",
+        "label_aggfunc": "sum",
+        "intervals": {
+            "chrom": [f"pretrain_{s}"] * n,
+            "start": [i * SEQ_LEN for i in range(n)],
+            "end": [(i + 1) * SEQ_LEN for i in range(n)],
+        },
+    }
+
+
 def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict, seed: int, seconds: float) -> dict:
-    """A Lightning checkpoint in gReLU's layout (loadable by ``LightningModel.load_from_checkpoint``)."""
+    """A Lightning checkpoint in gReLU's layout (loadable by ``LightningModel.load_from_checkpoint``).
+
+    Parameters
+    ----------
+    model, params : the trained ConvModel and its ``model_params`` (:func:`build_model`).
+    names : the tasks' motif names.
+    perf : ``{"val": ..., "test": ...}`` metrics, each with a ``per_task`` dict of Pearsons.
+    seed, seconds : recorded under ``data_params["software"]`` (training time in s).
+
+    Returns
+    -------
+    dict
+        ``state_dict`` (keys ``model.*``), ``hyper_parameters`` (``model_params``, ``train_params``),
+        ``data_params`` (tasks and per split ``seq_len``, ``bin_size``, ``intervals``) and
+        ``performance`` (with ``test_pearson_log1p_per_task``).
+    """
     import grelu
     import lightning
 
@@ -216,21 +292,6 @@ def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict
             "description": [f"reads driven by JASPAR 2024 motif {n}" for n in names],
         }
     )
-
-    def split_params(s: str) -> dict:
-        n = SPLITS[f"pretrain_{s}"]
-        return {
-            "seq_len": SEQ_LEN,
-            "bin_size": BIN,
-            "label_len": SEQ_LEN,
-            "genome": "demo-pretraining-world",
-            "label_aggfunc": "sum",
-            "intervals": {
-                "chrom": [f"pretrain_{s}"] * n,
-                "start": [i * SEQ_LEN for i in range(n)],
-                "end": [(i + 1) * SEQ_LEN for i in range(n)],
-            },
-        }
 
     performance = {s: {k: v for k, v in perf[s].items() if k != "per_task"} for s in perf}
     performance["test_pearson_log1p_per_task"] = perf["test"]["per_task"]
@@ -252,9 +313,9 @@ def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict
         },
         "data_params": {
             "tasks": tasks.to_dict(orient="list"),
-            "train": split_params("train"),
-            "val": split_params("val"),
-            "test": split_params("test"),
+            "train": _split_params("train"),
+            "val": _split_params("val"),
+            "test": _split_params("test"),
             "software": {"grelu": grelu.__version__, "zoo_tools_seed": seed, "train_seconds": round(seconds, 1)},
         },
         "performance": performance,
@@ -262,7 +323,20 @@ def checkpoint_dict(model: nn.Module, params: dict, names: list[str], perf: dict
 
 
 def ensure_demo_model(progress: bool = True) -> str:
-    """Path of the cached ``demo:base`` checkpoint, training it first if it is missing."""
+    """Path of the cached ``demo:base`` checkpoint, training it first if it is missing.
+
+    Training (a few minutes on CPU) holds a lock in ``$ZOO_HOME``, so processes that start at once
+    train it once.
+
+    Parameters
+    ----------
+    progress : show the training progress bar.
+
+    Returns
+    -------
+    str
+        ``$ZOO_HOME/models/demo/base/model.ckpt``, registered as ``demo:base``.
+    """
     from zoo_tools.core.locks import file_lock
     from zoo_tools.zoo import cache
 

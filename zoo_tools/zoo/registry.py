@@ -43,17 +43,44 @@ _SOURCES: Registry[Source] = Registry("zoo_tools.zoo.sources", order=lambda s: (
 
 
 def register_source(source: Source) -> Source:
-    """Add a source (called at import time by the module that defines it)."""
+    """Add a source (called at import time by the module that defines it); return it.
+
+    Parameters
+    ----------
+    source : the source; a later one of the same name replaces it.
+
+    Returns
+    -------
+    Source
+    """
     return _SOURCES.register(source.name, source)
 
 
 def all_sources() -> dict[str, Source]:
-    """Every registered source by name, in listing order (source modules imported on first use)."""
+    """Every registered source by name, in listing order (source modules imported on first use).
+
+    Returns
+    -------
+    dict of str to Source
+        Ordered by ``Source.order``, then name.
+    """
     return _SOURCES.all()
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
-    """``"source:ref"`` -> ``(source, ref)``; a registered import name or a path resolves to ``local``."""
+    """``"source:ref"`` -> ``(source, ref)``; a registered import name or a path resolves to ``local``.
+
+    Parameters
+    ----------
+    spec : ``SOURCE:REF`` with a registered SOURCE and a non-empty REF (e.g.
+        ``grelu:REPO[:FILE]``, ``demo:base``), a name from ``zoo import``, or an existing path.
+
+    Returns
+    -------
+    tuple of str
+        ``(source, ref)``: the REF after the first ``:``; for an imported name or a path,
+        ``("local", path)``. ZooError for anything else, listing the sources.
+    """
     spec = str(spec).strip()
     known = all_sources()
     source, sep, ref = spec.partition(":")
@@ -91,7 +118,20 @@ def load_model(spec: str, trust: bool = False, **kwargs) -> ZooModel:
 
 def rebuild_trunk(arch: dict, path: str, trust: bool = False) -> nn.Module:
     """The trunk a fine-tuned checkpoint at ``path`` describes (``{"source": ..., ...}``), rebuilt
-    by its source with random weights (the checkpoint's own weights are loaded over them)."""
+    by its source with random weights (the checkpoint's own weights are loaded over them).
+
+    Parameters
+    ----------
+    arch : the trunk's description (``ZooModel.arch``; the checkpoint's ``zoo_tools.trunk``).
+    path : the checkpoint, named in the ZooError raised when no registered source rebuilds
+        ``arch["source"]``.
+    trust : passed to the source (e.g. Kipoi runs network code stored in the checkpoint only then).
+
+    Returns
+    -------
+    torch.nn.Module
+        The trunk: ``(N, 4, L)`` one-hot -> embedding ``(N, C, B')``.
+    """
     source = all_sources().get(arch.get("source", ""))
     if source is None or source.rebuild_trunk is None:
         raise ZooError(

@@ -37,17 +37,43 @@ _KINDS: Registry[NetKind] = Registry(__name__)
 
 
 def register_net(kind: NetKind) -> NetKind:
-    """Add a kind to the registry (called at import time by the module that defines it)."""
+    """Add a kind to the registry (called at import time by the module that defines it); return it.
+
+    Parameters
+    ----------
+    kind : the kind; a later one of the same name replaces it.
+
+    Returns
+    -------
+    NetKind
+    """
     return _KINDS.register(kind.name, kind)
 
 
 def net_kinds() -> dict[str, NetKind]:
-    """Every registered kind, by name (the modules of this package are imported on first use)."""
+    """Every registered kind, by name (the modules of this package are imported on first use).
+
+    Returns
+    -------
+    dict of str to NetKind
+        In registration order.
+    """
     return _KINDS.all()
 
 
 def net_kind(name: str, source: str = "checkpoint") -> NetKind:
-    """The registered kind ``name``; a one-line error names the known kinds."""
+    """The registered kind ``name``; a one-line error names the known kinds.
+
+    Parameters
+    ----------
+    name : a checkpoint's ``kind`` (``multitask``, ``siamese``, ``celltype``).
+    source : what to name in the ZooError for an unknown kind (e.g. the checkpoint's path).
+
+    Returns
+    -------
+    NetKind
+        How to rebuild its network, head and model.
+    """
     kinds = net_kinds()
     if name not in kinds:
         raise ZooError(

@@ -56,7 +56,16 @@ def fix_meta_buffers(model: nn.Module) -> int:
 
     borzoi-pytorch 0.4 computes them in ``__init__``; ``from_pretrained`` under transformers 4.5x
     builds the model on the meta device and never materialises non-persistent buffers, so the
-    first forward fails ("Tensor on device meta"). Returns the number of buffers fixed.
+    first forward fails ("Tensor on device meta").
+
+    Parameters
+    ----------
+    model : a borzoi-pytorch ``Borzoi``, fixed in place (buffers rebuilt on CPU).
+
+    Returns
+    -------
+    int
+        The number of buffers fixed (0 when none was on the meta device).
     """
     from borzoi_pytorch.pytorch_borzoi_transformer import get_positional_embed
 
@@ -72,7 +81,19 @@ def fix_meta_buffers(model: nn.Module) -> int:
 
 
 def human_tasks(n: int) -> pd.DataFrame:
-    """Borzoi's human targets (name, assay, strand, description) when the head has 7,611 tracks."""
+    """Borzoi's human targets (name, assay, strand, description) when the head has 7,611 tracks.
+
+    Parameters
+    ----------
+    n : the head's number of tracks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A task table (:func:`~zoo_tools.models.card.task_table`) from borzoi-pytorch's
+        ``targets.txt``: ``name`` its identifier, strand its last character (``+``, ``-``, else
+        ``.``), assay and cell type split from the description; ``task0``... if ``n`` differs.
+    """
     from borzoi_pytorch.pytorch_borzoi_model import TRACKS_DF
 
     if len(TRACKS_DF) != n:
@@ -94,6 +115,21 @@ def human_tasks(n: int) -> pd.DataFrame:
 
 
 def load(ref: str) -> ZooModel:
+    """``borzoi:<HF id or dir>[:mouse]`` -> ZooModel.
+
+    Parameters
+    ----------
+    ref : an HF model id (downloaded unless downloads are off: ZooError) or a local folder, with
+        ``:human`` (default) or ``:mouse`` for the head. ZooError if it cannot be loaded or lacks
+        the head.
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, seq_len)`` one-hot (524,288 bp officially) -> ``(N, T, bins)`` Softplus coverage
+        per 32 bp bin (6,144 central bins officially; 7,611 human tracks); embedding
+        ``(N, 1920, bins)``.
+    """
     from borzoi_pytorch import Borzoi
 
     name, _, head = ref.rpartition(":") if ref.endswith((":mouse", ":human")) else (ref, "", "human")
@@ -143,7 +179,18 @@ def _config_dict(config) -> dict:
 
 
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
-    """A BorzoiTrunk with random weights from the saved config (no download)."""
+    """A BorzoiTrunk with random weights from the saved config (no download).
+
+    Parameters
+    ----------
+    arch : ``{"source": "borzoi", "config": BorzoiConfig as a dict, "head": ...}`` (``ZooModel.arch``).
+    trust : unused (the config is plain data).
+
+    Returns
+    -------
+    BorzoiTrunk
+        ``(N, 4, L)`` -> ``(N, 1920, bins)``.
+    """
     from borzoi_pytorch import Borzoi
     from borzoi_pytorch.config_borzoi import BorzoiConfig
 

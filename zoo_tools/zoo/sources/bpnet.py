@@ -35,7 +35,19 @@ DEFAULT_INPUT = 2114
 
 
 def expected_reads(logits: torch.Tensor, log_counts: torch.Tensor) -> torch.Tensor:
-    """``(N, S, L)`` logits + ``(N, 1)`` log counts -> expected reads per strand and bp."""
+    """``(N, S, L)`` logits + ``(N, 1)`` log counts -> expected reads per strand and bp.
+
+    Parameters
+    ----------
+    logits : ``(N, S, L)`` profile logits, one multinomial over all ``S * L`` positions.
+    log_counts : ``(N, 1)`` predicted ``log(1 + total reads)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, S, L)``: ``softmax(logits over S*L) * max(exp(log_counts) - 1, 0)``; sums to the
+        total per sequence.
+    """
     n, s, length = logits.shape
     prob = torch.softmax(logits.reshape(n, s * length), dim=-1).reshape(n, s, length)
     total = torch.clamp(torch.expm1(log_counts.reshape(n, 1, 1)), min=0)
@@ -109,7 +121,18 @@ class BPNetHead(nn.Module):
 
 
 def bpnet_from_state_dict(state: dict) -> nn.Module:
-    """Rebuild a bpnet-lite BPNet from its state_dict shapes."""
+    """Rebuild a bpnet-lite BPNet from its state_dict shapes.
+
+    Parameters
+    ----------
+    state : a BPNet ``state_dict`` (filters, layers, outputs and control tracks read from the
+        ``iconv``, ``rconvs.*`` and ``fconv`` weights); ZooError if those keys are missing.
+
+    Returns
+    -------
+    bpnetlite.BPNet
+        The network with these weights.
+    """
     from bpnetlite import BPNet
 
     try:
@@ -126,7 +149,22 @@ def bpnet_from_state_dict(state: dict) -> nn.Module:
 
 
 def load(ref: str, trust: bool = False, seq_len: int | None = None) -> ZooModel:
-    """``bpnet:<file>`` -> ZooModel predicting expected reads per strand and bp."""
+    """``bpnet:<file>`` -> ZooModel predicting expected reads per strand and bp.
+
+    Parameters
+    ----------
+    ref : a BPNet ``state_dict`` file, or a whole pickled model (BPNet, ChromBPNet; needs
+        ``trust``). ZooError if missing, or if bpnet-lite is not installed.
+    trust : allow arbitrary unpickling (only for files you trust).
+    seq_len : input length in bp (default 2,114); must exceed twice the model's trimming.
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, seq_len)`` one-hot -> ``(N, S, seq_len - 2 * trimming)`` expected reads per bp
+        (S strands: ``+`` / ``-`` for two outputs); a BPNet splits into trunk (embedding
+        ``(N, F, seq_len)``) and head, other models are one trunk.
+    """
     if not os.path.exists(ref):
         raise ZooError(f"bpnet model file not found: {ref}")
     try:
@@ -186,7 +224,18 @@ def _bpnet_args(model: nn.Module) -> dict:
 
 def describe(model: nn.Module) -> dict:
     """``{"class": "BPNet", "args": ...}`` or ``{"class": "ChromBPNet", "bias": ..., "accessibility": ...}``:
-    enough to rebuild the network without its file; ``{"class": NAME}`` for other classes."""
+    enough to rebuild the network without its file; ``{"class": NAME}`` for other classes.
+
+    Parameters
+    ----------
+    model : a bpnet-lite network.
+
+    Returns
+    -------
+    dict
+        Plain data (saved in ``ZooModel.arch["model"]``); ``args`` are the BPNet's constructor
+        arguments.
+    """
     kind = type(model).__name__
     if kind == "BPNet":
         return {"class": kind, "args": _bpnet_args(model)}
@@ -201,7 +250,17 @@ def describe(model: nn.Module) -> dict:
 
 
 def build(desc: dict) -> nn.Module:
-    """A bpnet-lite network with random weights from :func:`describe`'s description."""
+    """A bpnet-lite network with random weights from :func:`describe`'s description.
+
+    Parameters
+    ----------
+    desc : a BPNet's, or a ChromBPNet's of two BPNets; ZooError for any other class.
+
+    Returns
+    -------
+    torch.nn.Module
+        The bpnet-lite ``BPNet`` or ``ChromBPNet``.
+    """
     from bpnetlite import BPNet
     from bpnetlite.chrombpnet import ChromBPNet
 
@@ -216,7 +275,19 @@ def build(desc: dict) -> nn.Module:
 
 
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
-    """The BPNet trunk (or the whole wrapped model) with random weights."""
+    """The BPNet trunk (or the whole wrapped model) with random weights.
+
+    Parameters
+    ----------
+    arch : ``{"source": "bpnet", "split": bool, "model": describe(...)}`` (``ZooModel.arch``).
+    trust : unused (the description is plain data).
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`BPNetTrunk` (``(N, 4, L)`` -> ``(N, F, L)``) when ``split``, else
+        :class:`BPNetOutputs` (packed ``(N, S + 1, L_out)``).
+    """
     model = build(arch["model"]).eval()
     return BPNetTrunk(model) if arch.get("split") else BPNetOutputs(model)
 

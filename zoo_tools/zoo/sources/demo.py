@@ -11,7 +11,19 @@ from zoo_tools.zoo.sources import grelu
 
 
 def load(ref: str, trust: bool = False, **_) -> ZooModel:
-    """``demo:base`` -> ZooModel (trained once into ``$ZOO_HOME``)."""
+    """``demo:base`` -> ZooModel (trained once into ``$ZOO_HOME``).
+
+    Parameters
+    ----------
+    ref : ``base`` (ZooError for anything else).
+    trust, **_ : unused (the checkpoint is zoo_tools' own).
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, 1024)`` one-hot -> ``(N, 182, 32)`` expected reads per 32 bp bin, one task per
+        JASPAR motif.
+    """
     from zoo_tools.zoo.demo_model import ensure_demo_model
 
     if ref != "base":
@@ -25,7 +37,16 @@ def load(ref: str, trust: bool = False, **_) -> ZooModel:
 
 
 def fetch(ref: str) -> str:
-    """Train ``demo:base`` into the cache (if missing); returns its checkpoint."""
+    """Train ``demo:base`` into the cache (if missing); return its checkpoint file.
+
+    Parameters
+    ----------
+    ref : unused (the one demo model is ``base``).
+
+    Returns
+    -------
+    str
+    """
     from zoo_tools.zoo.demo_model import ensure_demo_model
 
     return ensure_demo_model()

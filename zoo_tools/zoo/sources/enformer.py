@@ -55,7 +55,17 @@ class EnformerHeads(nn.Module):
 
 def seq_len_for(config) -> int:
     """Input length: ``config.seq_len`` if saved, else the official 196,608 bp scaled to the
-    config's downsampling and target length (1,536 bins before the crop to 896)."""
+    config's downsampling and target length (1,536 bins before the crop to 896).
+
+    Parameters
+    ----------
+    config : an ``EnformerConfig`` (``num_downsamples``, ``target_length``, maybe ``seq_len``).
+
+    Returns
+    -------
+    int
+        bp: ``2**num_downsamples * round(target_length * 1536 / 896)``.
+    """
     if getattr(config, "seq_len", None):
         return int(config.seq_len)
     pool = 2 ** int(config.num_downsamples)
@@ -93,7 +103,18 @@ def _read_targets(folder: str, head: str, n: int):
 
 
 def trunk_from_config(config: dict, use_tf_gamma: bool = False) -> nn.Module:
-    """An EnformerTrunk with random weights from a saved config (no download)."""
+    """An EnformerTrunk with random weights from a saved config (no download).
+
+    Parameters
+    ----------
+    config : ``EnformerConfig.to_dict()`` (``architectures``, ``transformers_version`` ignored).
+    use_tf_gamma : TF positional features, as the weights to be loaded were trained with.
+
+    Returns
+    -------
+    EnformerTrunk
+        ``(N, 4, L)`` -> ``(N, 2*dim, target_length)``.
+    """
     from enformer_pytorch import Enformer, EnformerConfig
 
     cfg = {k: v for k, v in config.items() if k not in ("architectures", "transformers_version")}
@@ -104,12 +125,10 @@ def trunk_from_config(config: dict, use_tf_gamma: bool = False) -> nn.Module:
     return EnformerTrunk(model)
 
 
-def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
-    """``<HF id or dir>[:head,...]`` -> ZooModel."""
-    import pandas as pd
+def _pretrained(name: str, use_tf_gamma: bool | None) -> tuple[nn.Module, bool, bool]:
+    """enformer-pytorch's ``Enformer`` from an HF id or a local folder -> ``(model, local, use_tf)``."""
     from enformer_pytorch import Enformer, from_pretrained
 
-    name, _, heads_arg = ref.partition(":") if not os.path.isdir(ref) else (ref, "", "")
     local = os.path.isdir(name)
     if not local and cache.offline():
         raise ZooError(
@@ -131,6 +150,31 @@ def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
             use_tf = name == OFFICIAL if use_tf_gamma is None else use_tf_gamma
     except (OSError, ValueError) as err:
         raise ZooError(f"cannot load enformer model {name}: {str(err).splitlines()[0][:160]}") from None
+    return model, local, use_tf
+
+
+def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
+    """``<HF id or dir>[:head,...]`` -> ZooModel.
+
+    Parameters
+    ----------
+    ref : an HF model id with optional ``:head[,head]`` (downloaded unless downloads are off:
+        ZooError), or a local folder; heads default to ``human`` if the model has one, else all.
+        ZooError if it cannot be loaded or lacks a head.
+    use_tf_gamma : TF positional features; default on for ``EleutherAI/enformer-official-rough``
+        (or a folder whose config names it), which fixes the input at 196,608 bp.
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, seq_len)`` one-hot -> ``(N, T, target_length)`` Softplus signal per bin
+        (officially 896 bins of 128 bp, 5,313 human tracks), T the selected heads' tracks in
+        order; embedding ``(N, 2*dim, target_length)``.
+    """
+    import pandas as pd
+
+    name, _, heads_arg = ref.partition(":") if not os.path.isdir(ref) else (ref, "", "")
+    model, local, use_tf = _pretrained(name, use_tf_gamma)
     config = model.config
     available = list(model.heads.keys())
     heads = heads_arg.split(",") if heads_arg else (["human"] if "human" in available else available)
@@ -163,7 +207,18 @@ def load(ref: str, use_tf_gamma: bool | None = None) -> ZooModel:
 
 
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
-    """An EnformerTrunk with random weights from the saved config."""
+    """An EnformerTrunk with random weights from the saved config.
+
+    Parameters
+    ----------
+    arch : ``{"source": "enformer", "config": ..., "use_tf_gamma": bool}`` (``ZooModel.arch``).
+    trust : unused (the config is plain data).
+
+    Returns
+    -------
+    EnformerTrunk
+        ``(N, 4, L)`` -> ``(N, 2*dim, target_length)``.
+    """
     return trunk_from_config(arch["config"], arch.get("use_tf_gamma", False))
 
 

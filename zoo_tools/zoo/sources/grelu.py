@@ -66,7 +66,19 @@ def _pretrained_base(model_type: str, params: dict) -> nn.Module:
 
 
 def build_architecture(model_params: dict) -> nn.Module:
-    """The ``grelu.model.models`` module described by ``model_params`` (random weights)."""
+    """The ``grelu.model.models`` module described by ``model_params`` (random weights).
+
+    Parameters
+    ----------
+    model_params : ``model_type`` (a ``grelu.model.models`` class; ZooError for an unknown one)
+        and its constructor arguments, as in a checkpoint's ``hyper_parameters``.
+        ``Enformer/BorzoiPretrainedModel`` are rebuilt without their weight download.
+
+    Returns
+    -------
+    torch.nn.Module
+        A gReLU model: ``embedding`` (``(N, 4, L)`` -> ``(N, C, B')``) then ``head``.
+    """
     import grelu.model.models as models
 
     params = {k: v for k, v in model_params.items() if k != "model_type"}
@@ -79,7 +91,19 @@ def build_architecture(model_params: dict) -> nn.Module:
 
 
 def activation_for(train_params: dict) -> tuple[nn.Module, str]:
-    """Output activation as gReLU applies it in ``LightningModel.forward``."""
+    """Output activation as gReLU applies it in ``LightningModel.forward``.
+
+    Parameters
+    ----------
+    train_params : a checkpoint's ``train_params``: ``task`` (regression, binary, multiclass;
+        ZooError for others) and ``loss`` (Poisson losses: exp).
+
+    Returns
+    -------
+    tuple
+        ``(activation, description)``: ``Exp``, ``Identity``, ``Sigmoid`` or ``Softmax(dim=1)``
+        (over tasks), and what the outputs are (the card's ``output``).
+    """
     task = str(train_params.get("task", "regression")).lower()
     loss = str(train_params.get("loss", "poisson")).lower()
     if task == "regression":
@@ -104,7 +128,20 @@ def _chroms(split: dict) -> list[str]:
 
 
 def card_from_checkpoint(ckpt: dict, name: str, weights: str, sha: str) -> ModelCard:
-    """Model card from a gReLU checkpoint's hyper-parameters and data_params."""
+    """Model card from a gReLU checkpoint's hyper-parameters and data_params.
+
+    Parameters
+    ----------
+    ckpt : the loaded Lightning checkpoint (``hyper_parameters``, ``data_params``, ``performance``).
+    name, weights, sha : the card's name, weights path and their sha256.
+
+    Returns
+    -------
+    ModelCard
+        ``seq_len`` and ``bin_size`` (bp) from the train split, ``n_bins`` from its ``label_len``
+        (1 after a final pooling), tasks (``task0``... if they do not match ``n_tasks``; per-task
+        performance as extra columns), chromosomes per split, numeric metrics as ``SPLIT_METRIC``.
+    """
     hp = ckpt.get("hyper_parameters", {})
     mp, dp = hp.get("model_params", {}), ckpt.get("data_params", {}) or {}
     train = dp.get("train", {}) or {}
@@ -158,7 +195,24 @@ def load_grelu_checkpoint(
     source: str = "grelu",
     ckpt: dict | None = None,
 ) -> ZooModel:
-    """A gReLU Lightning checkpoint file -> :class:`ZooModel` (no gReLU Trainer, no network)."""
+    """A gReLU Lightning checkpoint file -> :class:`ZooModel` (no gReLU Trainer, no network).
+
+    Parameters
+    ----------
+    path : the ``.ckpt`` file. ZooError if it is not a gReLU checkpoint or its weights do not
+        fit its architecture.
+    name : the card's name (default the file name).
+    trust : allow arbitrary unpickling (only for files you trust).
+    sha : the file's sha256 if known (else computed).
+    source : the card's source (``grelu``, ``local``, ``demo``).
+    ckpt : the checkpoint already loaded from ``path`` (not read again).
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, L)`` one-hot -> ``(N, T, B)`` after gReLU's output activation; trunk the gReLU
+        ``embedding``, head its ``head``; in eval mode.
+    """
     ckpt = ckpt if ckpt is not None else load_checkpoint(path, trust=trust)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
         raise ZooError(f"{path} is not a gReLU/Lightning checkpoint (no state_dict / hyper_parameters)")
@@ -183,7 +237,20 @@ def load_grelu_checkpoint(
 
 
 def fetch(repo_id: str, filename: str = DEFAULT_FILE) -> str:
-    """Download ``repo_id/filename`` from HuggingFace into the cache; returns the local path."""
+    """Download ``repo_id/filename`` from HuggingFace into the cache (registered as
+    ``grelu:REPO:FILE``).
+
+    Parameters
+    ----------
+    repo_id : an HF repo id, e.g. ``Genentech/human-atac-catlas-model``.
+    filename : the checkpoint in the repo (default ``model.ckpt``).
+
+    Returns
+    -------
+    str
+        The cached file (verified; no download when already cached). ZooError when downloads are
+        off or the download fails.
+    """
     spec = f"grelu:{repo_id}:{filename}"
     hit = cache.lookup(spec)
     if hit:
@@ -210,7 +277,18 @@ def fetch(repo_id: str, filename: str = DEFAULT_FILE) -> str:
 
 
 def load(ref: str, trust: bool = False) -> ZooModel:
-    """``grelu:<HF repo id>[:<file>]`` -> ZooModel (cache first, download if allowed)."""
+    """``grelu:<HF repo id>[:<file>]`` -> ZooModel (cache first, download if allowed).
+
+    Parameters
+    ----------
+    ref : ``REPO[:FILE]`` (default file ``model.ckpt``).
+    trust : allow arbitrary unpickling (only for files you trust).
+
+    Returns
+    -------
+    ZooModel
+        As :func:`load_grelu_checkpoint`, named after the repo.
+    """
     repo_id, _, filename = ref.partition(":")
     filename = filename or DEFAULT_FILE
     path = fetch(repo_id, filename)
@@ -248,7 +326,18 @@ def grelu_side_effects_contained():
 
 
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
-    """The gReLU model's embedding (trunk) from its saved ``model_params`` (random weights)."""
+    """The gReLU model's embedding (trunk) from its saved ``model_params`` (random weights).
+
+    Parameters
+    ----------
+    arch : ``{"source": "grelu", "model_params": ...}`` (``ZooModel.arch``).
+    trust : unused (the parameters are plain data).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``(N, 4, L)`` -> embedding ``(N, C, B')``.
+    """
     return build_architecture(arch["model_params"]).embedding
 
 

@@ -48,7 +48,19 @@ def _cpu_torch_load():
 
 
 def input_layout(shape: tuple) -> tuple[tuple, int, int]:
-    """From a schema shape (no batch axis) -> (shape, channel axis, length axis)."""
+    """From a schema shape (no batch axis) -> (shape, channel axis, length axis).
+
+    Parameters
+    ----------
+    shape : the input's shape in ``model.yaml``: one axis of 4 (channels), one of length L, any
+        others 1, e.g. ``(1000, 4)``, ``(4, 1000)``, ``(1, 4, 1000)``. ZooError otherwise.
+
+    Returns
+    -------
+    tuple
+        ``(shape, chan, length)``: the shape as a tuple and the indices of its channel and length
+        axes.
+    """
     shape = tuple(shape)
     fours = [i for i, s in enumerate(shape) if s == 4]
     big = [i for i, s in enumerate(shape) if s not in (1, 4)]
@@ -103,8 +115,8 @@ class KipoiOutput(nn.Module):
         return y.reshape(y.shape[0], self.n_tasks, -1)
 
 
-def load(ref: str) -> ZooModel:
-    """``kipoi:<dir>`` or ``kipoi:<zoo name>`` -> ZooModel."""
+def _kipoi_model(ref: str) -> tuple[object, bool]:
+    """kipoi's model ``ref`` (a folder or a zoo name), without its dataloader -> ``(model, local)``."""
     import kipoi
 
     local = os.path.isdir(ref)
@@ -122,6 +134,24 @@ def load(ref: str) -> ZooModel:
         raise
     except Exception as err:  # kipoi raises bare Exceptions for bad yaml / missing files
         raise ZooError(f"cannot load Kipoi model {ref}: {str(err).splitlines()[0][:200]}") from None
+    return kmodel, local
+
+
+def load(ref: str) -> ZooModel:
+    """``kipoi:<dir>`` or ``kipoi:<zoo name>`` -> ZooModel.
+
+    Parameters
+    ----------
+    ref : a model folder with ``model.yaml``, or a Kipoi zoo name (needs the network: kipoi clones
+        its repository). ZooError if it cannot be loaded or has other than one one-hot input.
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, L)`` one-hot (L from the schema) -> ``(N, T, B)``, usually ``(N, T, 1)``; tasks
+        from ``column_labels``; trunk the whole model, head a reshape.
+    """
+    kmodel, local = _kipoi_model(ref)
     inputs = kmodel.schema.inputs
     if isinstance(inputs, (list, dict)):
         items = list(inputs.values()) if isinstance(inputs, dict) else inputs
@@ -163,8 +193,19 @@ def load(ref: str) -> ZooModel:
 
 def network_code(kmodel) -> dict:
     """How to rebuild a Kipoi PyTorch model's network without its folder: the ``module_file``'s
-    source text, the class (or object) it defines and the class's keyword arguments. Empty for
-    models whose network is not a torch module (Keras, sklearn, ...)."""
+    source text, the class (or object) it defines and the class's keyword arguments.
+
+    Parameters
+    ----------
+    kmodel : a loaded kipoi model.
+
+    Returns
+    -------
+    dict
+        ``module_file, module_code, module_name, is_class, module_kwargs`` (saved in
+        ``ZooModel.arch``); empty for models whose network is not a torch module (Keras, sklearn,
+        ...) or whose module file is not found.
+    """
     args = getattr(kmodel, "args", None)
     if not isinstance(getattr(kmodel, "model", None), nn.Module) or not isinstance(args, dict):
         return {}
@@ -187,7 +228,20 @@ def network_code(kmodel) -> dict:
 def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
     """The Kipoi network with random weights. Its code lives in the model folder: import it from
     there when the folder is still present; otherwise run the copy stored in the checkpoint, which
-    needs ``trust`` (running stored code is as risky as unpickling)."""
+    needs ``trust`` (running stored code is as risky as unpickling).
+
+    Parameters
+    ----------
+    arch : ``{"source": "kipoi", "folder", "shape", "chan", "length"}`` and :func:`network_code`'s
+        entries (``ZooModel.arch``). ZooError if the network is not a torch module, or if the
+        folder is gone and ``trust`` is off.
+    trust : run the stored copy of the network's code.
+
+    Returns
+    -------
+    KipoiInput
+        ``(N, 4, L)`` -> the network's raw output (``(N, T)`` as ``(N, T, 1)``).
+    """
     import importlib.util
 
     folder, file = arch.get("folder", ""), arch.get("module_file", "")

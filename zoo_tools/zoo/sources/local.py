@@ -21,7 +21,18 @@ from zoo_tools.zoo.sources import grelu
 
 def checkpoint_path(ref: str) -> str:
     """The checkpoint file of ``ref`` (a file, or a folder holding ``model.ckpt`` / ``best.ckpt`` /
-    ``last.ckpt``); one-line errors for what is missing."""
+    ``last.ckpt``); one-line errors for what is missing.
+
+    Parameters
+    ----------
+    ref : a checkpoint file or a folder. ZooError if it does not exist or the folder holds none
+        of the three.
+
+    Returns
+    -------
+    str
+        The file (in a folder: the first of ``model.ckpt``, ``best.ckpt``, ``last.ckpt`` found).
+    """
     path = ref
     if os.path.isdir(path):
         for name in ("model.ckpt", "best.ckpt", "last.ckpt"):
@@ -34,7 +45,21 @@ def checkpoint_path(ref: str) -> str:
 
 
 def load(ref: str, trust: bool = False, **_) -> ZooModel:
-    """``local:<path>`` -> ZooModel (a fine-tuned zoo_tools model or a gReLU checkpoint)."""
+    """``local:<path>`` -> ZooModel (a fine-tuned zoo_tools model or a gReLU checkpoint).
+
+    Parameters
+    ----------
+    ref : a checkpoint file or a folder holding one (:func:`checkpoint_path`).
+    trust : allow arbitrary unpickling, and running a Kipoi network's stored code (only for
+        files you trust).
+    **_ : unused (other sources' options).
+
+    Returns
+    -------
+    ZooModel
+        ``(N, 4, L)`` one-hot -> ``(N, T, B)``, in eval mode: :func:`load_finetuned`'s model or
+        a gReLU checkpoint's (source ``local``).
+    """
     path = checkpoint_path(ref)
     ckpt = load_checkpoint(path, trust=trust)
     if is_finetuned(ckpt):
@@ -43,7 +68,21 @@ def load(ref: str, trust: bool = False, **_) -> ZooModel:
 
 
 def load_finetuned(ckpt: dict, path: str, trust: bool = False) -> ZooModel:
-    """Rebuild a model saved by ``zoo finetune`` (format 1 or 2) with its own weights."""
+    """Rebuild a model saved by ``zoo finetune`` (format 1 or 2) with its own weights.
+
+    Parameters
+    ----------
+    ckpt : the loaded checkpoint (``zoo_tools``, ``state_dict``, ``card``).
+    path : its file (named in errors; the card's ``weights``). ZooError if its kind or trunk
+        source is unknown, or the weights do not fit the rebuilt network.
+    trust : passed to the trunk's rebuild (or to loading a format-1 checkpoint's base model).
+
+    Returns
+    -------
+    ZooModel
+        The kind's model class (:mod:`zoo_tools.models.nets`) over the rebuilt trunk and head,
+        in eval mode.
+    """
     meta = read_finetuned(ckpt, path)
     if meta.trunk["source"] == "spec":  # format 1 from a Borzoi / Kipoi / BPNet base: needs the base's files
         trunk = load_model(meta.trunk["spec"], trust=trust).trunk
