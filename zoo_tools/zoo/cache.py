@@ -86,13 +86,11 @@ def _manifest_path() -> Path:
 
 
 def read_manifest() -> dict[str, dict]:
-    """The cache manifest, ``$ZOO_HOME/manifest.json``.
+    """The manifest: ``spec -> {path, sha256, source, size, added, ...}``; {} if none, ZooError if not JSON.
 
     Returns
     -------
     dict
-        ``spec -> {path, sha256, source, size, added, ...}`` (``import:NAME`` for imported models);
-        empty if there is no manifest yet. ZooError if it is not valid JSON.
     """
     p = _manifest_path()
     if not p.exists():

@@ -177,9 +177,7 @@ def pearson_log1p(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        ``(T,)`` float64 correlations (about 0 for a constant track).
-    """
+    numpy.ndarray : ``(T,)`` float64 correlations (about 0 for a constant track)."""
     p = np.log1p(pred.transpose(1, 0, 2).reshape(pred.shape[1], -1))
     o = np.log1p(obs.transpose(1, 0, 2).reshape(obs.shape[1], -1).astype(np.float64))
     p, o = p - p.mean(1, keepdims=True), o - o.mean(1, keepdims=True)
@@ -246,8 +244,8 @@ def train(seed: int = 0, epochs: int = EPOCHS, progress: bool = True) -> dict:
     return checkpoint_dict(model, params, names, perf, seed, time.time() - t0)
 
 
+# gReLU's ``data_params[s]`` for split ``s`` (``train``, ``val``, ``test``) of the world
 def _split_params(s: str) -> dict:
-    """gReLU's ``data_params[s]`` for split ``s`` (``train``, ``val``, ``test``) of the world."""
     n = SPLITS[f"pretrain_{s}"]
     return {
         "seq_len": SEQ_LEN,

@@ -279,14 +279,12 @@ def rebuild_trunk(arch: dict, trust: bool = False) -> nn.Module:
 
     Parameters
     ----------
-    arch : ``{"source": "bpnet", "split": bool, "model": describe(...)}`` (``ZooModel.arch``).
-    trust : unused (the description is plain data).
+    arch, trust : ``ZooModel.arch`` (``{"source": "bpnet", "split": bool, "model": ...}``); unused.
 
     Returns
     -------
     torch.nn.Module
-        A :class:`BPNetTrunk` (``(N, 4, L)`` -> ``(N, F, L)``) when ``split``, else
-        :class:`BPNetOutputs` (packed ``(N, S + 1, L_out)``).
+        :class:`BPNetTrunk` (``(N, 4, L)`` -> ``(N, F, L)``) if ``split``, else :class:`BPNetOutputs`.
     """
     model = build(arch["model"]).eval()
     return BPNetTrunk(model) if arch.get("split") else BPNetOutputs(model)
