@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Attribution:
+    """An attribution map of ``N`` sequences for one explained output (see the module doc).
+
+    ``method`` and ``task`` (the explained output's name) say what was computed; ``hypothetical``
+    and ``contrib`` are ``(N, 4, L)`` float32 (rows A, C, G, T); ``deltas`` ``(N,)`` are the
+    DeepLIFT/SHAP convergence deltas (None for the other methods).
+    """
+
     method: str
     task: str
     hypothetical: np.ndarray  # (N, 4, L) float32
@@ -50,7 +57,28 @@ def _as_tensor(x) -> torch.Tensor:
 
 
 def gradient(explained, x, task: int = 0, batch_size: int = 64, device=None, progress: bool = True) -> np.ndarray:
-    """``(N, 4, L)`` float32 ``d f_task / d x`` at ``x`` (siamese: each sequence its own reference)."""
+    """``(N, 4, L)`` float32 ``d f_task / d x`` at ``x`` (siamese: each sequence its own reference).
+
+    Parameters
+    ----------
+    explained : Explained
+        The reduction ``f`` (:class:`~zoo_tools.interpret.wrappers.Explained`).
+    x : numpy.ndarray or torch.Tensor
+        ``(N, 4, L)`` float32 one-hot, A,C,G,T.
+    task : int
+        Index of the explained output (``explained.output_names``).
+    batch_size : int
+        Sequences per backward pass.
+    device : str or torch.device, optional
+        Default: CUDA when available.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, 4, L)`` float32 gradient of output ``task`` with respect to ``x``.
+    """
     x = _as_tensor(x)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     explained = explained.eval().to(device)
@@ -90,6 +118,19 @@ def deepliftshap(
     A warning names the sequences whose ``|delta|`` exceeds ``warn_delta`` times ``|f(x) - mean
     f(refs)|`` (plus 1e-3): their attributions do not add up to the output difference, usually a
     layer DeepLIFT does not handle (e.g. a nonlinearity written as a function, not a module).
+
+    Parameters
+    ----------
+    explained, x, task, batch_size, device
+        As :func:`gradient` takes them; a siamese model is refused.
+    n_shuffles, seed, warn_delta
+        Dinucleotide-shuffled references per sequence, their seed, the tolerance of the warning.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(hypothetical, deltas)``: ``(N, 4, L)`` float32 and ``(N,)`` float32 convergence deltas,
+        ``sum(contrib) - (f(x) - mean f(references))``.
     """
     if explained.siamese:
         raise ZooError(
@@ -170,7 +211,31 @@ def attribute(
     device=None,
     progress: bool = True,
 ) -> Attribution:
-    """Attributions of ``x`` ``(N, 4, L)`` for explained task ``task`` by ``method`` (see module doc)."""
+    """Attributions of ``x`` ``(N, 4, L)`` for explained task ``task`` by ``method`` (see module doc).
+
+    Parameters
+    ----------
+    explained : Explained
+        The reduction explained (:class:`~zoo_tools.interpret.wrappers.Explained`).
+    x : numpy.ndarray or torch.Tensor
+        ``(N, 4, L)`` float32 one-hot, A,C,G,T.
+    method : str
+        ``ism``, ``saliency``, ``input_x_gradient`` or ``deepliftshap``.
+    task : int
+        Index of the explained output (``explained.output_names``).
+    n_shuffles, seed
+        DeepLIFT/SHAP references per sequence; the seed of torch and of the references.
+    batch_size : int
+        Sequences per batch (ISM: mutants, at least 256; DeepLIFT/SHAP: at most 32).
+    device, progress
+        The device (default CUDA when available); show a progress bar (ISM and gradients).
+
+    Returns
+    -------
+    Attribution
+        ``hypothetical`` and ``contrib = hypothetical * x``, ``(N, 4, L)`` float32; ``deltas``
+        ``(N,)`` for DeepLIFT/SHAP.
+    """
     if method not in METHODS:
         raise ZooError(f"--method {method}: choose one of {', '.join(METHODS)}")
     if not 0 <= task < len(explained.output_names):

@@ -36,10 +36,29 @@ def run_ism(
     fast: bool = True,
     plot: bool = True,
 ) -> dict:
-    """ISM of each input over ``[start, end)`` of its window (default: the region itself; the
-    whole window for ``--seq``). Writes ``ism.npz`` (``effects (N, 4, W, T)``, ``one_hot (N, 4, L)``,
-    ``start``, ``end``, ``tasks``, ``names``), ``regions.tsv`` and ``ism_<name>.png`` per input
-    (the first explained task)."""
+    """ISM of each input over ``[start, end)`` of its window; files in ``out``, a summary back.
+
+    Parameters
+    ----------
+    model, tasks, window_bins
+        The model, the tasks explained (names or patterns; default all) and the centre output bins
+        averaged (0: all), :func:`~zoo_tools.interpret.wrappers.explain`.
+    out : str
+        Folder (created) for ``ism.npz`` (``effects (N, 4, W, T)``, ``one_hot (N, 4, L)``, ``start``,
+        ``end``, ``tasks``, ``names``), ``regions.tsv`` and ``ism_<name>.png`` (first task) per input.
+    genome, regions, seqs
+        The inputs: BED regions of the genome or sequences (:func:`~zoo_tools.interpret.inputs.load_inputs`).
+    start, end : int, optional
+        Window indices mutated, 0-based, half-open; default: all regions' span, for ``seqs`` the window.
+    batch_size, fast, plot
+        Mutants per batch; use the exact fast path (:func:`~zoo_tools.interpret.ism.ism`); write the PNGs.
+
+    Returns
+    -------
+    dict
+        ``inputs``, ``mutants``, ``window`` (``[start, end]``), ``tasks`` (their number), ``out``,
+        ``pngs``, ``effects`` ``(N, 4, W, T)`` float32 and ``table`` (:func:`~zoo_tools.interpret.inputs.load_inputs`).
+    """
     from zoo_tools.interpret.ism import ism
     from zoo_tools.interpret.plots import ism_png
     from zoo_tools.interpret.wrappers import explain
@@ -91,9 +110,34 @@ def run_attributions(
     plot: bool = True,
     max_regions: int | None = None,
 ) -> dict:
-    """Attributions of each input for the mean of the selected tasks. Writes ``attributions.npz``
-    (``hypothetical``, ``contrib``, ``one_hot`` ``(N, 4, L)``, ``deltas`` ``(N,)`` for DeepLIFT/SHAP,
-    ``names``), ``regions.tsv`` and a logo of the region's contributions per input."""
+    """Attributions of each input for the mean of the selected tasks; files in ``out``, a summary back.
+
+    Parameters
+    ----------
+    model, tasks, window_bins
+        The model, the tasks whose mean is explained (names or patterns; default all) and the
+        centre output bins averaged (0: all), :func:`~zoo_tools.interpret.wrappers.explain`.
+    out : str
+        Folder (created) for ``attributions.npz`` (``hypothetical``, ``contrib``, ``one_hot``
+        ``(N, 4, L)`` float32, ``deltas`` ``(N,)`` for DeepLIFT/SHAP, ``names``, ``task``,
+        ``method``, ``scale``), ``regions.tsv`` and a logo of the region's contributions per input.
+    method, n_shuffles, batch_size, seed
+        As :func:`~zoo_tools.interpret.attributions.attribute` takes them.
+    genome, regions, seqs, max_regions
+        The inputs: BED regions of the genome (the first ``max_regions``) or sequences
+        (:func:`~zoo_tools.interpret.inputs.load_inputs`).
+    scale : str, optional
+        ``"output"`` or ``"raw"``; default ``output`` for ISM, else ``raw``.
+    plot : bool
+        Write the logos: of the region, or of 200 bp around its centre when longer (or for ``seqs``).
+
+    Returns
+    -------
+    dict
+        ``inputs``, ``method``, ``task`` (the explained output's name), ``scale``, ``out``,
+        ``pngs``, ``attribution`` (:class:`~zoo_tools.interpret.attributions.Attribution`) and, for DeepLIFT/SHAP,
+        ``max_abs_delta``.
+    """
     from zoo_tools.interpret.attributions import attribute
     from zoo_tools.interpret.wrappers import explain
 
@@ -102,6 +146,17 @@ def run_attributions(
     table, codes = load_inputs(e.seq_len, genome, regions, seqs, max_regions)
     os.makedirs(out, exist_ok=True)
     a = attribute(e, one_hot_tensor(codes), method, 0, n_shuffles, batch_size, seed)
+    _save_attributions(out, a, codes, table, method, scale)
+    table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
+    pngs = _logos(a, table, out, method, scale, bool(regions), e.seq_len) if plot else []
+    summary = dict(inputs=len(table), method=method, task=a.task, scale=scale, out=out, pngs=pngs, attribution=a)
+    if a.deltas is not None:
+        summary["max_abs_delta"] = float(np.abs(a.deltas).max())
+    return summary
+
+
+def _save_attributions(out: str, a, codes: np.ndarray, table: pd.DataFrame, method: str, scale: str) -> None:
+    """``attributions.npz`` of :func:`run_attributions`."""
     arrays = dict(
         hypothetical=a.hypothetical,
         contrib=a.contrib,
@@ -114,12 +169,6 @@ def run_attributions(
     if a.deltas is not None:
         arrays["deltas"] = a.deltas
     np.savez_compressed(os.path.join(out, "attributions.npz"), **arrays)
-    table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
-    pngs = _logos(a, table, out, method, scale, bool(regions), e.seq_len) if plot else []
-    summary = dict(inputs=len(table), method=method, task=a.task, scale=scale, out=out, pngs=pngs, attribution=a)
-    if a.deltas is not None:
-        summary["max_abs_delta"] = float(np.abs(a.deltas).max())
-    return summary
 
 
 def _logos(a, table: pd.DataFrame, out: str, method: str, scale: str, regions: bool, seq_len: int) -> list[str]:
@@ -150,7 +199,24 @@ def run_marginalize(
     seed: int = 0,
     batch_size: int = 64,
 ) -> dict:
-    """Writes ``marginalize.tsv`` (:func:`~zoo_tools.interpret.marginalize.marginalize`) and its plot."""
+    """Writes ``marginalize.tsv`` (:func:`~zoo_tools.interpret.marginalize.marginalize`) and its plot.
+
+    Parameters
+    ----------
+    model, tasks, window_bins
+        The model, the tasks explained (names or patterns; default all) and the centre output bins
+        averaged (0: all), :func:`~zoo_tools.interpret.wrappers.explain`.
+    genome, motifs, n_backgrounds, spacings, db, seed, batch_size
+        As :func:`~zoo_tools.interpret.marginalize.marginalize` takes them.
+    out : str
+        Folder (created) for ``marginalize.tsv`` and ``marginalize.png``.
+
+    Returns
+    -------
+    dict
+        ``table`` (the effects, :func:`~zoo_tools.interpret.marginalize.marginalize`), ``out`` and
+        ``png`` (the plot's path).
+    """
     from zoo_tools.interpret.marginalize import marginalize
     from zoo_tools.interpret.plots import marginalize_png
     from zoo_tools.interpret.wrappers import explain
@@ -180,30 +246,38 @@ def run_modisco(
     batch_size: int = 64,
 ) -> dict:
     """Attributions over peak-centred windows -> TF-MoDISco on the central ``window`` bp -> TOMTOM.
-    Writes ``attributions.npz``, ``modisco.h5``, ``motifs.tsv`` and ``report.html`` (+ logos)."""
-    from zoo_tools.data.motifs import load_motifs, meme_path
-    from zoo_tools.interpret.modisco import match_patterns, save_h5, write_report
-    from zoo_tools.interpret.modisco import run_modisco as modisco
+
+    Parameters
+    ----------
+    model, tasks, window_bins, method, n_shuffles, seed, batch_size
+        The attributions, for the mean of the tasks (:func:`run_attributions`).
+    genome, peaks, max_peaks
+        BED / narrowPeak files of the genome; the first ``max_peaks`` peaks, each in a window of
+        the model's input length centred on its summit.
+    out : str
+        Folder (created) for ``attributions.npz``, ``regions.tsv``, ``modisco.h5``, ``motifs.tsv``,
+        ``report.html`` (+ logos) and ``modisco_summary.json``.
+    window, max_seqlets, db
+        Central bp modisco runs on; seqlets per metacluster; the MEME motif database matched.
+
+    Returns
+    -------
+    dict
+        ``table`` (:func:`~zoo_tools.interpret.modisco.match_patterns`), ``report`` (its path), ``out``, ``peaks``,
+        ``patterns`` (their number) and ``max_abs_delta`` (DeepLIFT/SHAP, else None).
+    """
+    from zoo_tools.data.motifs import load_motifs
+    from zoo_tools.interpret.modisco import match_patterns, write_report
 
     opts = dict(tasks=tasks, window_bins=window_bins, n_shuffles=n_shuffles, batch_size=batch_size, seed=seed)
     res = run_attributions(model, out, method, genome, peaks, plot=False, max_regions=max_peaks, **opts)
-    a = res["attribution"]
-    L = a.hypothetical.shape[-1]
-    w = min(window, L)
-    lo = (L - w) // 2
-    x = np.load(os.path.join(out, "attributions.npz"))["one_hot"]
-    found = modisco(a.hypothetical[..., lo : lo + w], x[..., lo : lo + w], max_seqlets=max_seqlets, seed=seed)
-    save_h5(found, os.path.join(out, "modisco.h5"), w)
+    found, w = _central_modisco(res["attribution"], out, window, max_seqlets, seed)
     patterns = found["pos"] + found["neg"]
     table = match_patterns(patterns, load_motifs(db))
     table.to_csv(os.path.join(out, "motifs.tsv"), sep="\t", index=False, float_format="%.4g")
     title = f"TF-MoDISco: {model.card.name}, {res['task']} ({method}, {res['inputs']} peaks, {w} bp)"
     report = write_report(out, table, patterns, title)
-    about = dict(
-        peaks=res["inputs"], method=method, task=res["task"], window=w, motif_db=meme_path(db), patterns=len(patterns)
-    )
-    with open(os.path.join(out, "modisco_summary.json"), "w") as fh:
-        json.dump(about, fh, indent=1)
+    _write_summary(out, res, method, w, db, len(patterns))
     return dict(
         table=table,
         report=report,
@@ -212,3 +286,28 @@ def run_modisco(
         patterns=len(patterns),
         max_abs_delta=res.get("max_abs_delta"),
     )
+
+
+def _central_modisco(a, out: str, window: int, max_seqlets: int, seed: int) -> tuple[dict, int]:
+    """TF-MoDISco on the central ``window`` bp of the attributions, saved as ``modisco.h5``; its width."""
+    from zoo_tools.interpret.modisco import run_modisco as modisco
+    from zoo_tools.interpret.modisco import save_h5
+
+    L = a.hypothetical.shape[-1]
+    w = min(window, L)
+    lo = (L - w) // 2
+    x = np.load(os.path.join(out, "attributions.npz"))["one_hot"]
+    found = modisco(a.hypothetical[..., lo : lo + w], x[..., lo : lo + w], max_seqlets=max_seqlets, seed=seed)
+    save_h5(found, os.path.join(out, "modisco.h5"), w)
+    return found, w
+
+
+def _write_summary(out: str, res: dict, method: str, w: int, db: str, n_patterns: int) -> None:
+    """``modisco_summary.json``: peaks, method, task, window, motif database and patterns."""
+    from zoo_tools.data.motifs import meme_path
+
+    about = dict(
+        peaks=res["inputs"], method=method, task=res["task"], window=w, motif_db=meme_path(db), patterns=n_patterns
+    )
+    with open(os.path.join(out, "modisco_summary.json"), "w") as fh:
+        json.dump(about, fh, indent=1)

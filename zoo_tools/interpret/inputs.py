@@ -147,12 +147,34 @@ def load_inputs(
 
 
 def one_hot_tensor(codes: np.ndarray) -> torch.Tensor:
-    """``(N, L)`` uint8 codes -> ``(N, 4, L)`` float32 one-hot tensor."""
+    """``(N, L)`` uint8 codes -> ``(N, 4, L)`` float32 one-hot tensor.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        ``(N, L)`` uint8, A=0, C=1, G=2, T=3, N=4.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, 4, L)`` float32 one-hot, A,C,G,T; N positions all-zero.
+    """
     from zoo_tools.data.onehot import codes_to_tensor
 
     return codes_to_tensor(codes)
 
 
 def safe_name(name: str) -> str:
-    """``name`` made safe for a file name (at most 80 characters)."""
+    """``name`` made safe for a file name (at most 80 characters).
+
+    Parameters
+    ----------
+    name : str
+        E.g. an input's name (a BED name or ``chrom:start-end``).
+
+    Returns
+    -------
+    str
+        Letters, digits and ``-_.`` kept, anything else made ``_``; cut to 80 characters.
+    """
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]

@@ -49,7 +49,24 @@ def _children(module: nn.Module) -> list[nn.Module]:
 
 
 def chain_stages(module: nn.Module, x: torch.Tensor) -> list[nn.Module]:
-    """``module`` as a list of stages whose composition equals it on ``x`` (checked numerically)."""
+    """``module`` as a list of stages whose composition equals it on ``x`` (checked numerically).
+
+    A module whose children, run one after another, give its output (``rtol=1e-5, atol=1e-6``)
+    is split into them, recursively (a ``ModuleList``'s members count as children); anything else,
+    e.g. a residual block, is one stage.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The module split (e.g. an explained model's ``body``).
+    x : torch.Tensor
+        ``(1, C, L)`` an input of ``module`` (a one-hot sequence, or activations).
+
+    Returns
+    -------
+    list of torch.nn.Module
+        The stages in order; applied one after another to ``x`` they give ``module(x)``.
+    """
     kids = _children(module)
     if not kids:
         return [module]
@@ -78,6 +95,13 @@ def chain_stages(module: nn.Module, x: torch.Tensor) -> list[nn.Module]:
 
 @dataclass
 class Stage:
+    """One stage of an :class:`IncrementalTrunk`, as measured by :func:`probe_stage`.
+
+    ``module`` maps ``(B, C, l_in)`` to ``(B, C', l_out)``; ``f = l_in / l_out`` is its
+    down-sampling factor and ``r`` its input radius in input positions (a margin of ``f - 1``
+    included).
+    """
+
     module: nn.Module
     l_in: int
     l_out: int
@@ -227,7 +251,24 @@ def _plain(explained, x: torch.Tensor, pos: torch.Tensor, base: torch.Tensor) ->
 
 
 def fast_path(explained, seq_len: int) -> IncrementalTrunk | None:
-    """The verified :class:`IncrementalTrunk` of an explained model (kept on it), or None."""
+    """The verified :class:`IncrementalTrunk` of an explained model (kept on it), or None.
+
+    Built once per input length and cached on ``explained``. None when the trunk cannot be split
+    into incremental stages or when the fast path differs from plain forward passes on mutants
+    across the window (edges included) by more than 1e-4 relative.
+
+    Parameters
+    ----------
+    explained : Explained
+        The explained model (:class:`~zoo_tools.interpret.wrappers.Explained`).
+    seq_len : int
+        Input length (bp).
+
+    Returns
+    -------
+    IncrementalTrunk or None
+        The exact fast path, or None: use plain forward passes.
+    """
     cache = explained.__dict__.setdefault("_ism_fast", {})
     if seq_len not in cache:
         inc = None
@@ -274,9 +315,25 @@ def ism(
 ) -> np.ndarray:
     """Saturation mutagenesis of ``x`` ``(N, 4, L)`` one-hot over positions ``[start, end)``.
 
-    Returns ``(N, 4, end - start, T)`` float32 effects ``f(mutant) - f(x)`` (0 at the reference
-    base); ``T`` = the explained tasks. For a siamese model ``f(x) = compare(reference, x)`` with
-    each sequence its own reference.
+    Parameters
+    ----------
+    explained : Explained
+        The reduction ``f`` (:class:`~zoo_tools.interpret.wrappers.Explained`). For a siamese
+        model ``f(x) = compare(reference, x)`` with each sequence its own reference.
+    x : torch.Tensor or numpy.ndarray
+        ``(N, 4, L)`` float32 one-hot, A,C,G,T; an all-zero (N) position gets all 4 bases.
+    start, end : int
+        Window positions mutated, 0-based, half-open; ``end`` defaults to ``L``.
+    batch_size, fast
+        Mutants per forward batch; use the exact fast path where it verifies (:func:`fast_path`).
+    device, progress
+        The device (default CUDA when available); show a progress bar.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, 4, end - start, T)`` float32 effects ``f(mutant) - f(x)`` (0 at the reference
+        base); ``T`` = the explained tasks (``explained.output_names``).
     """
     x = torch.as_tensor(np.asarray(x, np.float32) if isinstance(x, np.ndarray) else x).float()
     n, _, L = x.shape

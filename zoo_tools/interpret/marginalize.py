@@ -27,8 +27,22 @@ ACGT = re.compile(r"^[ACGTacgt]+$")
 
 
 def motif_sequence(motif: str, db: str = "jaspar") -> tuple[str, str]:
-    """``(label, consensus)``: a literal ACGT string is used as it is, anything else is a motif name
-    resolved in the MEME database ``db`` (unknown names suggest close ones)."""
+    """``(label, consensus)`` of a motif name, or of a literal ACGT string.
+
+    Parameters
+    ----------
+    motif : str
+        A motif name resolved in the MEME database ``db`` (unknown names suggest close ones); an
+        ACGT string that names no motif is used as it is (upper-cased).
+    db : str
+        The MEME database (:func:`~zoo_tools.data.motifs.meme_path`).
+
+    Returns
+    -------
+    tuple of str
+        ``(label, consensus)``: the motif's full name and its consensus (most likely base at each
+        position), or the ACGT string twice.
+    """
     from zoo_tools.data.motifs import consensus, find_motif
 
     try:
@@ -41,7 +55,20 @@ def motif_sequence(motif: str, db: str = "jaspar") -> tuple[str, str]:
 
 
 def shuffled_control(seq: str, seed: int = 0) -> str:
-    """The same bases in a seeded random order (differs from ``seq`` unless it is one letter)."""
+    """The same bases in a seeded random order (differs from ``seq`` unless it is one letter).
+
+    Parameters
+    ----------
+    seq : str
+        A motif's consensus.
+    seed : int
+        Seed of the permutations.
+
+    Returns
+    -------
+    str
+        A permutation of ``seq`` that differs from it; ``seq`` itself when 100 draws give none.
+    """
     rng = np.random.default_rng(seed)
     for _ in range(100):
         out = "".join(rng.permutation(list(seq)))
@@ -51,8 +78,24 @@ def shuffled_control(seq: str, seed: int = 0) -> str:
 
 
 def background_windows(genome: Genome, n: int, length: int, seed: int = 0, max_n: float = 0.01) -> np.ndarray:
-    """``(n, length)`` uint8 codes of random genome windows with at most ``max_n`` N, drawn in
-    proportion to contig length (seeded)."""
+    """Random genome windows with few Ns, drawn in proportion to contig length (seeded).
+
+    Parameters
+    ----------
+    genome : Genome
+        Windows are drawn from its contigs at least ``length`` bp long, uniformly over start positions.
+    n, length : int
+        Number of windows and their length (bp).
+    seed : int
+        Seed of the draws.
+    max_n : float
+        Largest fraction of N per window; windows with more are drawn again (``50 n`` draws at most).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, length)`` uint8 codes, A=0, C=1, G=2, T=3, N=4.
+    """
     rng = np.random.default_rng(seed)
     contigs = {c: s for c, s in genome.contigs.items() if s >= length}
     if not contigs:
@@ -72,7 +115,18 @@ def background_windows(genome: Genome, n: int, length: int, seed: int = 0, max_n
 
 
 def shuffled_backgrounds(genome: Genome, n: int, length: int, seed: int = 0) -> torch.Tensor:
-    """``(n, 4, length)`` float32 one-hot: genome windows, dinucleotide-shuffled (tangermeme)."""
+    """``(n, 4, length)`` float32 one-hot: genome windows, dinucleotide-shuffled (tangermeme).
+
+    Parameters
+    ----------
+    genome, n, length, seed
+        As :func:`background_windows` takes them; ``seed`` seeds the shuffles too.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n, 4, length)`` float32 one-hot, A,C,G,T; an N of the genome is shuffled as an A.
+    """
     from tangermeme.ersatz import dinucleotide_shuffle
 
     from zoo_tools.data.onehot import codes_to_tensor
@@ -85,7 +139,24 @@ def shuffled_backgrounds(genome: Genome, n: int, length: int, seed: int = 0) -> 
 
 def insert(x: torch.Tensor, seqs: list[str], spacing: int = 0) -> torch.Tensor:
     """Copy of ``x`` ``(N, 4, L)`` with ``seqs[0]`` centred and each further motif ``spacing`` bp
-    after the previous one's end."""
+    after the previous one's end.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``(N, 4, L)`` float32 one-hot, A,C,G,T.
+    seqs : list of str
+        ACGT sequences written over ``x`` (tangermeme's ``substitute``); with the spacings they
+        must fit in ``L``.
+    spacing : int
+        bp between one sequence's end and the next one's start.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, 4, L)``; ``seqs[0]`` starts at window index ``L // 2 - len(seqs[0]) // 2`` (0-based),
+        moved left where the sequences would run past the end.
+    """
     from tangermeme.ersatz import substitute
 
     total = sum(len(s) for s in seqs) + spacing * (len(seqs) - 1)
@@ -108,7 +179,21 @@ def _predict(explained, x: torch.Tensor, batch_size: int, device) -> np.ndarray:
 
 
 def paired_ci(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, ...]:
-    """Mean of ``a - b`` ``(n, T)`` per column, its ``level`` t interval and paired t-test p-value."""
+    """Mean of ``a - b`` ``(n, T)`` per column, its ``level`` t interval and paired t-test p-value.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        ``(n, T)`` paired values (``n`` backgrounds, ``T`` tasks).
+    level : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(mean, low, high, p)``, each ``(T,)``; with ``n < 2`` the interval is NaN and ``p`` 1
+        (an undefined p-value is 1 too).
+    """
     from scipy import stats
 
     d = a - b
@@ -125,8 +210,26 @@ def paired_ci(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[np.nda
 def effect_table(
     before: np.ndarray, after: np.ndarray, control: np.ndarray, tasks: list[str], level: float = 0.95
 ) -> pd.DataFrame:
-    """Per task: means before / after / after the shuffled control, the effect ``after - before``
-    and the motif-specific effect ``after - control``, each with its ``level`` t interval and p-value."""
+    """The effects of one insertion, a row per task (:func:`paired_ci`).
+
+    Parameters
+    ----------
+    before, after, control : numpy.ndarray
+        ``(n, T)`` predictions on the ``n`` backgrounds: as they are, with the motif(s) and with
+        the shuffled control(s) written in.
+    tasks : list of str
+        The ``T`` task names.
+    level : float
+        Confidence level of the t intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per task: means before / after / after the shuffled control, the effect ``after - before``
+        (``effect, ci_low, ci_high, p_value``) and the motif-specific effect ``after - control``
+        (``specific, specific_ci_low, specific_ci_high, specific_p``), each with its ``level`` t
+        interval and paired t-test p-value; ``n_backgrounds``.
+    """
     eff, lo, hi, p = paired_ci(after, before, level)
     spec, slo, shi, sp = paired_ci(after, control, level)
     return pd.DataFrame(
@@ -162,9 +265,30 @@ def marginalize(
 ) -> pd.DataFrame:
     """Effect of inserting ``motifs`` (names or ACGT) into shuffled backgrounds, per task and spacing.
 
-    Returns columns ``motif, spacing, task, before, after, control, effect, ci_low, ci_high,
-    p_value, specific, specific_ci_low, specific_ci_high, specific_p, n_backgrounds`` (``spacing``
-    only matters for two or more motifs).
+    Parameters
+    ----------
+    explained : Explained
+        The reduction explained (:class:`~zoo_tools.interpret.wrappers.Explained`; not siamese).
+    genome : Genome
+        Backgrounds are random windows of it, dinucleotide-shuffled (:func:`shuffled_backgrounds`).
+    motifs : list of str
+        Motif names or ACGT sequences (:func:`motif_sequence`), written as their consensus: the
+        first centred, each further one ``spacing`` bp after the previous one's end (:func:`insert`).
+    n_backgrounds, seed
+        Backgrounds; the seed of their draws, shuffles and shuffled controls.
+    spacings : sequence of int
+        bp between consecutive motifs, one block of rows each (with one motif: 0 only).
+    db : str
+        The MEME database motif names are resolved in.
+    batch_size, device, level
+        Sequences per forward batch; the device (default CUDA when available); confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``motif, spacing, task, before, after, control, effect, ci_low, ci_high,
+        p_value, specific, specific_ci_low, specific_ci_high, specific_p, n_backgrounds``
+        (:func:`effect_table`; ``spacing`` only matters for two or more motifs).
     """
     if not motifs:
         raise ZooError("give at least one --motif")

@@ -24,8 +24,23 @@ log = logging.getLogger(__name__)
 
 
 def trim(cwm: np.ndarray, frac: float = 0.3, flank: int = 1) -> tuple[int, int]:
-    """``[start, end)`` of the columns of a ``(4, w)`` CWM whose total ``|score|`` is at least
-    ``frac`` of the largest column's (plus ``flank`` columns each side)."""
+    """``[start, end)`` of the columns of a ``(4, w)`` CWM whose total ``|score|`` is large.
+
+    Parameters
+    ----------
+    cwm : numpy.ndarray
+        ``(4, w)`` contribution-weighted matrix, rows A, C, G, T.
+    frac : float
+        Kept: the columns from the first to the last whose total ``|score|`` is at least ``frac``
+        of the largest column's.
+    flank : int
+        Columns added each side (within the matrix).
+
+    Returns
+    -------
+    tuple of int
+        ``(start, end)`` column indices, 0-based, half-open; all columns when none is kept.
+    """
     s = np.abs(cwm).sum(0)
     keep = np.nonzero(s >= frac * s.max())[0]
     if not len(keep):
@@ -44,9 +59,22 @@ def run_modisco(
 ) -> dict:
     """modisco-lite on ``(N, 4, L)`` hypothetical contributions and one-hot sequences.
 
-    Returns ``{"pos": [...], "neg": [...], "raw": (pos_patterns, neg_patterns)}``: each pattern a
-    dict with ``name``, ``ppm`` and ``cwm`` ``(4, w)``, ``n_seqlets``. Too few seqlets is a
-    :class:`ZooError` that says what to change.
+    Parameters
+    ----------
+    hypothetical, one_hot : numpy.ndarray
+        ``(N, 4, L)`` float32 hypothetical contributions and one-hot sequences (A,C,G,T).
+    max_seqlets, min_cluster, sliding_window, flank
+        modisco-lite's ``max_seqlets_per_metacluster``, ``min_metacluster_size`` (and
+        ``final_min_cluster_size``), ``sliding_window_size`` and ``flank_size`` (bp).
+    seed : int
+        Seeds numpy's global generator (modisco-lite draws from it).
+
+    Returns
+    -------
+    dict
+        ``{"pos": [...], "neg": [...], "raw": (pos_patterns, neg_patterns)}``: each pattern a
+        dict with ``name``, ``ppm`` and ``cwm`` ``(4, w)``, ``n_seqlets``. Too few seqlets is a
+        :class:`ZooError` that says what to change.
     """
     from modiscolite.tfmodisco import TFMoDISco
 
@@ -71,17 +99,7 @@ def run_modisco(
             f"TF-MoDISco found too few seqlets in {len(hyp)} sequence(s) ({err}); give more peaks, "
             f"a wider --window or a task the peaks are active in"
         ) from None
-    out = {"raw": (pos, neg)}
-    for key, pats in (("pos", pos), ("neg", neg)):
-        out[key] = [
-            {
-                "name": f"{key}_pattern_{i}",
-                "ppm": np.asarray(p.sequence, float).T,
-                "cwm": np.asarray(p.contrib_scores, float).T,
-                "n_seqlets": len(p.seqlets),
-            }
-            for i, p in enumerate(pats or [])
-        ]
+    out = {"raw": (pos, neg), "pos": _patterns("pos", pos), "neg": _patterns("neg", neg)}
     if not out["pos"] and not out["neg"]:
         raise ZooError(
             f"TF-MoDISco found no pattern in {len(hyp)} sequence(s): too few seqlets; give more "
@@ -90,8 +108,29 @@ def run_modisco(
     return out
 
 
+def _patterns(key: str, pats) -> list[dict]:
+    """modisco-lite's ``pos`` or ``neg`` patterns (None: none) as dicts, matrices ``(4, w)``."""
+    return [
+        {
+            "name": f"{key}_pattern_{i}",
+            "ppm": np.asarray(p.sequence, float).T,
+            "cwm": np.asarray(p.contrib_scores, float).T,
+            "n_seqlets": len(p.seqlets),
+        }
+        for i, p in enumerate(pats or [])
+    ]
+
+
 def save_h5(result: dict, path: str, window: int) -> None:
-    """modisco-lite's own HDF5 (``modisco.h5``, readable by ``modisco report`` and tangermeme)."""
+    """modisco-lite's own HDF5 (``modisco.h5``, readable by ``modisco report`` and tangermeme).
+
+    Parameters
+    ----------
+    result : dict
+        :func:`run_modisco`'s result; its ``raw`` patterns are written.
+    path, window
+        The HDF5 file; the width (bp) of the windows modisco ran on.
+    """
     from modiscolite.io import save_hdf5
 
     pos, neg = result["raw"]
@@ -99,7 +138,18 @@ def save_h5(result: dict, path: str, window: int) -> None:
 
 
 def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values of a 1-d array of p-values."""
+    """Benjamini-Hochberg q-values of a 1-d array of p-values.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        ``(n,)`` p-values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float q-values in ``[0, 1]``, in the order of ``p``.
+    """
     p = np.asarray(p, float)
     n = len(p)
     order = np.argsort(p)
@@ -113,7 +163,22 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
 def match_patterns(patterns: list[dict], motifs: dict[str, np.ndarray], top: int = 3) -> pd.DataFrame:
     """tomtom-lite matches of each pattern's PPM (trimmed by its CWM) against ``motifs`` (name -> PPM).
 
-    Columns: ``pattern, n_seqlets, width, match_1, q_1, match_2, q_2, ...`` (best first).
+    Parameters
+    ----------
+    patterns : list of dict
+        :func:`run_modisco`'s patterns (``name``, ``ppm`` and ``cwm`` ``(4, w)``, ``n_seqlets``);
+        each PPM is cut to the columns :func:`trim` keeps of its CWM.
+    motifs : dict
+        Motif name -> ``(4, w)`` probabilities, rows A, C, G, T
+        (:func:`~zoo_tools.data.motifs.load_motifs`).
+    top : int
+        Matches kept per pattern.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: ``pattern, n_seqlets, width, match_1, q_1, match_2, q_2, ...`` (best first;
+        q-values Benjamini-Hochberg over the database, :func:`bh_qvalues`).
     """
     from memelite import tomtom
 
@@ -134,7 +199,24 @@ def match_patterns(patterns: list[dict], motifs: dict[str, np.ndarray], top: int
 
 
 def write_report(out_dir: str, table: pd.DataFrame, patterns: list[dict], title: str) -> str:
-    """``report.html`` with a CWM logo per pattern beside its matches; logos in ``logos/``."""
+    """``report.html`` with a CWM logo per pattern beside its matches; logos in ``logos/``.
+
+    Parameters
+    ----------
+    out_dir : str
+        The folder of ``report.html`` and ``logos/<pattern>.png``.
+    table : pandas.DataFrame
+        :func:`match_patterns`'s table; up to 3 matches are shown per pattern.
+    patterns : list of dict
+        The patterns it names (:func:`run_modisco`).
+    title : str
+        The page's title and heading.
+
+    Returns
+    -------
+    str
+        The report's path.
+    """
     from zoo_tools.interpret.plots import logo_png
 
     os.makedirs(os.path.join(out_dir, "logos"), exist_ok=True)

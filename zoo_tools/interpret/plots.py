@@ -19,7 +19,22 @@ def _plt():
 
 
 def logo_png(matrix: np.ndarray, path: str, title: str = "", start: int = 0) -> str:
-    """Sequence logo of a ``(4, w)`` matrix (contributions or probabilities); x axis from ``start``."""
+    """Sequence logo of a ``(4, w)`` matrix (contributions or probabilities); x axis from ``start``.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        ``(4, w)``, rows A, C, G, T.
+    path, title
+        The PNG written and its title.
+    start : int
+        Position of the first column on the x axis (e.g. its window index, 0-based).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     import logomaker
 
     plt = _plt()
@@ -37,7 +52,24 @@ def logo_png(matrix: np.ndarray, path: str, title: str = "", start: int = 0) -> 
 
 def ism_png(effects: np.ndarray, seq_codes: np.ndarray, path: str, title: str = "", start: int = 0) -> str:
     """ISM heatmap ``(4, w)`` (effect of each base at each position; 0 at the reference) over the
-    logo of the reference bases weighted by minus the mean effect of mutating them away."""
+    logo of the reference bases weighted by minus the mean effect of mutating them away.
+
+    Parameters
+    ----------
+    effects : numpy.ndarray
+        ``(4, w)`` effects of one input and task (``ism(...)[i, :, :, t]``), rows A, C, G, T.
+    seq_codes : numpy.ndarray
+        ``(w,)`` uint8 reference codes, A=0, C=1, G=2, T=3 (N=4: no letter).
+    path, title
+        The PNG written and its title.
+    start : int
+        Window index (0-based) of the first column, for the x axis.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     import logomaker
 
@@ -68,7 +100,21 @@ def ism_png(effects: np.ndarray, seq_codes: np.ndarray, path: str, title: str = 
 
 
 def marginalize_png(table: pd.DataFrame, path: str, title: str = "") -> str:
-    """Bar per task (and spacing): mean effect with its confidence interval."""
+    """Bar per task (and spacing): mean effect with its confidence interval.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`~zoo_tools.interpret.marginalize.marginalize`'s table (``task``, ``spacing``,
+        ``effect``, ``ci_low``, ``ci_high``); bars are labelled ``task @spacing`` when spacings differ.
+    path, title
+        The PNG written and its title.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     labels = [f"{r.task}" + (f" @{r.spacing}" if table.spacing.nunique() > 1 else "") for r in table.itertuples()]
     eff = table.effect.to_numpy()

@@ -33,7 +33,20 @@ SCALES = ("output", "raw")
 
 
 def centre_bins(n_bins: int, k: int) -> tuple[int, int]:
-    """``[start, end)`` of the ``k`` output bins around the centre of ``n_bins`` (all when k <= 0)."""
+    """``[start, end)`` of the ``k`` output bins around the centre of ``n_bins`` (all when k <= 0).
+
+    Parameters
+    ----------
+    n_bins : int
+        The model's output bins.
+    k : int
+        Bins wanted; ``k <= 0`` or ``k >= n_bins``: all.
+
+    Returns
+    -------
+    tuple of int
+        ``(start, end)`` bin indices, 0-based, half-open, with ``start = (n_bins - k) // 2``.
+    """
     if k <= 0 or k >= n_bins:
         return 0, n_bins
     start = (n_bins - k) // 2
@@ -137,7 +150,25 @@ class _OneTask(nn.Module):
 def explain(
     model, tasks: Sequence[str] | None = None, window_bins: int = 0, scale: str = "output", combine: bool = False
 ) -> Explained:
-    """:class:`Explained` averaging the ``window_bins`` centre bins (0: all bins); with ``combine``
-    one output, the mean over the selected tasks."""
+    """:class:`Explained` averaging the ``window_bins`` centre bins, in eval mode.
+
+    Parameters
+    ----------
+    model : ZooModel or siamese model
+        The model explained.
+    tasks : sequence of str, optional
+        Task names or regular expressions; default all.
+    window_bins : int
+        The centre output bins averaged (:func:`centre_bins`); 0: all bins.
+    scale : str
+        ``"output"`` (the model's output) or ``"raw"`` (the head's, before the output activation).
+    combine : bool
+        One output, the mean over the selected tasks, instead of one per task.
+
+    Returns
+    -------
+    Explained
+        ``(N, 4, L)`` float32 one-hot -> ``(N, T')``, ``T'`` the selected tasks (1 with ``combine``).
+    """
     n_bins = model.card.n_bins or 1
     return Explained(model, tasks, centre_bins(n_bins, window_bins), scale, combine).eval()

@@ -18,7 +18,8 @@ import torch
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar, quiet_lightning
 from zoo_tools.data.genome import Genome
-from zoo_tools.score.stream import PartialTable, Run, Scorer, Tally, resume_point, scorer_options
+from zoo_tools.score.resume import PartialTable, resume_point
+from zoo_tools.score.stream import Run, Scorer, Tally, scorer_options
 
 
 def _identity(x):
@@ -39,7 +40,18 @@ class _RankChunks(torch.utils.data.IterableDataset):
 
 
 def rank_partial(out: str, rank: int, world: int) -> str:
-    """The partial file of rank ``rank`` of ``world``."""
+    """The partial file of rank ``rank`` of ``world``.
+
+    Parameters
+    ----------
+    out, rank, world
+        The run's scores file, the rank (0-based) and the number of ranks.
+
+    Returns
+    -------
+    str
+        ``OUT.rank{rank}-of-{world}.partial.tsv``.
+    """
     return f"{out}.rank{rank}-of-{world}.partial.tsv"
 
 
@@ -221,9 +233,16 @@ def score_vcf_distributed(
 ) -> dict:
     """``score_vcf`` on several devices and nodes through Lightning's ``Trainer.predict``.
 
-    The arguments are :func:`~zoo_tools.score.vcf.score_vcf`'s. With several nodes ``out`` must
-    be on a shared file system. ``strategy="ddp"`` relaunches the running script once per device
-    (the CLI); in a notebook use ``"ddp_notebook"``.
+    Parameters
+    ----------
+    model, vcf, genome, out, tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size
+        As :func:`~zoo_tools.score.vcf.score_vcf` takes them (``POS`` 1-based, as in VCF). With
+        several nodes ``out`` must be on a shared file system.
+    pseudocount, fast
+        As :func:`~zoo_tools.score.vcf.score_vcf` takes them.
+    devices, accelerator, num_nodes, strategy
+        Lightning's ``Trainer`` arguments. ``strategy="ddp"`` relaunches the running script once
+        per device (the CLI); in a notebook use ``"ddp_notebook"``.
 
     Returns
     -------
@@ -246,6 +265,11 @@ def score_vcf_distributed(
     rank, world = trainer.global_rank, trainer.world_size
     if rank != 0:
         return {"rank": rank}
+    return _finish_rank0(run, module, world, resumed)
+
+
+def _finish_rank0(run: Run, module, world: int, resumed: int) -> dict:
+    """Rank 0, after the predict loop: the ranks' files joined into ``out``, and the summary."""
     n_rows = _gather(run, world)
     run.discard_if_empty(n_rows)
     tally = _tally(run.partial)
@@ -254,7 +278,7 @@ def score_vcf_distributed(
         "rows": n_rows,
         "statuses": tally.statuses,
         "resumed_after": resumed,
-        "out": out,
+        "out": run.out,
         "world": world,
         "columns": module.scorer.columns,
     }

@@ -78,7 +78,16 @@ def read_scores(path: str) -> pd.DataFrame:
 
 
 def write_rows(fh, df: pd.DataFrame) -> None:
-    """Append scored rows to an open partial TSV and make them durable (resume starts after them)."""
+    """Append scored rows to an open partial TSV and make them durable (resume starts after them).
+
+    Parameters
+    ----------
+    fh : file object
+        The partial TSV, open for appending (text mode).
+    df : pandas.DataFrame
+        Rows in the file's column order (``Scorer.score``): written without a header, floats as
+        ``%.6g``, NaN as empty; then flushed and fsynced.
+    """
     df.to_csv(fh, sep="\t", header=False, index=False, float_format="%.6g", na_rep="")
     fh.flush()
     os.fsync(fh.fileno())

@@ -59,7 +59,26 @@ def write_bigwigs(
     preds: np.ndarray,
     names: list[str],
 ) -> list[str]:
-    """One bigWig per task from per-bin predictions; overlapping bins keep the first writer."""
+    """One bigWig per task from per-bin predictions; overlapping bins keep the first writer.
+
+    Parameters
+    ----------
+    prefix : str
+        Files are ``<prefix>.<task>.bw`` (task names made safe for a file name).
+    genome : Genome
+        Contig names and lengths (the header); bins are clipped to their contig.
+    windows, bin_start, bin_size
+        ``chrom, start`` of the ``N`` input windows, ``(N, B)`` genomic start of every output bin
+        (0-based) and the bin width (bp). Windows are written in genome order (FASTA contig order,
+        then start), so where they overlap the earlier one keeps the bases it covers.
+    preds, names
+        ``(N, T, B)`` predictions and the ``T`` task names.
+
+    Returns
+    -------
+    list of str
+        The bigWig paths, in task order.
+    """
     import pyBigWig
 
     order = np.lexsort((windows["start"].to_numpy(), windows["chrom"].map(list(genome.contigs).index).to_numpy()))
@@ -101,7 +120,32 @@ def predict_regions(
     precision: str = "fp32",
     trust: bool = False,
 ) -> str:
-    """Predict a model over a BED file's regions and write ``out``; returns a one-line summary."""
+    """Predict a model over a BED file's regions and write ``out``; returns a one-line summary.
+
+    Parameters
+    ----------
+    spec : str
+        The model (:func:`~zoo_tools.zoo.load_model`: ``SOURCE:REF``, a path or an imported name).
+    genome : str
+        The reference FASTA.
+    regions : str
+        A BED file; each region gets a window of the model's input length centred on its midpoint
+        (0-based, half-open; :func:`region_windows`).
+    out : str
+        ``.h5``, ``.npz`` or ``.bw`` (one ``OUT.<task>.bw`` per task); contents in the module doc.
+    tasks : list of str, optional
+        Task names or patterns (:func:`~zoo_tools.models.tasks.select_tasks`); default all.
+    batch_size, rc_average, precision
+        Windows per forward batch; average with the reverse complement's prediction (strand-paired
+        tasks swapped); ``"fp32"`` or ``"bf16"``.
+    trust : bool
+        Allow checkpoints that need arbitrary unpickling (only for files you trust).
+
+    Returns
+    -------
+    str
+        The predictions' shape (regions x tasks x bins), the model and the file(s) written.
+    """
     from zoo_tools.zoo import load_model
 
     ext = next((e for e in (".h5", ".npz", ".bw") if out.endswith(e)), None)
@@ -115,11 +159,19 @@ def predict_regions(
     keep = select_tasks(card.tasks, tasks)
     windows = region_windows(read_bed(regions, g), card.seq_len)
     preds = model.predict(windows, genome=g, batch_size=batch_size, rc_average=rc_average, precision=precision)[:, keep]
+    names = card.tasks["name"].iloc[keep].tolist()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    written = _write_predictions(out, ext, spec, card, g, windows, preds, names)
+    shape = "x".join(map(str, preds.shape))
+    where = written[0] if len(written) == 1 else f"{len(written)} bigWigs {written[0]} ..."
+    return f"predicted {shape} (regions x tasks x bins) with {spec}: {where}"
+
+
+def _write_predictions(out: str, ext: str, spec: str, card, g: Genome, windows, preds, names) -> list[str]:
+    """``out`` as ``.npz`` / ``.h5`` (the arrays of the module doc) or one bigWig per task; the files."""
     bin_start = (
         windows["start"].to_numpy()[:, None] + card.output_start + np.arange(preds.shape[-1])[None, :] * card.bin_size
     )
-    names = card.tasks["name"].iloc[keep].tolist()
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     arrays = dict(
         predictions=preds.astype(np.float32),
         chrom=windows["chrom"].astype(str).to_numpy(),
@@ -145,9 +197,7 @@ def predict_regions(
         written = [out]
     else:
         written = write_bigwigs(out[:-3], g, windows, bin_start, card.bin_size, preds, names)
-    shape = "x".join(map(str, preds.shape))
-    where = written[0] if len(written) == 1 else f"{len(written)} bigWigs {written[0]} ..."
-    return f"predicted {shape} (regions x tasks x bins) with {spec}: {where}"
+    return written
 
 
 __all__ = ["predict_regions", "select_tasks"]

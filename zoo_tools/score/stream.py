@@ -1,4 +1,4 @@
-"""Streaming a VCF through one model: the :class:`Scorer`, chunks, shards and resumable partial files.
+"""Streaming a VCF through one model: the :class:`Scorer`, chunks, shards and the :class:`Run`.
 
 **Nothing is lost.** Every (record, ALT) is one output row in input order with a ``status``
 (:mod:`zoo_tools.data.variants`: ``ok``, ``contig_missing``, ``out_of_bounds``, ``ref_mismatch``,
@@ -8,8 +8,8 @@ the contig is shorter than the model's input); rows that are not ``ok`` have emp
 model).
 
 **Scale.** The VCF is streamed in chunks; each chunk's rows are appended to a partial TSV and
-flushed, so ``resume`` continues after the last complete row without rescoring; a shard
-``(i, n)`` takes records ``i-1, i-1+n, ...``.
+flushed, so ``resume`` continues after the last complete row without rescoring
+(:mod:`zoo_tools.score.resume`); a shard ``(i, n)`` takes records ``i-1, i-1+n, ...``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import Variant, iter_variants
 from zoo_tools.models.tasks import select_tasks
 from zoo_tools.score.alleles import predict_alleles, predict_siamese
-from zoo_tools.score.formats import BASE_COLUMNS, finish, output_format, write_rows
+from zoo_tools.score.formats import BASE_COLUMNS, finish, output_format
 from zoo_tools.score.patch import LocalPatch
 from zoo_tools.score.stats import effect_scores, score_bins
 from zoo_tools.score.windows import allele_windows, centre_index, change_spans
@@ -182,7 +182,20 @@ class Scorer:
 # Rows, chunks and shards
 # --------------------------------------------------------------------------------------------
 def chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
-    """Consecutive lists of ``size`` rows (the last one shorter)."""
+    """Consecutive lists of ``size`` rows (the last one shorter).
+
+    Parameters
+    ----------
+    rows : iterator of Variant
+        The rows, consumed as they come.
+    size : int
+        Rows per chunk.
+
+    Yields
+    ------
+    list of Variant
+        The next ``size`` rows, in input order.
+    """
     chunk = []
     for v in rows:
         chunk.append(v)
@@ -194,7 +207,23 @@ def chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
 
 
 def shard_rows(vcf: str, genome: Genome, shard: tuple[int, int] | None) -> Iterator[Variant]:
-    """The VCF's (record, ALT) rows, streamed; with ``shard = (i, n)`` records ``i-1, i-1+n, ...`` only."""
+    """The VCF's (record, ALT) rows, streamed; with ``shard = (i, n)`` records ``i-1, i-1+n, ...`` only.
+
+    Parameters
+    ----------
+    vcf : str
+        The VCF (``POS`` 1-based); a multi-allelic record gives one row per ALT.
+    genome : Genome
+        The reference each row is checked against (its ``status``).
+    shard : tuple of int or None
+        ``(i, n)``: shard ``i`` (1-based) of ``n``, by record index (``Variant.record``, 0-based);
+        None: every record.
+
+    Returns
+    -------
+    iterator of Variant
+        The rows in input order.
+    """
     rows = iter_variants(vcf, genome)
     if shard:
         i, n = shard
@@ -221,70 +250,6 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
         raise ZooError(f"--shard '{text}': expected I/N with 1 <= I <= N, e.g. --shard 3/10")
     return int(m.group(1)), int(m.group(2))
-
-
-# --------------------------------------------------------------------------------------------
-# Resumable partial files
-# --------------------------------------------------------------------------------------------
-def complete_rows(path: str, columns: list[str]) -> int:
-    """Rows already written to a partial file, read line by line (memory flat in its size); an
-    incomplete last line is cut off. -1 when not even the header is complete."""
-    with open(path, "rb+") as fh:
-        header = fh.readline()
-        if not header.endswith(b"\n"):
-            fh.truncate(0)
-            return -1
-        if header.decode().rstrip("\n").split("\t") != columns:
-            raise ZooError(f"{path}: written with other options (columns differ); rerun without --resume to start over")
-        n, end = 0, len(header)
-        for line in fh:
-            if not line.endswith(b"\n"):
-                break
-            n, end = n + 1, end + len(line)
-        fh.truncate(end)
-    return n
-
-
-def resume_point(path: str, columns: list[str], resume: bool) -> int:
-    """Complete rows of the partial file ``path`` to continue after; -1: start it afresh."""
-    return complete_rows(path, columns) if resume and os.path.exists(path) else -1
-
-
-class PartialTable:
-    """A partial TSV that chunks of rows are scored into, continuing after ``done`` complete rows.
-
-    Parameters
-    ----------
-    path : str
-        The partial TSV: appended to when ``done >= 0``, else written afresh with its header.
-    scorer : Scorer
-        Scores the chunks; its ``columns`` head the file.
-    done : int
-        Rows already in the file (:func:`resume_point`); they are skipped, not rescored.
-    """
-
-    def __init__(self, path: str, scorer: Scorer, done: int):
-        self.scorer = scorer
-        self.fh = open(path, "a" if done >= 0 else "w")
-        if done < 0:
-            self.fh.write("\t".join(scorer.columns) + "\n")
-        self.done = max(done, 0)
-        self.seen = 0
-
-    def add(self, chunk: list[Variant]) -> None:
-        """Score and append the chunk's rows that are not in the file yet."""
-        first, self.seen = self.seen, self.seen + len(chunk)
-        if self.seen > self.done:  # rows before `done` were written before an interruption
-            write_rows(self.fh, self.scorer.score(chunk[max(self.done - first, 0) :]))
-
-    def close(self) -> None:
-        self.fh.close()
-
-    def __enter__(self) -> PartialTable:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +298,23 @@ class Tally:
 def scorer_options(
     model, tasks: list[str] | None, kinds, window_bins: int, rc: bool, batch_size: int, pseudocount: float, fast: bool
 ) -> dict:
-    """:class:`Scorer` keyword arguments (all but ``device``), the task names resolved to indices."""
+    """:class:`Scorer` keyword arguments (all but ``device``), the task names resolved to indices.
+
+    Parameters
+    ----------
+    model : ZooModel or siamese model
+        Its card's tasks resolve ``tasks``.
+    tasks : list of str, optional
+        Task names or patterns (:func:`~zoo_tools.models.tasks.select_tasks`); None: all.
+    kinds, window_bins, rc, batch_size, pseudocount, fast
+        As :class:`Scorer` takes them (``kinds`` made a list).
+
+    Returns
+    -------
+    dict
+        ``tasks`` (indices, numpy.ndarray), ``kinds``, ``window_bins``, ``rc``, ``batch_size``,
+        ``pseudocount`` and ``fast``.
+    """
     return dict(
         tasks=select_tasks(model.card.tasks, tasks),
         kinds=list(kinds),

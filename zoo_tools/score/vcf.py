@@ -1,8 +1,8 @@
 """``score_vcf``: every (record, ALT) of a VCF scored into one file (``zoo score-variants``).
 
 See :mod:`zoo_tools.score.windows` for the windows, :mod:`zoo_tools.score.stats` for the scores,
-:mod:`zoo_tools.score.stream` for statuses, chunks, shards and resuming, and
-:mod:`zoo_tools.score.formats` for the output files.
+:mod:`zoo_tools.score.stream` for statuses, chunks and shards, :mod:`zoo_tools.score.resume` for
+resuming, and :mod:`zoo_tools.score.formats` for the output files.
 
 **Speed.** Reference and alternative windows share forward batches. For SNVs and MNVs a
 convolutional trunk's embedding changes only near the variant, so
@@ -24,7 +24,8 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.genome import Genome
 from zoo_tools.score.distributed import score_vcf_distributed
-from zoo_tools.score.stream import PartialTable, Run, Scorer, Tally, resume_point, scorer_options
+from zoo_tools.score.resume import PartialTable, resume_point
+from zoo_tools.score.stream import Run, Scorer, Tally, scorer_options
 
 
 def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:

@@ -82,7 +82,18 @@ def allele_windows(genome: Genome, variants: list[Variant], seq_len: int, centre
 
 
 def rc_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of ``(n, L)`` uint8 codes (A<->T, C<->G, N stays N)."""
+    """Reverse complement of ``(n, L)`` uint8 codes (A<->T, C<->G, N stays N).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        ``(n, L)`` uint8, A=0, C=1, G=2, T=3, N=4.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, L)`` uint8 (C-contiguous): each row complemented and reversed.
+    """
     return np.ascontiguousarray(np.where(codes < 4, 3 - codes, codes)[:, ::-1])
 
 
@@ -106,5 +117,16 @@ def change_spans(variants: list[Variant], centre: int) -> list[tuple[int, int] |
 
 
 def rc_spans(spans: list[tuple[int, int] | None], seq_len: int) -> list[tuple[int, int] | None]:
-    """:func:`change_spans` of the reverse-complemented windows (``seq_len`` bp)."""
+    """:func:`change_spans` of the reverse-complemented windows (``seq_len`` bp).
+
+    Parameters
+    ----------
+    spans, seq_len
+        Per window the changed positions ``(start, end)`` (0-based, half-open) or None; window length (bp).
+
+    Returns
+    -------
+    list
+        The same spans on the reverse strand, ``(seq_len - end, seq_len - start)``; None stays None.
+    """
     return [None if s is None else (seq_len - s[1], seq_len - s[0]) for s in spans]
