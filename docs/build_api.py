@@ -58,12 +58,24 @@ def where(message: str) -> str:
     return ""
 
 
+def resolve_lazy_names(modules: list[str]) -> None:
+    """Import each module and every name of its ``__all__``: package faces import their names on
+    first use (PEP 562), and pdoc documents only names already bound."""
+    import importlib
+
+    for name in modules:
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", ()):
+            getattr(module, attr)
+
+
 def build(out: Path, modules: list[str]) -> list[str]:
     """Write the HTML into ``out``; return the warnings (as printable lines)."""
     import pdoc.doc
     import pdoc.render
 
     pdoc.render.configure(docformat="restructuredtext", math=False, mermaid=False, search=True)
+    resolve_lazy_names(modules)
     with warnings.catch_warnings(record=True) as caught:
         documented = {name: pdoc.doc.Module.from_name(name) for name in modules}
         pages = {name: pdoc.render.html_module(mod, documented) for name, mod in documented.items()}

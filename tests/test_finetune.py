@@ -168,7 +168,7 @@ def test_same_recipe_finetunes_an_enformer_and_a_grelu_checkpoint(tmp_path, worl
     assert res.returncode == 0, res.stderr[-3000:]
     model = load_model(f"local:{out}")  # rebuilt from the saved Enformer config, no base weights needed
     assert model.card.seq_len == 64 and model.card.n_tasks == 6 and model.card.n_bins == 4
-    assert model.arch["kind"] == "enformer"
+    assert model.arch["source"] == "enformer"
     x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 64)), 4).float().transpose(1, 2)
     assert model(x).shape == (2, 6, 4)
 

@@ -15,9 +15,9 @@ from zoo_tools.core.errors import ZooError
 from zoo_tools.data.demo import DemoSpec
 from zoo_tools.interpret import explain, ism
 from zoo_tools.interpret.attributions import attribute
-from zoo_tools.interpret.ism import IncrementalTrunk, chain_stages
 from zoo_tools.interpret.marginalize import effect_table, motif_sequence
 from zoo_tools.interpret.modisco import bh_qvalues, trim
+from zoo_tools.interpret.mutagenesis import IncrementalTrunk, chain_stages
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.model import ZooModel
 from zoo_tools.zoo import load_model

@@ -56,7 +56,7 @@ _FACE = {
     "finetune": ("zoo_tools.train", "finetune"),
     "RunResult": ("zoo_tools.train.results", "RunResult"),
     "explain": ("zoo_tools.interpret.wrappers", "explain"),
-    "ism": ("zoo_tools.interpret.ism", "ism"),
+    "ism": ("zoo_tools.interpret.mutagenesis", "ism"),
     "attributions": ("zoo_tools.interpret.attributions", "attribute"),
     "marginalize": ("zoo_tools.interpret.marginalize", "marginalize"),
     "modisco": ("zoo_tools.interpret.commands", "run_modisco"),

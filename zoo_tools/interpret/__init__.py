@@ -2,7 +2,7 @@
 
 * :mod:`.wrappers` turns any loaded model (multi-task, multi-bin, siamese) into one scalar per
   sequence and task, explicitly: which tasks, which bins, which scale.
-* :mod:`.ism` saturation mutagenesis with an exact fast path for convolutional trunks.
+* :mod:`.mutagenesis` saturation mutagenesis with an exact fast path for convolutional trunks.
 * :mod:`.attributions` saliency, input x gradient, DeepLIFT/SHAP (tangermeme) and ISM attributions.
 * :mod:`.marginalize` motif insertion into shuffled genomic backgrounds, effect with a CI.
 * :mod:`.modisco` TF-MoDISco (modisco-lite) over peaks, patterns matched with tomtom-lite.
@@ -12,7 +12,7 @@
 from importlib import import_module
 
 _NAMES = {
-    "ism": "zoo_tools.interpret.ism",
+    "ism": "zoo_tools.interpret.mutagenesis",
     "explain": "zoo_tools.interpret.wrappers",
     "Explained": "zoo_tools.interpret.wrappers",
 }

@@ -16,7 +16,7 @@ Methods:
 ``input_x_gradient``  the same gradient; ``contrib`` is its value at the observed bases.
 ``deepliftshap``      tangermeme's ``deep_lift_shap``: DeepLIFT's rescale rule averaged over
                       ``n_shuffles`` dinucleotide-shuffled references of each sequence.
-``ism``               :func:`~zoo_tools.interpret.ism.ism` effects, centred per position:
+``ism``               :func:`~zoo_tools.interpret.mutagenesis.ism` effects, centred per position:
                       ``h[b, i] = effect(b at i) - mean_b effect(., i)``.
 """
 
@@ -245,7 +245,7 @@ def attribute(
     deltas = None
     torch.manual_seed(seed)
     if method == "ism":
-        from zoo_tools.interpret.ism import ism
+        from zoo_tools.interpret.mutagenesis import ism
 
         eff = ism(explained, x, batch_size=max(batch_size, 256), device=device, progress=progress)[..., task]
         hyp = eff - eff.mean(1, keepdims=True)

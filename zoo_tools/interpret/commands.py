@@ -51,7 +51,7 @@ def run_ism(
     start, end : int, optional
         Window indices mutated, 0-based, half-open; default: all regions' span, for ``seqs`` the window.
     batch_size, fast, plot
-        Mutants per batch; use the exact fast path (:func:`~zoo_tools.interpret.ism.ism`); write the PNGs.
+        Mutants per batch; use the exact fast path (:func:`~zoo_tools.interpret.mutagenesis.ism`); write the PNGs.
 
     Returns
     -------
@@ -59,7 +59,7 @@ def run_ism(
         ``inputs``, ``mutants``, ``window`` (``[start, end]``), ``tasks`` (their number), ``out``,
         ``pngs``, ``effects`` ``(N, 4, W, T)`` float32 and ``table`` (:func:`~zoo_tools.interpret.inputs.load_inputs`).
     """
-    from zoo_tools.interpret.ism import ism
+    from zoo_tools.interpret.mutagenesis import ism
     from zoo_tools.interpret.plots import ism_png
     from zoo_tools.interpret.wrappers import explain
 

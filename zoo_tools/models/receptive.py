@@ -5,7 +5,7 @@ convolution, a pooling, a chain of them) changes only the output positions near 
 position. Perturbing a few positions and seeing which outputs change gives the input radius
 ``r`` (bp for a one-hot input): output position ``j`` depends only on inputs within ``r`` of the
 positions ``[j f, (j + 1) f)`` it covers. Used by the variant scorer's local patch
-(:mod:`zoo_tools.score.patch`) and by incremental ISM (:mod:`zoo_tools.interpret.ism`).
+(:mod:`zoo_tools.score.patch`) and by incremental ISM (:mod:`zoo_tools.interpret.mutagenesis`).
 """
 
 from __future__ import annotations
