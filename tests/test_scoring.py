@@ -334,17 +334,8 @@ def test_bad_input_is_one_line(tmp_path):
 @pytest.mark.slow
 def test_motif_breaking_variants_rank_above_neutral_ones(tuned, world, tmp_path):
     out = tmp_path / "demo_scores.tsv.gz"
-    res = run(
-        "score-variants",
-        "--model",
-        f"local:{tuned}",
-        "--vcf",
-        os.path.join(world, "variants.vcf"),
-        "--genome",
-        os.path.join(world, "genome.fa"),
-        "--out",
-        out,
-    )
+    vcf, fasta = os.path.join(world, "variants.vcf"), os.path.join(world, "genome.fa")
+    res = run("score-variants", "--model", f"local:{tuned}", "--vcf", vcf, "--genome", fasta, "--out", out)
     assert res.returncode == 0, res.stderr
     s = read_scores(str(out))
     truth = pd.read_csv(os.path.join(world, "truth", "variants.tsv"), sep="\t")

@@ -157,17 +157,8 @@ def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
 
     out_dir, _ = siamese_run
     out = tmp_path / "imbalance.tsv"
-    res = run(
-        "score-variants",
-        "--model",
-        f"local:{out_dir}",
-        "--vcf",
-        os.path.join(world, "variants.vcf"),
-        "--genome",
-        os.path.join(world, "genome.fa"),
-        "--out",
-        out,
-    )
+    vcf, fasta = os.path.join(world, "variants.vcf"), os.path.join(world, "genome.fa")
+    res = run("score-variants", "--model", f"local:{out_dir}", "--vcf", vcf, "--genome", fasta, "--out", out)
     assert res.returncode == 0, res.stderr[-2000:]
     s = read_scores(str(out))
     assert list(s.columns[7:]) == ["cellA:diff", "cellC:diff", "cellB:diff", "max_abs_effect"]

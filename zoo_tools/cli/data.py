@@ -25,29 +25,25 @@ def _cmd_check_data(args: argparse.Namespace) -> int:
 
 
 def _add_demo_data(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "demo-data",
-        _cmd_demo_data,
-        help="write the planted-truth demo world (genome, tracks, peaks, VCF)",
-        description="Write the demo world: a ~1 Mb genome with planted TF motifs, ATAC/H3K27ac bigWigs "
+    short = "write the planted-truth demo world (genome, tracks, peaks, VCF)"
+    about = (
+        "Write the demo world: a ~1 Mb genome with planted TF motifs, ATAC/H3K27ac bigWigs "
         "of 3 cell types, narrowPeaks, data.yaml, a VCF and the ground truth (truth/, "
-        "allelic/). Deterministic for a seed.",
+        "allelic/). Deterministic for a seed."
     )
+    p = add_command(sub, "demo-data", _cmd_demo_data, help=short, description=about)
     p.add_argument("out", help="output folder (created)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
 def _add_check_data(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "check-data",
-        _cmd_check_data,
-        help="validate a data YAML and the files it names",
-        description="Validate a data YAML: keys, files, genome index, bigWig contigs (through chr1/1 "
+    short = "validate a data YAML and the files it names"
+    about = (
+        "Validate a data YAML: keys, files, genome index, bigWig contigs (through chr1/1 "
         "aliases), peak files and chromosome splits; print a summary of tracks and "
-        "contigs per split.",
+        "contigs per split."
     )
+    p = add_command(sub, "check-data", _cmd_check_data, help=short, description=about)
     p.add_argument("data", help="data YAML (see README: 'Bring your own ENCODE files')")
     p.add_argument("--regions", metavar="BED", help="also read every track over these regions (BED/narrowPeak)")
     p.add_argument("--bin-size", type=int, default=32, help="bin size for --regions (default 32)")

@@ -160,15 +160,13 @@ def _add_inputs(q: argparse.ArgumentParser) -> None:
 
 
 def _add_ism(isub: argparse._SubParsersAction) -> None:
-    q = add_command(
-        isub,
-        "ism",
-        _cmd_ism,
-        help="saturation mutagenesis: every single-base change, effect per task",
-        description="In-silico saturation mutagenesis (3 x W mutants per input), with an exact fast "
+    short = "saturation mutagenesis: every single-base change, effect per task"
+    about = (
+        "In-silico saturation mutagenesis (3 x W mutants per input), with an exact fast "
         "path for convolutional models. Writes ism.npz, regions.tsv and a heatmap + logo "
-        "PNG per input.",
+        "PNG per input."
     )
+    q = add_command(isub, "ism", _cmd_ism, help=short, description=about)
     _add_explain_options(q)
     _add_inputs(q)
     q.add_argument("--start", type=int, help="first mutated position in the window (default: region start)")
@@ -178,14 +176,12 @@ def _add_ism(isub: argparse._SubParsersAction) -> None:
 
 
 def _add_attributions(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
-    q = add_command(
-        isub,
-        "attributions",
-        _cmd_attributions,
-        help="attribution maps: ism, saliency, input_x_gradient, deepliftshap",
-        description="Per-base attributions for the mean of the selected tasks. Writes attributions.npz "
-        "(hypothetical, contrib, one_hot, deltas), regions.tsv and a logo per input.",
+    short = "attribution maps: ism, saliency, input_x_gradient, deepliftshap"
+    about = (
+        "Per-base attributions for the mean of the selected tasks. Writes attributions.npz "
+        "(hypothetical, contrib, one_hot, deltas), regions.tsv and a logo per input."
     )
+    q = add_command(isub, "attributions", _cmd_attributions, help=short, description=about)
     _add_explain_options(q)
     _add_inputs(q)
     q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
@@ -199,46 +195,34 @@ def _add_attributions(isub: argparse._SubParsersAction, methods: tuple[str, ...]
 
 
 def _add_marginalize(isub: argparse._SubParsersAction) -> None:
-    q = add_command(
-        isub,
-        "marginalize",
-        _cmd_marginalize,
-        help="effect of inserting a motif into shuffled backgrounds",
-        description="Insert a motif (or two, at --spacings) at the centre of dinucleotide-shuffled "
+    short = "effect of inserting a motif into shuffled backgrounds"
+    about = (
+        "Insert a motif (or two, at --spacings) at the centre of dinucleotide-shuffled "
         "genome windows and report the effect per task with a 95%% CI. Writes "
-        "marginalize.tsv and marginalize.png.",
+        "marginalize.tsv and marginalize.png."
     )
+    q = add_command(isub, "marginalize", _cmd_marginalize, help=short, description=about)
     _add_explain_options(q)
     q.add_argument("--genome", required=True, help="FASTA: backgrounds are shuffled random windows of it")
-    q.add_argument(
-        "--motif",
-        action="append",
-        required=True,
-        help="motif name (resolved in --motif-db) or consensus ACGT; twice for a pair",
-    )
+    motif = "motif name (resolved in --motif-db) or consensus ACGT; twice for a pair"
+    q.add_argument("--motif", action="append", required=True, help=motif)
     q.add_argument("--motif-db", default="jaspar", help="jaspar, h12, h13 (gReLU's MEME files) or a MEME file")
     q.add_argument("--spacings", help="comma-separated bp between the two motifs of a pair (default 0)")
     q.add_argument("--backgrounds", type=int, default=100, help="number of backgrounds (default 100)")
 
 
 def _add_modisco(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
-    q = add_command(
-        isub,
-        "modisco",
-        _cmd_modisco,
-        help="TF-MoDISco patterns over peaks, named by TOMTOM",
-        description="Attributions over peak-centred windows, modisco-lite on their central --window "
+    short = "TF-MoDISco patterns over peaks, named by TOMTOM"
+    about = (
+        "Attributions over peak-centred windows, modisco-lite on their central --window "
         "bp, patterns matched to --motif-db by tomtom-lite. Writes modisco.h5, motifs.tsv, "
-        "report.html and attributions.npz.",
+        "report.html and attributions.npz."
     )
+    q = add_command(isub, "modisco", _cmd_modisco, help=short, description=about)
     _add_explain_options(q)
     q.add_argument("--genome", required=True, help="FASTA (with .fai)")
-    q.add_argument(
-        "--peaks",
-        required=True,
-        nargs="+",
-        help="BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)",
-    )
+    peaks = "BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)"
+    q.add_argument("--peaks", required=True, nargs="+", help=peaks)
     q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
     q.add_argument("--window", type=int, default=400, help="central bp of each window given to modisco (400)")
     q.add_argument("--max-peaks", type=int, default=2000, help="explain at most this many peaks (2000)")

@@ -78,43 +78,30 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     """Predict the tasks over the regions of a BED file and print the output path."""
     from zoo_tools.score import predict_regions
 
-    out = predict_regions(
-        args.spec,
-        args.genome,
-        args.regions,
-        args.out,
-        tasks=args.tasks,
-        batch_size=args.batch_size,
-        rc_average=args.rc,
-        precision=args.precision,
-        trust=args.trust_checkpoint,
-    )
+    how = dict(tasks=args.tasks, batch_size=args.batch_size, rc_average=args.rc, precision=args.precision)
+    out = predict_regions(args.spec, args.genome, args.regions, args.out, trust=args.trust_checkpoint, **how)
     print(out)
     return 0
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "models",
-        _cmd_models,
-        help="list known models (catalog + imported) with their cache status",
-        description="List the model catalog (zoo_tools/zoo/catalog.yaml) and imported models, with "
-        "whether each is in the cache ($ZOO_HOME).",
+    short = "list known models (catalog + imported) with their cache status"
+    about = (
+        "List the model catalog (zoo_tools/zoo/catalog.yaml) and imported models, with "
+        "whether each is in the cache ($ZOO_HOME)."
     )
+    p = add_command(sub, "models", _cmd_models, help=short, description=about)
     p.add_argument("--source", help="only this source (grelu, kipoi, enformer, borzoi, bpnet, demo, import)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _add_info(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "info",
-        _cmd_info,
-        help="print a model's card and task table",
-        description="Load a model and print its card: source, input length, bins, tasks, genome, "
-        "weights and sha256, training chromosomes, recorded metrics.",
+    short = "print a model's card and task table"
+    about = (
+        "Load a model and print its card: source, input length, bins, tasks, genome, "
+        "weights and sha256, training chromosomes, recorded metrics."
     )
+    p = add_command(sub, "info", _cmd_info, help=short, description=about)
     p.add_argument("spec", help="model spec, e.g. demo:base, grelu:Genentech/human-atac-catlas-model, local:DIR")
     p.add_argument("--json", action="store_true", help="print the card as JSON (all tasks)")
     p.add_argument("--max-tasks", type=int, default=20, help="tasks to show in the table (default 20)")
@@ -122,41 +109,35 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_fetch(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "fetch",
-        _cmd_fetch,
-        help="download a model into the cache (networked machine)",
-        description="Download a model into $ZOO_HOME and record its sha256 (demo:base is trained "
-        "instead). Offline this fails with what to do instead.",
+    short = "download a model into the cache (networked machine)"
+    about = (
+        "Download a model into $ZOO_HOME and record its sha256 (demo:base is trained "
+        "instead). Offline this fails with what to do instead."
     )
+    p = add_command(sub, "fetch", _cmd_fetch, help=short, description=about)
     p.add_argument("spec", help="model spec")
 
 
 def _add_import(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "import",
-        _cmd_import,
-        help="register a local checkpoint under a name",
-        description="Register a checkpoint written by zoo_tools or gReLU (file or folder with "
-        "model.ckpt) under NAME, usable as a spec afterwards.",
+    short = "register a local checkpoint under a name"
+    about = (
+        "Register a checkpoint written by zoo_tools or gReLU (file or folder with "
+        "model.ckpt) under NAME, usable as a spec afterwards."
     )
+    p = add_command(sub, "import", _cmd_import, help=short, description=about)
     p.add_argument("path", help="checkpoint file or folder")
     p.add_argument("--name", required=True, help="name to load it by")
     add_trust(p)
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "predict",
-        _cmd_predict,
-        help="predict tracks over regions (h5, npz or bigWig output)",
-        description="Predict every task over the regions of a BED file (each re-centred to the "
+    short = "predict tracks over regions (h5, npz or bigWig output)"
+    about = (
+        "Predict every task over the regions of a BED file (each re-centred to the "
         "model's input length). OUT.h5 / OUT.npz hold the arrays and coordinates; "
-        "OUT.bw writes one bigWig per task (OUT.<task>.bw).",
+        "OUT.bw writes one bigWig per task (OUT.<task>.bw)."
     )
+    p = add_command(sub, "predict", _cmd_predict, help=short, description=about)
     p.add_argument("spec", help="model spec")
     p.add_argument("--genome", required=True, help="FASTA (with .fai)")
     p.add_argument("--regions", required=True, help="BED / narrowPeak of regions")

@@ -24,14 +24,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The subparsers of the ``zoo`` parser.
     """
-    p = add_command(
-        sub,
-        "report",
-        _cmd_report,
-        help="one index.html over a folder of zoo outputs",
-        description="Find fine-tuning runs, variant scores, ISM, marginalisation and TF-MoDISco "
+    short = "one index.html over a folder of zoo outputs"
+    about = (
+        "Find fine-tuning runs, variant scores, ISM, marginalisation and TF-MoDISco "
         "outputs under FOLDER and write FOLDER/index.html linking their metrics, plots "
-        "and tables; print a summary.",
+        "and tables; print a summary."
     )
+    p = add_command(sub, "report", _cmd_report, help=short, description=about)
     p.add_argument("folder", help="folder the zoo commands wrote into (e.g. demo_out)")
     p.add_argument("--title", default="zoo_tools report", help="page title")

@@ -23,32 +23,22 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     """Run a Ray Tune search over a recipe into ``--out`` and print the best trials."""
     from zoo_tools.train.tune import run_tune, summary
 
-    table = run_tune(
-        args.recipe,
-        args.space,
-        args.trials,
-        args.out,
-        sets=args.set,
-        address=args.address,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-    )
+    cluster = dict(address=args.address, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
+    table = run_tune(args.recipe, args.space, args.trials, args.out, sets=args.set, **cluster)
     print(summary(table, args.out))
     return 0
 
 
 def _add_finetune(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "finetune",
-        _cmd_finetune,
-        help="fine-tune a model on your tracks with a recipe",
-        description="Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "
+    short = "fine-tune a model on your tracks with a recipe"
+    about = (
+        "Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "
         "(multitask: every track of the data YAML; siamese: allelic imbalance from the "
         "two alleles; celltype: another assay from sequence + a cell type's ATAC), "
         "trained with chromosome splits. Writes model.ckpt (load with local:OUT), "
-        "metrics.json, log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT.",
+        "metrics.json, log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT."
     )
+    p = add_command(sub, "finetune", _cmd_finetune, help=short, description=about)
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
@@ -61,15 +51,13 @@ def _add_finetune(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_tune(sub: argparse._SubParsersAction) -> None:
-    p = add_command(
-        sub,
-        "tune",
-        _cmd_tune,
-        help="hyper-parameter search over a recipe (Ray Tune, ASHA)",
-        description="Sample recipe settings from a space YAML, run each trial with Ray Tune and stop "
+    short = "hyper-parameter search over a recipe (Ray Tune, ASHA)"
+    about = (
+        "Sample recipe settings from a space YAML, run each trial with Ray Tune and stop "
         "the poor ones early with ASHA. Writes trials.tsv and best_config.yaml (run it "
-        "with zoo finetune) into OUT.",
+        "with zoo finetune) into OUT."
     )
+    p = add_command(sub, "tune", _cmd_tune, help=short, description=about)
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--space", required=True, help="search space YAML, e.g. configs/tune/multitask_space.yaml")
     p.add_argument("--trials", type=int, default=8, help="number of sampled trials (default 8)")

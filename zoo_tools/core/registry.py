@@ -41,6 +41,11 @@ class Registry(Generic[T]):
             return dict(self._entries)
         return dict(sorted(self._entries.items(), key=lambda kv: self.order(kv[1])))
 
+    def add(self, entry: T) -> T:
+        """Register ``entry`` under its ``name`` attribute (called at import time by the module that
+        defines it; a later entry of the same name replaces it); returns it."""
+        return self.register(entry.name, entry)
+
     def get(self, name: str) -> T | None:
         """The entry ``name``, or None."""
         return self.all().get(name)

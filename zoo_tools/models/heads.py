@@ -82,17 +82,8 @@ class MultiTaskHead(nn.Module):
             )
         if hidden == 0 and (layers > 1 or kernel_size > 1):
             raise ZooError("head: layers > 1 or kernel_size > 1 need a hidden width (head.hidden)")
-        self.config = dict(
-            in_channels=in_channels,
-            n_tasks=n_tasks,
-            in_bins=in_bins,
-            n_bins=n_bins,
-            loss=loss,
-            hidden=hidden,
-            dropout=dropout,
-            layers=layers,
-            kernel_size=kernel_size,
-        )
+        self.config = dict(in_channels=in_channels, n_tasks=n_tasks, in_bins=in_bins, n_bins=n_bins, loss=loss)
+        self.config.update(hidden=hidden, dropout=dropout, layers=layers, kernel_size=kernel_size)
         self.loss_name = loss
         self.pool = nn.AvgPool1d(in_bins // n_bins) if in_bins != n_bins else nn.Identity()
         mods: list[nn.Module] = [nn.Dropout(dropout)] if dropout else []

@@ -196,17 +196,9 @@ def _predict(module, accelerator: str, devices: int | str, num_nodes: int, strat
     """Run the predict loop; returns the trainer after every rank has finished."""
     import lightning as L
 
-    trainer = L.Trainer(
-        accelerator=accelerator,
-        devices=devices,
-        num_nodes=num_nodes,
-        strategy=strategy,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        use_distributed_sampler=False,
-    )
+    quiet = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    where = dict(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy)
+    trainer = L.Trainer(use_distributed_sampler=False, **where, **quiet)
     trainer.predict(module, return_predictions=False)
     return trainer
 

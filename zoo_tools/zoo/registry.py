@@ -40,31 +40,8 @@ class Source:
 
 
 _SOURCES: Registry[Source] = Registry("zoo_tools.zoo.sources", order=lambda s: (s.order, s.name))
-
-
-def register_source(source: Source) -> Source:
-    """Add a source (called at import time by the module that defines it); return it.
-
-    Parameters
-    ----------
-    source : the source; a later one of the same name replaces it.
-
-    Returns
-    -------
-    Source
-    """
-    return _SOURCES.register(source.name, source)
-
-
-def all_sources() -> dict[str, Source]:
-    """Every registered source by name, in listing order (source modules imported on first use).
-
-    Returns
-    -------
-    dict of str to Source
-        Ordered by ``Source.order``, then name.
-    """
-    return _SOURCES.all()
+register_source = _SOURCES.add  # register_x(entry): called where each entry is defined
+all_sources = _SOURCES.all  # every entry by name (the package's modules imported on first use)
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -34,31 +34,8 @@ class NetKind:
 
 
 _KINDS: Registry[NetKind] = Registry(__name__)
-
-
-def register_net(kind: NetKind) -> NetKind:
-    """Add a kind to the registry (called at import time by the module that defines it); return it.
-
-    Parameters
-    ----------
-    kind : the kind; a later one of the same name replaces it.
-
-    Returns
-    -------
-    NetKind
-    """
-    return _KINDS.register(kind.name, kind)
-
-
-def net_kinds() -> dict[str, NetKind]:
-    """Every registered kind, by name (the modules of this package are imported on first use).
-
-    Returns
-    -------
-    dict of str to NetKind
-        In registration order.
-    """
-    return _KINDS.all()
+register_net = _KINDS.add  # register_x(entry): called where each entry is defined
+net_kinds = _KINDS.all  # every entry by name (the package's modules imported on first use)
 
 
 def net_kind(name: str, source: str = "checkpoint") -> NetKind:

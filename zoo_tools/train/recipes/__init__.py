@@ -43,32 +43,8 @@ class RecipeKind:
 
 
 _KINDS: Registry[RecipeKind] = Registry(__name__)
-
-
-def register_recipe(kind: RecipeKind) -> RecipeKind:
-    """Add a recipe (called at import time by the module that defines it).
-
-    Parameters
-    ----------
-    kind : the recipe's steps and result class, under ``kind.name`` (its ``head.type``).
-
-    Returns
-    -------
-    RecipeKind
-        ``kind``, as registered.
-    """
-    return _KINDS.register(kind.name, kind)
-
-
-def recipe_kinds() -> dict[str, RecipeKind]:
-    """Every registered recipe by head type (this package's modules imported on first use).
-
-    Returns
-    -------
-    dict[str, RecipeKind]
-        ``{head.type: RecipeKind}``.
-    """
-    return _KINDS.all()
+register_recipe = _KINDS.add  # register_x(entry): called where each entry is defined
+recipe_kinds = _KINDS.all  # every entry by name (the package's modules imported on first use)
 
 
 def recipe_kind(name: str) -> RecipeKind:

@@ -248,20 +248,8 @@ def prepare(ctx: RunContext) -> Prepared:
         )
     else:
         x = ctx.genome.batch_codes(windows.chrom.to_numpy(), windows.start.to_numpy(), seq_len)
-    st = dict(
-        design=design,
-        windows=windows,
-        x=x,
-        signal=signal,
-        target=target,
-        pairs=pairs,
-        cached=cached,
-        c_emb=c_emb,
-        b_in=b_in,
-        n_bins=n_bins,
-        bin_size=bin_size,
-        crop=crop,
-    )
+    st = dict(design=design, windows=windows, x=x, signal=signal, target=target, pairs=pairs, cached=cached)
+    st.update(c_emb=c_emb, b_in=b_in, n_bins=n_bins, bin_size=bin_size, crop=crop)
     prep = build(ctx, st, 1)
     prep.info = dict(
         input_assay=design["input_assay"],
