@@ -42,7 +42,9 @@ def _finetune_section(run: str, root: str, summary: list[str]) -> str:
     name = _rel(run, root)
     parts = [f"<h3>Fine-tuning run <code>{html.escape(name)}</code></h3>"]
     if m.test is not None:
-        parts.append(f"<p>{html.escape(m.describe())}</p>" + _table(m.test_table()))
+        intro = f"<p>{m.describe(name=lambda s: f'<b>{html.escape(str(s))}</b>', text=html.escape)}</p>"
+        table = _table(m.test_table())
+        parts += [intro + table] if m.TABLE_INLINE else [intro, table]
         line = m.headline(name)
         if line:
             summary.append(line)

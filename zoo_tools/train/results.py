@@ -121,10 +121,14 @@ class RunResult:
             ]
         )
 
-    def describe(self) -> str:
-        """One sentence on what was run (for reports)."""
-        test = ", ".join(self.chromosomes.get("test", []))
-        return f"recipe {self.recipe} on {self.model}; test chromosomes {test}; {self.epochs_run} epochs"
+    #: the report puts the test table in the same paragraph as :meth:`describe` (else after it)
+    TABLE_INLINE: ClassVar[bool] = False
+
+    def describe(self, name=str, text=str) -> str:
+        """One sentence on what was run, for reports: ``name`` marks up the recipe's name and ``text``
+        the other values (e.g. bold and HTML-escaped)."""
+        test = text(", ".join(self.chromosomes.get("test", [])))
+        return f"recipe {name(self.recipe)} on {text(self.model)}; test chromosomes {test}; {self.epochs_run} epochs"
 
     def headline(self, name: str) -> str:
         """One line with the headline test metric of run ``name``."""

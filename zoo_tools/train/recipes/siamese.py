@@ -95,8 +95,10 @@ class SiameseResult(RunResult):
             ]
         )
 
-    def describe(self) -> str:
-        return f"siamese recipe {self.recipe}: predicted vs allelic imbalance on the test SNVs"
+    TABLE_INLINE: ClassVar[bool] = True
+
+    def describe(self, name=str, text=str) -> str:
+        return f"siamese recipe {name(self.recipe)}: predicted vs allelic imbalance on the test SNVs"
 
     def headline(self, name: str) -> str:
         pooled = self.test["pooled"]
