@@ -16,6 +16,8 @@ from zoo_tools.data.config import DataConfig
 from zoo_tools.data.genome import Genome
 from zoo_tools.data.intervals import centre_windows, filter_blacklist, gc_matched_background, read_bed
 from zoo_tools.data.splits import assign_splits, check_split_overlap
+from zoo_tools.data.tracks import read_binned
+from zoo_tools.train.embeddings import embedding_shape
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +168,52 @@ def data_report(windows: pd.DataFrame, targets: np.ndarray, names: list[str], bi
     depth = {n: float(targets[train, i].mean()) for i, n in enumerate(names)}
     spread = max(depth.values()) / max(min(depth.values()), 1e-9)
     return {"class_balance": balance, "track_depth": depth, "depth_spread": spread}
+
+
+def target_geometry(ctx) -> tuple[int, int, int, int, int]:
+    """``(bin_size, crop, n_out_bins, C, B')``: target bins of the recipe's bin size inside the
+    model's output, and the trunk's embedding shape; a one-line error when they cannot match.
+
+    Parameters
+    ----------
+    ctx : the run (the base model's card and trunk, ``windows.bin_size``).
+
+    Returns
+    -------
+    tuple[int, int, int, int, int]
+        Target bin size (bp), target bins cropped on each side, target bins kept, and the trunk
+        embedding's channels and bins.
+    """
+    card, seq_len = ctx.base.card, ctx.base.card.seq_len
+    bin_size = ctx.recipe.windows.bin_size or card.bin_size
+    if not seq_len or seq_len % bin_size:
+        raise ZooError(f"windows.bin_size {bin_size} does not divide the model's input length {seq_len}")
+    crop = card.crop_bins * card.bin_size // bin_size  # target bins outside the model's output
+    n_out_bins = seq_len // bin_size - 2 * crop
+    c, b_in = embedding_shape(ctx.base.trunk, seq_len)
+    if n_out_bins < 1 or b_in % n_out_bins:
+        raise ZooError(
+            f"head: the trunk gives {b_in} bins, which cannot be pooled to {n_out_bins} target bins "
+            f"(windows.bin_size {bin_size}); choose a bin size whose bin count divides {b_in}"
+        )
+    return bin_size, crop, n_out_bins, c, b_in
+
+
+def binned_windows(ctx, bin_size: int, crop: int, n_bins: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The run's training windows and every track binned over them, cropped to the model's output.
+
+    Parameters
+    ----------
+    ctx : the run (data YAML, genome, base model, ``windows`` and ``train.seed`` of the recipe).
+    bin_size, crop, n_bins : from :func:`target_geometry`.
+
+    Returns
+    -------
+    tuple
+        Windows (``chrom, start, end`` 0-based half-open, ``split``, ``is_peak``) and targets
+        ``(N, T, n_bins)`` float32 (mean signal per bin, transformed as the recipe says).
+    """
+    recipe, cfg = ctx.recipe, ctx.cfg
+    windows = build_windows(cfg, ctx.genome, ctx.base.card.seq_len, recipe.windows, recipe.train.seed)
+    targets = read_binned(cfg.track_paths, windows, bin_size, transform=recipe.windows.transform)
+    return windows, np.ascontiguousarray(targets[:, :, crop : crop + n_bins])

@@ -38,21 +38,19 @@ import pandas as pd
 import torch
 from torch import nn
 
-from zoo_tools.core.errors import ZooError
 from zoo_tools.core.metrics import track_metrics
 from zoo_tools.data.datasets import SeqTrackDataset
-from zoo_tools.data.tracks import read_binned
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.heads import MultiTaskHead
 from zoo_tools.models.nets.celltype import CellTypeNet
 from zoo_tools.models.nets.multitask import FineTuner
 from zoo_tools.train.cells import CellWindowDataset, cell_arrays, cell_design, example_sets
-from zoo_tools.train.embeddings import cache_embeddings, data_key, embedding_shape
+from zoo_tools.train.embeddings import cache_embeddings, data_key
 from zoo_tools.train.engine import Prepared, RunContext, fit_prepared
 from zoo_tools.train.plots import plot_pred_vs_obs
 from zoo_tools.train.recipes import RecipeKind, register_recipe
 from zoo_tools.train.results import RunResult, register_result
-from zoo_tools.train.windows import build_windows
+from zoo_tools.train.windows import binned_windows, target_geometry
 
 LABELS = {
     "holdout_cells_train_chroms": "held-out cell type(s) on training chromosomes (optimistic: loci seen)",
@@ -142,32 +140,6 @@ def celltype_loss(net: CellTypeNet, batch) -> torch.Tensor:
     return net.head.loss(net.logits(x, s), y)
 
 
-def geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
-    """``(bin_size, crop, n_bins, C, B')`` of the targets and the trunk embedding.
-
-    Parameters
-    ----------
-    ctx : the run (the base model's card and trunk, ``windows.bin_size``).
-
-    Returns
-    -------
-    tuple[int, int, int, int, int]
-        Target bin size (bp), target bins cropped on each side, target bins kept, and the trunk
-        embedding's channels and bins; a one-line error when ``B'`` cannot be pooled to ``n_bins``.
-    """
-    card = ctx.base.card
-    seq_len, bin_size = card.seq_len, ctx.recipe.windows.bin_size or card.bin_size
-    crop = card.crop_bins * card.bin_size // bin_size
-    n_bins = seq_len // bin_size - 2 * crop
-    c_emb, b_in = embedding_shape(ctx.base.trunk, seq_len)
-    if seq_len % bin_size or n_bins < 1 or b_in % n_bins:
-        raise ZooError(
-            f"windows.bin_size {bin_size}: the trunk's {b_in} bins cannot be pooled to {n_bins} target "
-            f"bins; choose a bin size whose bin count divides {b_in}"
-        )
-    return bin_size, crop, n_bins, c_emb, b_in
-
-
 def build(ctx: RunContext, st: dict, n_signals: int) -> Prepared:
     """The cell-type network with ``n_signals`` input channels (0: the sequence-only control).
 
@@ -230,11 +202,9 @@ def prepare(ctx: RunContext) -> Prepared:
     """
     recipe, spec, hs, cfg = ctx.recipe, ctx.recipe.train, ctx.recipe.head, ctx.cfg
     design = cell_design(cfg, hs.input_assay, hs.target_assays, hs.holdout_cell_types)
-    bin_size, crop, n_bins, c_emb, b_in = geometry(ctx)
+    bin_size, crop, n_bins, c_emb, b_in = target_geometry(ctx)
     seq_len = ctx.base.card.seq_len
-    windows = build_windows(cfg, ctx.genome, seq_len, recipe.windows, spec.seed)
-    raw = read_binned(cfg.track_paths, windows, bin_size, transform=recipe.windows.transform)
-    raw = np.ascontiguousarray(raw[:, :, crop : crop + n_bins])
+    windows, raw = binned_windows(ctx, bin_size, crop, n_bins)
     split = windows.split.to_numpy()
     signal, target, depth = cell_arrays(design, raw, split == "train")
     pairs = example_sets(design, split)

@@ -28,17 +28,16 @@ from torch import nn
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.metrics import track_metrics
 from zoo_tools.data.datasets import SeqTrackDataset
-from zoo_tools.data.tracks import read_binned
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.heads import MultiTaskHead, task_scale
 from zoo_tools.models.model import rc_task_perm
 from zoo_tools.models.nets.multitask import FineTuner
-from zoo_tools.train.embeddings import EmbeddingDataset, cache_embeddings, data_key, embedding_shape
+from zoo_tools.train.embeddings import EmbeddingDataset, cache_embeddings, data_key
 from zoo_tools.train.engine import Prepared, RunContext
 from zoo_tools.train.plots import plot_pred_vs_obs
 from zoo_tools.train.recipes import RecipeKind, register_recipe
 from zoo_tools.train.results import RunResult, register_result
-from zoo_tools.train.windows import build_windows, data_report
+from zoo_tools.train.windows import binned_windows, data_report, target_geometry
 
 log = logging.getLogger(__name__)
 
@@ -109,35 +108,6 @@ class MultitaskResult(RunResult):
         return "\n".join(
             lines + self._tail(out, "model.ckpt, metrics.json, log.csv, curves.png, pred_vs_obs.png, config.yaml")
         )
-
-
-def target_geometry(ctx: RunContext) -> tuple[int, int, int, int, int]:
-    """``(bin_size, crop, n_out_bins, C, B')``: target bins of the recipe's bin size inside the
-    model's output, and the trunk's embedding shape; a one-line error when they cannot match.
-
-    Parameters
-    ----------
-    ctx : the run (the base model's card and trunk, ``windows.bin_size``).
-
-    Returns
-    -------
-    tuple[int, int, int, int, int]
-        Target bin size (bp), target bins cropped on each side, target bins kept, and the trunk
-        embedding's channels and bins.
-    """
-    card, seq_len = ctx.base.card, ctx.base.card.seq_len
-    bin_size = ctx.recipe.windows.bin_size or card.bin_size
-    if not seq_len or seq_len % bin_size:
-        raise ZooError(f"windows.bin_size {bin_size} does not divide the model's input length {seq_len}")
-    crop = card.crop_bins * card.bin_size // bin_size  # target bins outside the model's output
-    n_out_bins = seq_len // bin_size - 2 * crop
-    c, b_in = embedding_shape(ctx.base.trunk, seq_len)
-    if n_out_bins < 1 or b_in % n_out_bins:
-        raise ZooError(
-            f"head: the trunk gives {b_in} bins, which cannot be pooled to {n_out_bins} target bins "
-            f"(windows.bin_size {bin_size}); choose a bin size whose bin count divides {b_in}"
-        )
-    return bin_size, crop, n_out_bins, c, b_in
 
 
 def guard_warnings(ctx: RunContext, report: dict) -> None:
@@ -211,7 +181,7 @@ def prepare(ctx: RunContext) -> Prepared:
         ``FineTuner(trunk, MultiTaskHead)``, datasets per split, ``task_weights`` ``(T,)``; ``state``:
         ``windows``, ``targets`` ``(N, T, B)`` float32, ``idx`` per split, ``data`` (for prediction).
     """
-    recipe, spec, cfg, hs = ctx.recipe, ctx.recipe.train, ctx.cfg, ctx.recipe.head
+    spec, cfg, hs = ctx.recipe.train, ctx.cfg, ctx.recipe.head
     unknown = sorted(set(hs.task_weights) - set(cfg.track_names))
     if unknown:
         raise ZooError(
@@ -219,9 +189,7 @@ def prepare(ctx: RunContext) -> Prepared:
             f"(tracks: {', '.join(cfg.track_names)})"
         )
     bin_size, crop, n_out_bins, c, b_in = target_geometry(ctx)
-    windows = build_windows(cfg, ctx.genome, ctx.base.card.seq_len, recipe.windows, spec.seed)
-    targets = read_binned(cfg.track_paths, windows, bin_size, transform=recipe.windows.transform)
-    targets = np.ascontiguousarray(targets[:, :, crop : crop + n_out_bins])
+    windows, targets = binned_windows(ctx, bin_size, crop, n_out_bins)
     report = data_report(windows, targets, cfg.track_names, bin_size)
     guard_warnings(ctx, report)
     split = windows.split.to_numpy()
