@@ -148,7 +148,7 @@ def scoring_module(model, run: Run, options: dict):
     import lightning as L
 
     class ScoringModule(_ScoringHooks, L.LightningModule):
-        pass
+        """The scoring hooks on a LightningModule (Lightning is imported only when several devices run)."""
 
     module = ScoringModule()
     module.model, module.run, module.options = model, run, options
