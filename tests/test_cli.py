@@ -1,24 +1,78 @@
-"""The `zoo` command line, run as a user would run it (a subprocess of the installed script)."""
+"""The `zoo` command line, run as a user would run it.
 
+``run`` calls ``zoo_tools.cli.main`` in this process (the same entry point as the installed script,
+with its own stdout, stderr, logging, warnings and environment), which spares each call the
+interpreter and library start-up; commands that start processes of their own (``tune``, several
+devices) and ``run(..., process=True)`` go through the installed script in a subprocess.
+"""
+
+import contextlib
+import io
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import traceback
+import warnings
 from pathlib import Path
 
 import pytest
 import yaml
 
 import zoo_tools
+from zoo_tools.cli import main
 
 from .conftest import write_bigwig, write_fasta
 
 ZOO = str(Path(sys.executable).parent / "zoo")
 
 
-def run(*args, cwd=None):
+def _needs_process(args: list[str]) -> bool:
+    """Commands that launch processes which re-run the command line (Ray, Lightning DDP)."""
+    return args[:1] == ["tune"] or "--devices" in args or any(a.startswith("trainer.devices=") for a in args)
+
+
+@contextlib.contextmanager
+def _as_a_fresh_process(cwd):
+    """Environment, working folder, root logger and warning filters as a new ``zoo`` process sees them."""
+    env, here, root = dict(os.environ), os.getcwd(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    os.environ["ZOO_PROGRESS"] = "0"
+    root.handlers, root.level = [], logging.WARNING
+    try:
+        with warnings.catch_warnings():
+            warnings.resetwarnings()
+            if cwd is not None:
+                os.chdir(cwd)
+            yield
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(env)
+        root.handlers, root.level = handlers, level
+
+
+def _in_process(args: list[str], cwd) -> subprocess.CompletedProcess:
+    out, err = io.StringIO(), io.StringIO()
+    with _as_a_fresh_process(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse: usage errors (2), --help / --version (0)
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # what the installed script would print before exiting with 1
+            traceback.print_exc()
+            code = 1
+    return subprocess.CompletedProcess(["zoo", *args], code, out.getvalue(), err.getvalue())
+
+
+def run(*args, cwd=None, process: bool = False) -> subprocess.CompletedProcess:
+    """Run ``zoo ARGS``; returns the exit code, stdout and stderr as a subprocess would."""
+    args = [str(a) for a in args]
+    if not process and not _needs_process(args):
+        return _in_process(args, cwd)
     return subprocess.run(
-        [ZOO, *map(str, args)], capture_output=True, text=True, cwd=cwd, env={**os.environ, "ZOO_PROGRESS": "0"}
+        [ZOO, *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, "ZOO_PROGRESS": "0"}
     )
 
 
@@ -31,6 +85,8 @@ def assert_user_error(res, *needles):
 
 
 def test_version_and_help():
+    res = run("--version", process=True)  # the installed script itself
+    assert res.returncode == 0 and res.stdout.strip() == f"zoo_tools {zoo_tools.__version__}"
     res = run("--version")
     assert res.returncode == 0 and res.stdout.strip() == f"zoo_tools {zoo_tools.__version__}"
     res = run("--help")
