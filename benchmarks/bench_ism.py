@@ -31,6 +31,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+from synthetic import grelu_checkpoint  # noqa: E402
+
 os.environ.setdefault("ZOO_PROGRESS", "0")
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -38,45 +41,11 @@ logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 REPS = int(os.environ.get("REPS", 3))
 OUT = os.environ.get("BENCH_OUT", "bench_out")
 BS = 256
-GRELU_CONV = dict(
-    model_type="ConvModel",
-    n_tasks=1,
-    stem_channels=64,
-    stem_kernel_size=21,
-    n_conv=7,
-    channel_init=64,
-    kernel_size=3,
-    dilation_init=1,
-    dilation_mult=2,
-    residual=True,
-    final_pool_func="avg",
+# a dilated residual ConvModel: 64-channel stem (k 21), 7 convs (k 3, dilation 1, 2, 4, ...), avg pool
+GRELU_CONV = {"model_type": "ConvModel", "n_tasks": 1, "stem_channels": 64, "stem_kernel_size": 21, "n_conv": 7}
+GRELU_CONV.update(
+    channel_init=64, kernel_size=3, dilation_init=1, dilation_mult=2, residual=True, final_pool_func="avg"
 )
-
-
-def grelu_checkpoint(path: str, seq_len: int) -> str:
-    import lightning
-    from grelu.lightning import LightningModel
-
-    torch.manual_seed(0)
-    lm = LightningModel(model_params=GRELU_CONV, train_params={"task": "regression", "loss": "mse"})
-    split = {
-        "seq_len": seq_len,
-        "bin_size": 1,
-        "label_len": seq_len,
-        "genome": "hg38",
-        "intervals": {"chrom": ["chr1"], "start": [0], "end": [seq_len]},
-    }
-    lm.data_params = {"tasks": {"name": ["task0"]}, "train": split, "val": split, "test": split}
-    ckpt = {
-        "epoch": 0,
-        "global_step": 0,
-        "pytorch-lightning_version": lightning.__version__,
-        "state_dict": lm.state_dict(),
-        "hyper_parameters": dict(lm.hparams),
-    }
-    lm.on_save_checkpoint(ckpt)
-    torch.save(ckpt, path)
-    return path
 
 
 def setup(name: str, folder: str):
@@ -84,7 +53,7 @@ def setup(name: str, folder: str):
     from zoo_tools.zoo import load_model
 
     if name == "grelu_conv":
-        ckpt = grelu_checkpoint(os.path.join(folder, "conv.ckpt"), 1000)
+        ckpt = grelu_checkpoint(os.path.join(folder, "conv.ckpt"), GRELU_CONV, 1000, 1)
         return load_model(f"local:{ckpt}"), ckpt, 1000
     if name == "demo":
         from zoo_tools.zoo.demo_model import ensure_demo_model

@@ -31,6 +31,8 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+from synthetic import grelu_checkpoint  # noqa: E402
+
 os.environ.setdefault("ZOO_PROGRESS", "0")
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -70,33 +72,6 @@ def make_data(folder: str, n: int, seed: int = 1) -> tuple[str, str]:
         fh.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
         fh.writelines(f"{c}\t{p}\tv{k}\t{r}\t{a}\t.\tPASS\t.\n" for k, (c, p, r, a) in enumerate(rows))
     return fa, vcf
-
-
-def grelu_checkpoint(path: str, model_params: dict) -> str:
-    """A gReLU checkpoint (as Lightning writes it) that both gReLU and zoo_tools load."""
-    import lightning
-    from grelu.lightning import LightningModel
-
-    torch.manual_seed(0)
-    lm = LightningModel(model_params=model_params, train_params={"task": "regression", "loss": "mse"})
-    split = {
-        "seq_len": SEQ_LEN,
-        "bin_size": 1,
-        "label_len": SEQ_LEN,
-        "genome": "hg38",
-        "intervals": {"chrom": ["chr1"], "start": [0], "end": [SEQ_LEN]},
-    }
-    lm.data_params = {"tasks": {"name": [f"task{i}" for i in range(4)]}, "train": split, "val": split, "test": split}
-    ckpt = {
-        "epoch": 0,
-        "global_step": 0,
-        "pytorch-lightning_version": lightning.__version__,
-        "state_dict": lm.state_dict(),
-        "hyper_parameters": dict(lm.hparams),
-    }
-    lm.on_save_checkpoint(ckpt)
-    torch.save(ckpt, path)
-    return path
 
 
 MODELS = {
@@ -140,7 +115,7 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     from zoo_tools.zoo import load_model
     from zoo_tools.zoo.sources.grelu import grelu_side_effects_contained
 
-    ckpt = grelu_checkpoint(os.path.join(folder, f"{name}.ckpt"), MODELS[name])
+    ckpt = grelu_checkpoint(os.path.join(folder, f"{name}.ckpt"), MODELS[name], SEQ_LEN, 4)
     native = LightningModel.load_from_checkpoint(ckpt, map_location="cpu", weights_only=False).eval()
     model = load_model(f"local:{ckpt}")
     print(

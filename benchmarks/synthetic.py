@@ -62,3 +62,23 @@ def make(seed: int = 2) -> dict[str, str]:
 
 def windows(paths: dict[str, str]) -> pd.DataFrame:
     return pd.read_csv(paths["windows"], sep="\t", header=None, names=["chrom", "start", "end"])
+
+
+def grelu_checkpoint(path: str, model_params: dict, seq_len: int, n_tasks: int) -> str:
+    """A gReLU checkpoint (as Lightning writes it, random weights, seed 0) that both gReLU and
+    zoo_tools load; ``seq_len`` bp input, ``n_tasks`` tasks named task0, task1, ..."""
+    import lightning
+    import torch
+    from grelu.lightning import LightningModel
+
+    torch.manual_seed(0)
+    lm = LightningModel(model_params=model_params, train_params={"task": "regression", "loss": "mse"})
+    iv = {"chrom": ["chr1"], "start": [0], "end": [seq_len]}
+    split = {"seq_len": seq_len, "bin_size": 1, "label_len": seq_len, "genome": "hg38", "intervals": iv}
+    tasks = {"name": [f"task{i}" for i in range(n_tasks)]}
+    lm.data_params = {"tasks": tasks, "train": split, "val": split, "test": split}
+    ckpt = {"epoch": 0, "global_step": 0, "pytorch-lightning_version": lightning.__version__}
+    ckpt.update(state_dict=lm.state_dict(), hyper_parameters=dict(lm.hparams))
+    lm.on_save_checkpoint(ckpt)
+    torch.save(ckpt, path)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Callable
 
 from zoo_tools.core.errors import ZooError
@@ -13,17 +14,18 @@ TASKS_HELP = "task names or regular expressions (default: all)"
 Command = Callable[[argparse.Namespace], int]
 
 
-def add_command(
-    sub: argparse._SubParsersAction, name: str, func: Command, help: str, description: str
-) -> argparse.ArgumentParser:
+def add_command(sub: argparse._SubParsersAction, name: str, func: Command) -> argparse.ArgumentParser:
     """Add the subcommand ``name`` and make ``func`` the function that runs it.
+
+    The help texts are ``func``'s docstring: its first line is the command's line in the parent's
+    help, the paragraph after it the description of the command's own ``--help``.
 
     Parameters
     ----------
     sub : argparse._SubParsersAction
         The subparsers of ``zoo`` (or of a command group such as ``zoo interpret``).
-    name, help, description : str
-        The command's name, its one line in the parent's help, and its own help's description.
+    name : str
+        The command's name.
     func : callable
         Called with the parsed arguments; returns the exit code.
 
@@ -32,7 +34,8 @@ def add_command(
     argparse.ArgumentParser
         The new subcommand's parser, for its options.
     """
-    parser = sub.add_parser(name, help=help, description=description)
+    short, _, about = inspect.cleandoc(func.__doc__ or "").partition("\n\n")
+    parser = sub.add_parser(name, help=short.strip(), description=" ".join(about.split()) or None)
     parser.set_defaults(func=func)
     return parser
 

@@ -24,7 +24,11 @@ def _explained_inputs(args: argparse.Namespace):
 
 
 def _cmd_ism(args: argparse.Namespace) -> int:
-    """Saturation mutagenesis of the inputs; print the mutant count and the outputs."""
+    """saturation mutagenesis: every single-base change, effect per task
+
+    In-silico saturation mutagenesis (3 x W mutants per input), with an exact fast path for convolutional
+    models. Writes ism.npz, regions.tsv and a heatmap + logo PNG per input.
+    """
     from zoo_tools.interpret import commands
 
     model, genome = _explained_inputs(args)
@@ -49,7 +53,11 @@ def _cmd_ism(args: argparse.Namespace) -> int:
 
 
 def _cmd_attributions(args: argparse.Namespace) -> int:
-    """Attribution maps of the inputs with ``--method``; print the convergence delta and the outputs."""
+    """attribution maps: ism, saliency, input_x_gradient, deepliftshap
+
+    Per-base attributions for the mean of the selected tasks. Writes attributions.npz (hypothetical, contrib,
+    one_hot, deltas), regions.tsv and a logo per input.
+    """
     from zoo_tools.interpret import commands
 
     model, genome = _explained_inputs(args)
@@ -76,7 +84,11 @@ def _cmd_attributions(args: argparse.Namespace) -> int:
 
 
 def _cmd_marginalize(args: argparse.Namespace) -> int:
-    """Insert ``--motif`` into shuffled backgrounds; print the effect table and the outputs."""
+    """effect of inserting a motif into shuffled backgrounds
+
+    Insert a motif (or two, at --spacings) at the centre of dinucleotide-shuffled genome windows and report the
+    effect per task with a 95% CI. Writes marginalize.tsv and marginalize.png.
+    """
     from zoo_tools.core.errors import ZooError
     from zoo_tools.interpret import commands
 
@@ -105,7 +117,11 @@ def _cmd_marginalize(args: argparse.Namespace) -> int:
 
 
 def _cmd_modisco(args: argparse.Namespace) -> int:
-    """TF-MoDISco over ``--peaks``; print the patterns found and the report."""
+    """TF-MoDISco patterns over peaks, named by TOMTOM
+
+    Attributions over peak-centred windows, modisco-lite on their central --window bp, patterns matched to
+    --motif-db by tomtom-lite. Writes modisco.h5, motifs.tsv, report.html and attributions.npz.
+    """
     from zoo_tools.core.errors import ZooError
     from zoo_tools.interpret import commands
 
@@ -160,13 +176,7 @@ def _add_inputs(q: argparse.ArgumentParser) -> None:
 
 
 def _add_ism(isub: argparse._SubParsersAction) -> None:
-    short = "saturation mutagenesis: every single-base change, effect per task"
-    about = (
-        "In-silico saturation mutagenesis (3 x W mutants per input), with an exact fast "
-        "path for convolutional models. Writes ism.npz, regions.tsv and a heatmap + logo "
-        "PNG per input."
-    )
-    q = add_command(isub, "ism", _cmd_ism, help=short, description=about)
+    q = add_command(isub, "ism", _cmd_ism)
     _add_explain_options(q)
     _add_inputs(q)
     q.add_argument("--start", type=int, help="first mutated position in the window (default: region start)")
@@ -176,12 +186,7 @@ def _add_ism(isub: argparse._SubParsersAction) -> None:
 
 
 def _add_attributions(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
-    short = "attribution maps: ism, saliency, input_x_gradient, deepliftshap"
-    about = (
-        "Per-base attributions for the mean of the selected tasks. Writes attributions.npz "
-        "(hypothetical, contrib, one_hot, deltas), regions.tsv and a logo per input."
-    )
-    q = add_command(isub, "attributions", _cmd_attributions, help=short, description=about)
+    q = add_command(isub, "attributions", _cmd_attributions)
     _add_explain_options(q)
     _add_inputs(q)
     q.add_argument("--method", default="deepliftshap", choices=methods, help="default deepliftshap")
@@ -195,13 +200,7 @@ def _add_attributions(isub: argparse._SubParsersAction, methods: tuple[str, ...]
 
 
 def _add_marginalize(isub: argparse._SubParsersAction) -> None:
-    short = "effect of inserting a motif into shuffled backgrounds"
-    about = (
-        "Insert a motif (or two, at --spacings) at the centre of dinucleotide-shuffled "
-        "genome windows and report the effect per task with a 95%% CI. Writes "
-        "marginalize.tsv and marginalize.png."
-    )
-    q = add_command(isub, "marginalize", _cmd_marginalize, help=short, description=about)
+    q = add_command(isub, "marginalize", _cmd_marginalize)
     _add_explain_options(q)
     q.add_argument("--genome", required=True, help="FASTA: backgrounds are shuffled random windows of it")
     motif = "motif name (resolved in --motif-db) or consensus ACGT; twice for a pair"
@@ -212,13 +211,7 @@ def _add_marginalize(isub: argparse._SubParsersAction) -> None:
 
 
 def _add_modisco(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> None:
-    short = "TF-MoDISco patterns over peaks, named by TOMTOM"
-    about = (
-        "Attributions over peak-centred windows, modisco-lite on their central --window "
-        "bp, patterns matched to --motif-db by tomtom-lite. Writes modisco.h5, motifs.tsv, "
-        "report.html and attributions.npz."
-    )
-    q = add_command(isub, "modisco", _cmd_modisco, help=short, description=about)
+    q = add_command(isub, "modisco", _cmd_modisco)
     _add_explain_options(q)
     q.add_argument("--genome", required=True, help="FASTA (with .fai)")
     peaks = "BED/narrowPeak file(s) of the peaks to explain (several: joined, duplicates once)"

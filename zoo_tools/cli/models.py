@@ -14,7 +14,11 @@ def _print_json(obj) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    """Print the catalog and imported models with their cache status (a table, or ``--json``)."""
+    """list known models (catalog + imported) with their cache status
+
+    List the model catalog (zoo_tools/zoo/catalog.yaml) and imported models, with whether each is in the cache
+    ($ZOO_HOME).
+    """
     from zoo_tools.zoo import cache, list_models
 
     rows = list_models(args.source)
@@ -43,7 +47,11 @@ def _print_card(model, max_tasks: int) -> None:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    """Load a model and print its card and task table (or the card as ``--json``)."""
+    """print a model's card and task table
+
+    Load a model and print its card: source, input length, bins, tasks, genome, weights and sha256, training
+    chromosomes, recorded metrics.
+    """
     from zoo_tools.zoo import load_model
 
     model = load_model(args.spec, trust=args.trust_checkpoint)
@@ -55,7 +63,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    """Download a model into the cache and print where it went."""
+    """download a model into the cache (networked machine)
+
+    Download a model into $ZOO_HOME and record its sha256 (demo:base is trained instead). Offline this fails
+    with what to do instead.
+    """
     from zoo_tools.zoo import fetch
 
     print(f"{args.spec}: {fetch(args.spec)}")
@@ -63,7 +75,11 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    """Register a local checkpoint under ``--name`` and say how to load it."""
+    """register a local checkpoint under a name
+
+    Register a checkpoint written by zoo_tools or gReLU (file or folder with model.ckpt) under NAME, usable as a
+    spec afterwards.
+    """
     from zoo_tools.zoo import import_model
 
     card = import_model(args.path, args.name, trust=args.trust_checkpoint)
@@ -75,7 +91,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    """Predict the tasks over the regions of a BED file and print the output path."""
+    """predict tracks over regions (h5, npz or bigWig output)
+
+    Predict every task over the regions of a BED file (each re-centred to the model's input length). OUT.h5 /
+    OUT.npz hold the arrays and coordinates; OUT.bw writes one bigWig per task (OUT.<task>.bw).
+    """
     from zoo_tools.score import predict_regions
 
     how = dict(tasks=args.tasks, batch_size=args.batch_size, rc_average=args.rc, precision=args.precision)
@@ -85,23 +105,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
-    short = "list known models (catalog + imported) with their cache status"
-    about = (
-        "List the model catalog (zoo_tools/zoo/catalog.yaml) and imported models, with "
-        "whether each is in the cache ($ZOO_HOME)."
-    )
-    p = add_command(sub, "models", _cmd_models, help=short, description=about)
+    p = add_command(sub, "models", _cmd_models)
     p.add_argument("--source", help="only this source (grelu, kipoi, enformer, borzoi, bpnet, demo, import)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _add_info(sub: argparse._SubParsersAction) -> None:
-    short = "print a model's card and task table"
-    about = (
-        "Load a model and print its card: source, input length, bins, tasks, genome, "
-        "weights and sha256, training chromosomes, recorded metrics."
-    )
-    p = add_command(sub, "info", _cmd_info, help=short, description=about)
+    p = add_command(sub, "info", _cmd_info)
     p.add_argument("spec", help="model spec, e.g. demo:base, grelu:Genentech/human-atac-catlas-model, local:DIR")
     p.add_argument("--json", action="store_true", help="print the card as JSON (all tasks)")
     p.add_argument("--max-tasks", type=int, default=20, help="tasks to show in the table (default 20)")
@@ -109,35 +119,19 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_fetch(sub: argparse._SubParsersAction) -> None:
-    short = "download a model into the cache (networked machine)"
-    about = (
-        "Download a model into $ZOO_HOME and record its sha256 (demo:base is trained "
-        "instead). Offline this fails with what to do instead."
-    )
-    p = add_command(sub, "fetch", _cmd_fetch, help=short, description=about)
+    p = add_command(sub, "fetch", _cmd_fetch)
     p.add_argument("spec", help="model spec")
 
 
 def _add_import(sub: argparse._SubParsersAction) -> None:
-    short = "register a local checkpoint under a name"
-    about = (
-        "Register a checkpoint written by zoo_tools or gReLU (file or folder with "
-        "model.ckpt) under NAME, usable as a spec afterwards."
-    )
-    p = add_command(sub, "import", _cmd_import, help=short, description=about)
+    p = add_command(sub, "import", _cmd_import)
     p.add_argument("path", help="checkpoint file or folder")
     p.add_argument("--name", required=True, help="name to load it by")
     add_trust(p)
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
-    short = "predict tracks over regions (h5, npz or bigWig output)"
-    about = (
-        "Predict every task over the regions of a BED file (each re-centred to the "
-        "model's input length). OUT.h5 / OUT.npz hold the arrays and coordinates; "
-        "OUT.bw writes one bigWig per task (OUT.<task>.bw)."
-    )
-    p = add_command(sub, "predict", _cmd_predict, help=short, description=about)
+    p = add_command(sub, "predict", _cmd_predict)
     p.add_argument("spec", help="model spec")
     p.add_argument("--genome", required=True, help="FASTA (with .fai)")
     p.add_argument("--regions", required=True, help="BED / narrowPeak of regions")

@@ -8,7 +8,11 @@ from zoo_tools.cli._args import add_command
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    """Write FOLDER/index.html over what the zoo commands wrote there and print a summary."""
+    """one index.html over a folder of zoo outputs
+
+    Find fine-tuning runs, variant scores, ISM, marginalisation and TF-MoDISco outputs under FOLDER and
+    write FOLDER/index.html linking their metrics, plots and tables; print a summary.
+    """
     from zoo_tools.report import build_index
 
     path, summary = build_index(args.folder, args.title)
@@ -24,12 +28,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The subparsers of the ``zoo`` parser.
     """
-    short = "one index.html over a folder of zoo outputs"
-    about = (
-        "Find fine-tuning runs, variant scores, ISM, marginalisation and TF-MoDISco "
-        "outputs under FOLDER and write FOLDER/index.html linking their metrics, plots "
-        "and tables; print a summary."
-    )
-    p = add_command(sub, "report", _cmd_report, help=short, description=about)
+    p = add_command(sub, "report", _cmd_report)
     p.add_argument("folder", help="folder the zoo commands wrote into (e.g. demo_out)")
     p.add_argument("--title", default="zoo_tools report", help="page title")

@@ -22,7 +22,12 @@ def _scored_line(args: argparse.Namespace, res: dict) -> str:
 
 
 def _cmd_score_variants(args: argparse.Namespace) -> int:
-    """Score every ALT allele of ``--vcf`` with ``--model`` into ``--out`` and print a summary."""
+    """score the variants of a VCF with a model
+
+    Predict every ALT allele of a VCF (multi-allelic records split) against its reference, centred in the
+    model's window, and write one row per allele in input order with a status and per-task scores. OUT: .tsv,
+    .tsv.gz, .parquet or .vcf.gz (scores as INFO fields).
+    """
     from zoo_tools.data.genome import Genome
     from zoo_tools.score import output_format, parse_scores, parse_shard, score_vcf
     from zoo_tools.zoo import load_model
@@ -57,7 +62,11 @@ def _cmd_score_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_merge_scores(args: argparse.Namespace) -> int:
-    """Join the shard outputs of a sharded ``score-variants`` run into ``--out``."""
+    """join the shards of a sharded score-variants run
+
+    Concatenate the outputs of zoo score-variants --shard 1/N ... N/N in input order; every record must be in
+    exactly one shard.
+    """
     from zoo_tools.score import merge_scores
 
     n = merge_scores(args.shards, args.out)
@@ -125,14 +134,7 @@ def _add_running_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_score_variants(sub: argparse._SubParsersAction) -> None:
-    short = "score the variants of a VCF with a model"
-    about = (
-        "Predict every ALT allele of a VCF (multi-allelic records split) against its "
-        "reference, centred in the model's window, and write one row per allele in input "
-        "order with a status and per-task scores. OUT: .tsv, .tsv.gz, .parquet or "
-        ".vcf.gz (scores as INFO fields)."
-    )
-    p = add_command(sub, "score-variants", _cmd_score_variants, help=short, description=about)
+    p = add_command(sub, "score-variants", _cmd_score_variants)
     p.add_argument("--model", required=True, help="model spec (zoo, kipoi, local:DIR of a fine-tuned or siamese model)")
     p.add_argument("--vcf", required=True, help="VCF, VCF.gz or BCF")
     p.add_argument("--genome", required=True, help="FASTA (with .fai) of the VCF's build")
@@ -143,12 +145,7 @@ def _add_score_variants(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_merge_scores(sub: argparse._SubParsersAction) -> None:
-    short = "join the shards of a sharded score-variants run"
-    about = (
-        "Concatenate the outputs of zoo score-variants --shard 1/N ... N/N in input "
-        "order; every record must be in exactly one shard."
-    )
-    p = add_command(sub, "merge-scores", _cmd_merge_scores, help=short, description=about)
+    p = add_command(sub, "merge-scores", _cmd_merge_scores)
     p.add_argument("shards", nargs="+", help="shard outputs (.tsv, .tsv.gz or .parquet)")
     p.add_argument("--out", required=True, help="merged output: .tsv, .tsv.gz or .parquet")
 

@@ -10,7 +10,13 @@ _SET_METAVAR = "KEY=VALUE"
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
-    """Run a fine-tuning recipe into ``--out`` and print its summary (rank 0 of a DDP run only)."""
+    """fine-tune a model on your tracks with a recipe
+
+    Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk (multitask: every track of the
+    data YAML; siamese: allelic imbalance from the two alleles; celltype: another assay from sequence + a cell
+    type's ATAC), trained with chromosome splits. Writes model.ckpt (load with local:OUT), metrics.json,
+    log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT.
+    """
     from zoo_tools.train import finetune, load_recipe
 
     result = finetune(load_recipe(args.recipe, args.set), args.out)
@@ -20,7 +26,11 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    """Run a Ray Tune search over a recipe into ``--out`` and print the best trials."""
+    """hyper-parameter search over a recipe (Ray Tune, ASHA)
+
+    Sample recipe settings from a space YAML, run each trial with Ray Tune and stop the poor ones early with
+    ASHA. Writes trials.tsv and best_config.yaml (run it with zoo finetune) into OUT.
+    """
     from zoo_tools.train.tune import run_tune, summary
 
     cluster = dict(address=args.address, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
@@ -30,15 +40,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _add_finetune(sub: argparse._SubParsersAction) -> None:
-    short = "fine-tune a model on your tracks with a recipe"
-    about = (
-        "Run a fine-tuning recipe (recipes/*.yaml): a new head on a zoo model's trunk "
-        "(multitask: every track of the data YAML; siamese: allelic imbalance from the "
-        "two alleles; celltype: another assay from sequence + a cell type's ATAC), "
-        "trained with chromosome splits. Writes model.ckpt (load with local:OUT), "
-        "metrics.json, log.csv, curves.png, pred_vs_obs.png and config.yaml into OUT."
-    )
-    p = add_command(sub, "finetune", _cmd_finetune, help=short, description=about)
+    p = add_command(sub, "finetune", _cmd_finetune)
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
@@ -51,13 +53,7 @@ def _add_finetune(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_tune(sub: argparse._SubParsersAction) -> None:
-    short = "hyper-parameter search over a recipe (Ray Tune, ASHA)"
-    about = (
-        "Sample recipe settings from a space YAML, run each trial with Ray Tune and stop "
-        "the poor ones early with ASHA. Writes trials.tsv and best_config.yaml (run it "
-        "with zoo finetune) into OUT."
-    )
-    p = add_command(sub, "tune", _cmd_tune, help=short, description=about)
+    p = add_command(sub, "tune", _cmd_tune)
     p.add_argument("recipe", help="recipe YAML, e.g. recipes/multitask_encode.yaml")
     p.add_argument("--space", required=True, help="search space YAML, e.g. configs/tune/multitask_space.yaml")
     p.add_argument("--trials", type=int, default=8, help="number of sampled trials (default 8)")

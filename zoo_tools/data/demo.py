@@ -221,12 +221,13 @@ def format_summary(s: dict) -> str:
     Parameters
     ----------
     s : dict
-        The summary :func:`make_demo_world` returns.
+        The summary :func:`make_demo_world` returns (folder, seed, contigs, tracks, planted sites).
 
     Returns
     -------
     str
-        Several lines, no trailing newline.
+        What ``zoo demo-data`` prints: the folder and seed, then one line per part of the world
+        (genome, tracks, peaks, variants, truth), no trailing newline.
     """
     lines = [
         f"demo world written to {s['folder']} (seed {s['seed']})",

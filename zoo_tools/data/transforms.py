@@ -14,35 +14,8 @@ import numpy as np
 
 from zoo_tools.core.errors import ZooError
 
-
-def arcsinh(x: np.ndarray) -> np.ndarray:
-    """Inverse hyperbolic sine ``ln(x + sqrt(x^2 + 1))``: ~x near 0, ~ln(2x) for large x.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        Values of any shape, e.g. ``(N, T, B)`` binned signal.
-
-    Returns
-    -------
-    numpy.ndarray
-    """
-    return np.arcsinh(x)
-
-
-def log1p(x: np.ndarray) -> np.ndarray:
-    """``ln(1 + x)`` for non-negative counts or coverage.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        Values of any shape, e.g. ``(N, T, B)`` binned signal.
-
-    Returns
-    -------
-    numpy.ndarray
-    """
-    return np.log1p(x)
+arcsinh = np.arcsinh  # ln(x + sqrt(x^2 + 1)): ~x near 0, ~ln(2x) for large x; any shape
+log1p = np.log1p  # ln(1 + x) for non-negative counts or coverage; any shape
 
 
 def softclip(x: np.ndarray, threshold: float = 32.0, hard: float | None = None) -> np.ndarray:

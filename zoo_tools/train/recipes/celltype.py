@@ -66,25 +66,9 @@ class CellTypeResult(RunResult):
     baseline, the ``sequence_only`` control); ``test`` is the model's test metrics."""
 
     HEAD: ClassVar[str] = "celltype"
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "recipe",
-        "model",
-        "data",
-        "head",
-        "input_assay",
-        "target_assays",
-        "train_cell_types",
-        "holdout_cell_types",
-        "embedding_cache",
-        "epochs_run",
-        "fit_seconds",
-        "chromosomes",
-        "examples",
-        "track_depth",
-        "warnings",
-        "evaluations",
-        "test",
-        "total_seconds",
+    KEYS: ClassVar[tuple[str, ...]] = tuple(  # metrics.json key order
+        "recipe model data head input_assay target_assays train_cell_types holdout_cell_types embedding_cache "
+        "epochs_run fit_seconds chromosomes examples track_depth warnings evaluations test total_seconds".split()
     )
     head: str = "celltype"
     input_assay: str = ""

@@ -56,22 +56,9 @@ class MultitaskResult(RunResult):
     ``mean`` Pearson, Spearman, log1p Pearson, auROC / auPRC over peak windows) and the data report."""
 
     HEAD: ClassVar[str] = "multitask"
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "recipe",
-        "model",
-        "data",
-        "bin_size",
-        "embedding_cache",
-        "epochs_run",
-        "fit_seconds",
-        "seconds_per_epoch",
-        "chromosomes",
-        "data_report",
-        "warnings",
-        "train",
-        "val",
-        "test",
-        "total_seconds",
+    KEYS: ClassVar[tuple[str, ...]] = tuple(  # metrics.json key order
+        "recipe model data bin_size embedding_cache epochs_run fit_seconds seconds_per_epoch chromosomes "
+        "data_report warnings train val test total_seconds".split()
     )
     bin_size: int = 0
     seconds_per_epoch: float | None = None

@@ -51,24 +51,9 @@ class SiameseResult(RunResult):
     imbalance with the observed log ratio (and the truth, when the table has one)."""
 
     HEAD: ClassVar[str] = "siamese"
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "recipe",
-        "model",
-        "data",
-        "head",
-        "groups",
-        "allelic_rows",
-        "snvs",
-        "embedding_cache",
-        "epochs_run",
-        "fit_seconds",
-        "chromosomes",
-        "warnings",
-        "train",
-        "val",
-        "test",
-        "antisymmetry_max_abs",
-        "total_seconds",
+    KEYS: ClassVar[tuple[str, ...]] = tuple(  # metrics.json key order
+        "recipe model data head groups allelic_rows snvs embedding_cache epochs_run fit_seconds chromosomes "
+        "warnings train val test antisymmetry_max_abs total_seconds".split()
     )
     head: str = "siamese"
     groups: list[str] = dataclasses.field(default_factory=list)
@@ -292,12 +277,17 @@ def card(ctx: RunContext, prep: Prepared, result: SiameseResult) -> ModelCard:
 
     Parameters
     ----------
-    ctx, prep, result : the run, its prepared network and its evaluated result.
+    ctx : RunContext
+        The run: its base model gives the input length and genome.
+    prep : Prepared
+        Unused (the card needs no network state).
+    result : SiameseResult
+        Its ``groups``, ``chromosomes`` and per-group test Pearson become the task table.
 
     Returns
     -------
     ModelCard
-        Saved in ``model.ckpt``.
+        ``source="local"``, output one log allelic ratio per group; saved in ``model.ckpt``.
     """
     groups, ch, seq_len = result.groups, result.chromosomes, ctx.base.card.seq_len
     tasks = task_table(pd.DataFrame({"name": groups, "assay": "allelic imbalance", "cell_type": groups}))
