@@ -316,7 +316,7 @@ def test_bad_input_is_one_line(tmp_path):
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
         "chr1\t5\t.\tA\tC\t.\t.\t.\nchr1\tfive\t.\tA\tC\t.\t.\t.\n"
     )
-    assert_user_error(run(*base, "--vcf", bad, "--out", tmp_path / "o.tsv"), "bad.vcf", "record 2")
+    assert_user_error(run(*base, "--vcf", bad, "--out", tmp_path / "o.tsv"), "bad.vcf, line 4", "POS 'five'")
     assert_user_error(
         run(*base, "--vcf", vcf, "--out", tmp_path / "o.tsv", "--tasks", "H3K4me3"), "--tasks 'H3K4me3' matches no task"
     )
@@ -328,7 +328,8 @@ def test_bad_input_is_one_line(tmp_path):
     res = run(
         "score-variants", "--model", f"local:{ckpt}", "--genome", other, "--vcf", vcf, "--out", tmp_path / "o2.tsv"
     )
-    assert res.returncode == 0 and "REF that differs from the genome" in res.stderr and "same build" in res.stderr
+    assert res.returncode == 0 and "could not be scored against" in res.stderr and "same build" in res.stderr
+    assert "ref_mismatch 4, out_of_bounds 1, contig_missing 1" in res.stderr  # every status that is not ok
 
 
 @pytest.mark.slow

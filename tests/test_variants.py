@@ -66,11 +66,17 @@ def test_unreadable_vcf(tmp_path):
         read_variants(str(p))
 
 
-def test_malformed_record_names_it(tmp_path):
+def test_malformed_record_names_its_line(tmp_path):
     p = vcf(tmp_path, "chr1\t5\t.\tA\tC\t.\t.\t.\nchr1\tx\t.\tA\tC\t.\t.\t.\n")
-    with pytest.raises(ZooError, match=r"v.vcf: data record 2 cannot be parsed"):
+    # 3 header lines, so the second record is line 5
+    with pytest.raises(ZooError, match=r"v.vcf, line 5: POS 'x' is not a number; fix or remove that line"):
         read_variants(p)
+    df = read_variants(p, skip_malformed=True)
+    assert df.status.tolist() == ["ok", "malformed"] and df.line.tolist() == [4, 5]
     junk = tmp_path / "junk.vcf"
     junk.write_text("hello\n")
-    with pytest.raises(ZooError, match="cannot read VCF .*junk.vcf"):
+    with pytest.raises(ZooError, match=r"junk.vcf, line 1: a data line before the '#CHROM' header line"):
         read_variants(str(junk))
+    (tmp_path / "none.vcf").write_text("##fileformat=VCFv4.2\n")
+    with pytest.raises(ZooError, match=r"none.vcf: no '#CHROM' header line"):
+        read_variants(str(tmp_path / "none.vcf"))

@@ -55,6 +55,8 @@ def _cmd_score_variants(args: argparse.Namespace) -> int:
         devices=args.devices,
         accelerator=args.accelerator,
         num_nodes=args.num_nodes,
+        skip_malformed=args.skip_malformed,
+        allow_build_mismatch=args.allow_build_mismatch,
     )
     if "rank" not in res:  # else a worker process of a multi-device run; rank 0 reports
         print(_scored_line(args, res))
@@ -139,6 +141,18 @@ def _add_score_variants(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vcf", required=True, help="VCF, VCF.gz or BCF")
     p.add_argument("--genome", required=True, help="FASTA (with .fai) of the VCF's build")
     p.add_argument("--out", required=True, help="output: .tsv, .tsv.gz, .parquet or .vcf.gz")
+    p.add_argument(
+        "--skip-malformed",
+        action="store_true",
+        help="report lines that are not VCF records as rows with status malformed (and their line "
+        "number) and go on; default: stop at the first one, naming it",
+    )
+    p.add_argument(
+        "--allow-build-mismatch",
+        action="store_true",
+        help="score even when the VCF header's ##contig lengths differ from the FASTA's on most contigs "
+        "(another genome build; default: stop)",
+    )
     _add_scoring_options(p)
     _add_running_options(p)
     add_trust(p)

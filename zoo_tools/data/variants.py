@@ -1,9 +1,11 @@
-"""VCF reading (cyvcf2): one row per (record, ALT allele), each with a status, none dropped.
+"""Variants of a VCF: one row per (record, ALT allele), each with a status, none dropped.
 
-Coordinates: ``pos`` is **1-based** as in the VCF; ``start = pos - 1`` is the 0-based offset of the
-first REF base. Multi-allelic records are split into one row per ALT (``record`` keeps the record's
-0-based index in the file and ``allele`` the ALT's 1-based index). Rows are checked against the
-genome and get a ``status``:
+Text VCFs are read by :mod:`zoo_tools.data.vcf` (line numbers, malformed lines in words, 64-bit
+positions, no genotype parsing), BCF with cyvcf2. Coordinates: ``pos`` is **1-based** as in the
+VCF; ``start = pos - 1`` is the 0-based offset of the first REF base. Multi-allelic records are
+split into one row per ALT (``record`` keeps the record's 0-based index among the file's data
+lines, ``allele`` the ALT's 1-based index and ``line`` the 1-based line number, header lines
+counted; 0 for BCF). Rows are checked against the genome and get a ``status``:
 
 ``ok``               scorable
 ``contig_missing``   the contig is not in the genome (after trying aliases such as chr1 / 1)
@@ -12,6 +14,7 @@ genome and get a ``status``:
 ``symbolic_allele``  ALT is symbolic (``<DEL>``, ``<CN0>``), a breakend (``A[chr2:10[``) or ``*``
 ``missing_alt``      ALT is ``.`` (a reference-only record)
 ``invalid_allele``   REF or ALT contains characters other than A, C, G, T, N
+``malformed``        the line is not a VCF record (kept as a row only with ``skip_malformed``)
 """
 
 from __future__ import annotations
@@ -26,9 +29,19 @@ import pandas as pd
 from zoo_tools.core.errors import ZooError, require_file
 from zoo_tools.data.contigs import resolve_contig
 from zoo_tools.data.genome import Genome
+from zoo_tools.data.vcf import Record, is_bcf, read_vcf
 
 _BASES = re.compile(r"^[ACGTNacgtn]+$")
-STATUSES = ("ok", "contig_missing", "out_of_bounds", "ref_mismatch", "symbolic_allele", "missing_alt", "invalid_allele")
+STATUSES = (
+    "ok",
+    "contig_missing",
+    "out_of_bounds",
+    "ref_mismatch",
+    "symbolic_allele",
+    "missing_alt",
+    "invalid_allele",
+    "malformed",
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class Variant:
     ref: str
     alt: str
     status: str
+    line: int = 0  # 1-based line number in the VCF (header lines counted); 0 for BCF
 
     @property
     def start(self) -> int:
@@ -114,7 +128,7 @@ def genome_status(genome: Genome, chrom: str | None, pos: int, ref: str) -> str:
 
 
 def open_vcf(path: str | os.PathLike):
-    """Open a VCF / VCF.gz / BCF with cyvcf2; ZooError naming the file if it cannot be read.
+    """Open a BCF with cyvcf2 (text VCFs are read by :func:`zoo_tools.data.vcf.read_vcf`).
 
     htslib's own messages are silenced unless ``zoo -v`` (root logger at INFO or lower).
 
@@ -125,47 +139,134 @@ def open_vcf(path: str | os.PathLike):
     Returns
     -------
     cyvcf2.VCF
-        Open for reading (lazy, one thread); the caller closes it.
+        Open for reading (lazy, one thread, samples not parsed); the caller closes it.
     """
     import logging
 
     from cyvcf2 import VCF
     from cyvcf2.cyvcf2 import set_htslib_log_level
 
-    # htslib's own stderr chatter ("contig not defined in the header", parse errors) is replaced by
-    # our one-line errors and statuses; `zoo -v` shows it again
     set_htslib_log_level(3 if logging.getLogger().getEffectiveLevel() <= logging.INFO else 0)
-    path = require_file(path, "VCF", "give a .vcf, .vcf.gz or .bcf file")
     try:
-        return VCF(path, lazy=True, threads=1)
+        return VCF(str(path), lazy=True, threads=1, samples=[])
     except (OSError, Exception) as err:  # cyvcf2 raises bare Exception for unreadable headers
+        first = str(err).splitlines()[0] if str(err) else "bad header"
         raise ZooError(
-            f"cannot read VCF {path}: {str(err).splitlines()[0] if str(err) else 'bad header'} "
-            f"(check it is a VCF with a '#CHROM' header line)"
+            f"cannot read BCF {path}: {first} (check it is a BCF file, e.g. with bcftools view -h)"
         ) from None
 
 
-def _records(vcf, path: str):
-    """Iterate cyvcf2 records, turning a parse failure into a ZooError naming the record."""
-    it = iter(vcf)
-    n = 0
-    while True:
-        try:
-            rec = next(it)
-        except StopIteration:
-            return
-        except Exception as err:  # htslib parse errors surface as bare Exception
-            msg = " ".join(str(err).split())[:160]
-            raise ZooError(f"{path}: data record {n + 1} cannot be parsed ({msg}); fix or remove that line") from None
-        n += 1
-        yield rec
+def _bcf_records(path: str) -> Iterator[Record]:
+    """A BCF's records as :class:`~zoo_tools.data.vcf.Record` (line 0: a binary file has no lines)."""
+    vcf = open_vcf(path)
+    try:
+        it, n = iter(vcf), 0
+        while True:
+            try:
+                rec = next(it)
+            except StopIteration:
+                return
+            except Exception as err:  # htslib parse errors surface as bare Exception
+                msg = " ".join(str(err).split())[:120]
+                raise ZooError(
+                    f"{path}: BCF record {n + 1} cannot be read ({msg}); check the file with bcftools"
+                ) from None
+            n += 1
+            yield Record(0, rec.CHROM, int(rec.POS), rec.ID or ".", rec.REF, tuple(rec.ALT) or (".",))
+    finally:
+        vcf.close()
 
 
-def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iterator[Variant]:
+def vcf_records(path: str | os.PathLike) -> tuple[dict[str, int | None], Iterator[Record]]:
+    """The ``##contig`` lengths and the records of a VCF, VCF.gz or BCF, streamed in file order.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    tuple
+        ``(contigs, records)``: ``{ID: length or None}`` from the header, and an iterator of
+        :class:`~zoo_tools.data.vcf.Record` (``problem`` set on a line that is not a record).
+    """
+    path = require_file(path, "VCF", "give a .vcf, .vcf.gz or .bcf file")
+    if is_bcf(path):
+        vcf = open_vcf(path)
+        contigs = dict(zip(vcf.seqnames, vcf.seqlens)) if _has_lengths(vcf) else dict.fromkeys(vcf.seqnames)
+        vcf.close()
+        return contigs, _bcf_records(path)
+    header, records = read_vcf(path)
+    return header.contigs, records
+
+
+def vcf_header(path: str | os.PathLike) -> list[str]:
+    """The ``##`` meta lines of a VCF, VCF.gz or BCF header (without the ``#CHROM`` line).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    list of str
+        The lines, in file order, without newlines.
+    """
+    path = require_file(path, "VCF", "give a .vcf, .vcf.gz or .bcf file")
+    if is_bcf(path):
+        vcf = open_vcf(path)
+        lines = [x for x in vcf.raw_header.strip().splitlines() if x.startswith("##")]
+        vcf.close()
+        return lines
+    header, records = read_vcf(path)
+    records.close()
+    return header.meta
+
+
+def _has_lengths(vcf) -> bool:
+    try:
+        return len(vcf.seqlens) == len(vcf.seqnames)
+    except Exception:  # cyvcf2 raises when a contig line has no length
+        return False
+
+
+def malformed_error(path: str, rec: Record) -> ZooError:
+    """The one-line error for a line that is not a VCF record.
+
+    Parameters
+    ----------
+    path : str
+        The VCF.
+    rec : Record
+        The line (its ``line`` number and ``problem``).
+
+    Returns
+    -------
+    ZooError
+        Naming the file, the line and what is wrong, with the fix.
+    """
+    return ZooError(
+        f"{path}, line {rec.line}: {rec.problem}; fix or remove that line, or pass --skip-malformed to "
+        f"report such lines as rows with status 'malformed' and go on"
+    )
+
+
+def _rows(rec: Record, index: int, chrom: str | None, genome: Genome | None) -> Iterator[Variant]:
+    """The :class:`Variant` rows of one record (one per ALT), each with its status."""
+    for k, alt in enumerate(rec.alts, 1):
+        status = allele_status(rec.ref, None if alt == "." else alt)
+        if status is None and genome is not None:
+            status = genome_status(genome, chrom, rec.pos, rec.ref)
+        name = chrom if chrom is not None else rec.chrom
+        yield Variant(index, k, name, rec.pos, rec.id or ".", rec.ref, alt or ".", status or "ok", rec.line)
+
+
+def iter_variants(
+    path: str | os.PathLike, genome: Genome | None = None, skip_malformed: bool = False
+) -> Iterator[Variant]:
     """Stream one :class:`Variant` per (record, ALT) in file order (memory flat in file size).
 
     Without a genome only the allele checks are made (status ``ok`` otherwise, contig unchanged).
-    A record that cannot be parsed is a :class:`ZooError` naming it.
 
     Parameters
     ----------
@@ -173,45 +274,36 @@ def iter_variants(path: str | os.PathLike, genome: Genome | None = None) -> Iter
         A VCF / VCF.gz / BCF.
     genome : Genome, optional
         The reference the contigs are resolved in and REF is checked against.
+    skip_malformed : bool
+        A line that is not a VCF record gives one row with status ``malformed`` (and its line
+        number); default: a :class:`ZooError` naming the line and what is wrong.
 
     Yields
     ------
     Variant
         ``pos`` 1-based; a record without ALT gives one row with ``alt`` ``.``.
     """
-    vcf = open_vcf(path)
+    path = str(path)
+    _, records = vcf_records(path)
     aliases: dict[str, str | None] = {}
-    try:
-        for i, rec in enumerate(_records(vcf, str(path))):
-            chrom_in = rec.CHROM
-            if genome is not None and chrom_in not in aliases:
-                aliases[chrom_in] = resolve_contig(chrom_in, genome.contigs, f"genome {genome.path}")
-            chrom = aliases.get(chrom_in, chrom_in) if genome is not None else chrom_in
-            alts = rec.ALT or [None]
-            for k, alt in enumerate(alts, 1):
-                status = allele_status(rec.REF, alt)
-                if status is None and genome is not None:
-                    status = genome_status(genome, chrom, rec.POS, rec.REF)
-                yield Variant(
-                    record=i,
-                    allele=k,
-                    chrom=chrom if chrom is not None else chrom_in,
-                    pos=int(rec.POS),
-                    id=rec.ID or ".",
-                    ref=rec.REF,
-                    alt=alt or ".",
-                    status=status or "ok",
-                )
-    finally:
-        vcf.close()
+    for i, rec in enumerate(records):
+        if rec.problem:
+            if not skip_malformed:
+                raise malformed_error(path, rec)
+            yield Variant(i, 1, rec.chrom, rec.pos, ".", ".", ".", "malformed", rec.line)
+            continue
+        if genome is not None and rec.chrom not in aliases:
+            aliases[rec.chrom] = resolve_contig(rec.chrom, genome.contigs, f"genome {genome.path}")
+        chrom = aliases.get(rec.chrom) if genome is not None else rec.chrom
+        yield from _rows(rec, i, chrom, genome)
 
 
-def read_variants(path: str | os.PathLike, genome: Genome | None = None) -> pd.DataFrame:
+def read_variants(path: str | os.PathLike, genome: Genome | None = None, skip_malformed: bool = False) -> pd.DataFrame:
     """All rows of :func:`iter_variants` as a DataFrame (for small VCFs; stream large ones).
 
     Parameters
     ----------
-    path, genome
+    path, genome, skip_malformed
         As in :func:`iter_variants`; a VCF without records is a :class:`ZooError`.
 
     Returns
@@ -219,7 +311,7 @@ def read_variants(path: str | os.PathLike, genome: Genome | None = None) -> pd.D
     pandas.DataFrame
         The :class:`Variant` fields as columns (``pos`` 1-based), one row per (record, ALT).
     """
-    rows = [asdict(v) for v in iter_variants(path, genome)]
+    rows = [asdict(v) for v in iter_variants(path, genome, skip_malformed)]
     if not rows:
         raise ZooError(f"{path}: the VCF has no records")
     return pd.DataFrame(rows)

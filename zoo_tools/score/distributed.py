@@ -18,8 +18,9 @@ import torch
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar, quiet_lightning
 from zoo_tools.data.genome import Genome
+from zoo_tools.score.guards import Tally
 from zoo_tools.score.resume import PartialTable, resume_point
-from zoo_tools.score.stream import Run, Scorer, Tally, scorer_options
+from zoo_tools.score.stream import Run, Scorer, scorer_options
 
 
 def _identity(x):
@@ -157,7 +158,7 @@ def scoring_module(model, run: Run, options: dict):
 
 
 def _tally(partial: str) -> Tally:
-    """Statuses and the first REF mismatches of a complete partial file, read in blocks."""
+    """Statuses and the first examples of each status but ``ok`` of a complete partial file, read in blocks."""
     tally = Tally()
     for df in pd.read_csv(
         partial,
@@ -169,8 +170,8 @@ def _tally(partial: str) -> Tally:
     ):
         for s, c in df.status.value_counts().items():
             tally.add(s, int(c))
-        for r in df[df.status == "ref_mismatch"].head(3).itertuples():
-            tally.mismatch(r.chrom, r.pos, r.ref)
+        for r in df[df.status != "ok"].groupby("status").head(3).itertuples():
+            tally.example(r.status, r.chrom, r.pos, r.ref)
     return tally
 
 
@@ -222,6 +223,7 @@ def score_vcf_distributed(
     accelerator: str = "auto",
     num_nodes: int = 1,
     strategy: str = "ddp",
+    skip_malformed: bool = False,
 ) -> dict:
     """``score_vcf`` on several devices and nodes through Lightning's ``Trainer.predict``.
 
@@ -235,6 +237,8 @@ def score_vcf_distributed(
     devices, accelerator, num_nodes, strategy
         Lightning's ``Trainer`` arguments. ``strategy="ddp"`` relaunches the running script once
         per device (the CLI); in a notebook use ``"ddp_notebook"``.
+    skip_malformed : bool
+        As :func:`~zoo_tools.score.vcf.score_vcf` takes it.
 
     Returns
     -------
@@ -244,7 +248,7 @@ def score_vcf_distributed(
     import lightning  # noqa: F401 - importing it sets its loggers' levels; quiet_lightning comes after
 
     quiet_lightning()
-    run = Run(vcf, genome, out, shard, chunk_size, resume)
+    run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
     _check_not_complete(run)
     run.make_folder()

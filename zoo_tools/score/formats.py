@@ -17,7 +17,7 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file
 
-BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status"]
+BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status", "line"]
 FORMATS = (".tsv", ".tsv.gz", ".parquet", ".vcf.gz")
 _KIND_TEXT = {
     "diff": "alt - ref mean prediction over the scored bins",
@@ -31,6 +31,9 @@ _STATUS_INFO = (
     "why the allele was not scored (contig_missing, out_of_bounds, ref_mismatch, symbolic_allele, "
     'missing_alt, invalid_allele, contig_too_short)">'
 )
+
+
+_COLUMN_LINE = ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
 
 
 def output_format(path: str) -> str:
@@ -142,18 +145,36 @@ def _info_header(score_cols: list[str]) -> list[str]:
     return info
 
 
-def _vcf_lines(df: pd.DataFrame, score_cols: list[str]):
-    """One VCF body line per row: the allele, its status and its finite scores as INFO."""
+def _vcf_lines(df: pd.DataFrame, score_cols: list[str], chrom_of: dict[int, str]):
+    """One VCF body line per row under the input's contig spelling: the allele, status and scores."""
     values = df[score_cols].to_numpy(dtype=np.float64)
     ids = [_info_id(c) for c in score_cols]
     for k, row in enumerate(df[BASE_COLUMNS].itertuples(index=False)):
         fields = [f"ZOO_STATUS={row.status}"]
         fields += [f"{i}={v:.6g}" for i, v in zip(ids, values[k]) if np.isfinite(v)]
-        yield "\t".join([str(row.chrom), str(row.pos), str(row.id), row.ref, row.alt, ".", ".", ";".join(fields)])
+        chrom = chrom_of.get(int(row.record), str(row.chrom))
+        yield "\t".join([chrom, str(row.pos), str(row.id), row.ref, row.alt, ".", ".", ";".join(fields)])
+
+
+def _source_header(source_vcf: str, records: set[int]) -> tuple[list[str], dict[int, str]]:
+    """The scored VCF's header lines (``##contig`` added for undeclared contigs, ``#CHROM`` cut
+    after INFO) and the input's CHROM spelling of each record in ``records``."""
+    from zoo_tools.data.variants import vcf_header, vcf_records
+
+    meta = vcf_header(source_vcf)
+    contigs, recs = vcf_records(source_vcf)
+    chrom_of = {i: r.chrom for i, r in enumerate(recs) if i in records}
+    missing = [c for c in dict.fromkeys(chrom_of.values()) if c not in contigs]
+    meta = meta + [f"##contig=<ID={c}>" for c in missing]
+    return meta + _COLUMN_LINE, chrom_of
 
 
 def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
     """Scores as INFO fields of a bgzipped VCF (one line per ALT: multi-allelic records split).
+
+    Records keep the input VCF's contig names (the ``chrom`` column holds the genome's spelling),
+    so the output's records match its ``##contig`` lines; contigs the input header does not
+    declare get a ``##contig=<ID=...>`` line.
 
     Parameters
     ----------
@@ -166,17 +187,13 @@ def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
     """
     from Bio import bgzf
 
-    from zoo_tools.data.variants import open_vcf
-
-    vcf = open_vcf(source_vcf)
-    header = vcf.raw_header.strip().splitlines()
-    vcf.close()
+    header, chrom_of = _source_header(source_vcf, set(df.record.astype(int).tolist()))
     score_cols = [c for c in df.columns if c not in BASE_COLUMNS]
-    lines = header[:-1] + _info_header(score_cols) + ["\t".join(header[-1].split("\t")[:8])]
+    lines = header[:-1] + _info_header(score_cols) + header[-1:]
     with bgzf.BgzfWriter(path, "wb") as fh:
         for line in lines:
             fh.write((line + "\n").encode())
-        for line in _vcf_lines(df, score_cols):
+        for line in _vcf_lines(df, score_cols, chrom_of):
             fh.write((line + "\n").encode())
 
 
@@ -222,7 +239,8 @@ def merge_scores(paths: list[str], out: str) -> int:
         require_file(p, "scores file", "give the shard outputs of zoo score-variants --shard")
         frames.append(read_scores(p))
     _check_columns(paths, frames)
-    df = pd.concat(frames, ignore_index=True)
+    rows = [f for f in frames if len(f)] or frames[:1]  # empty shards (an array job larger than the VCF)
+    df = pd.concat(rows, ignore_index=True)
     _check_records(df)
     alt_rank = df.groupby("record", sort=False).cumcount()  # ALT order within a record as written
     df = df.assign(_k=alt_rank).sort_values(["record", "_k"], kind="stable").drop(columns="_k")

@@ -8,6 +8,7 @@ rescoring; an incomplete last line is cut off.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from zoo_tools.core.errors import ZooError
@@ -106,3 +107,30 @@ class PartialTable:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def stopped_run(partial: str):
+    """When the ``with`` block stops on a :class:`ZooError` (bad input found mid-file), keep the
+    partial file only if it holds rows, and say so in the error; else remove it.
+
+    Parameters
+    ----------
+    partial : str
+        The run's partial TSV.
+    """
+    try:
+        yield
+    except ZooError as err:
+        rows = -1
+        if os.path.exists(partial):
+            with open(partial, "rb") as fh:
+                rows = sum(line.endswith(b"\n") for line in fh) - 1  # after the header
+        if rows > 0:
+            raise ZooError(
+                f"{err}. {partial} keeps the {rows} rows scored before it: fix the input and rerun with "
+                f"--resume to continue after them (or delete it)"
+            ) from None
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise

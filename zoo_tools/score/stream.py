@@ -29,6 +29,7 @@ from zoo_tools.data.variants import Variant, iter_variants
 from zoo_tools.models.tasks import select_tasks
 from zoo_tools.score.alleles import predict_alleles, predict_siamese
 from zoo_tools.score.formats import BASE_COLUMNS, finish, output_format
+from zoo_tools.score.guards import Tally
 from zoo_tools.score.patch import LocalPatch
 from zoo_tools.score.stats import effect_scores, score_bins
 from zoo_tools.score.windows import allele_windows, centre_index, change_spans
@@ -60,6 +61,7 @@ def _base_frame(variants: list[Variant], statuses: list[str]) -> pd.DataFrame:
             "ref": [v.ref for v in variants],
             "alt": [v.alt for v in variants],
             "status": statuses,
+            "line": [v.line for v in variants],
         }
     )
 
@@ -206,7 +208,9 @@ def chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
         yield chunk
 
 
-def shard_rows(vcf: str, genome: Genome, shard: tuple[int, int] | None) -> Iterator[Variant]:
+def shard_rows(
+    vcf: str, genome: Genome, shard: tuple[int, int] | None, skip_malformed: bool = False
+) -> Iterator[Variant]:
     """The VCF's (record, ALT) rows, streamed; with ``shard = (i, n)`` records ``i-1, i-1+n, ...`` only.
 
     Parameters
@@ -218,13 +222,15 @@ def shard_rows(vcf: str, genome: Genome, shard: tuple[int, int] | None) -> Itera
     shard : tuple of int or None
         ``(i, n)``: shard ``i`` (1-based) of ``n``, by record index (``Variant.record``, 0-based);
         None: every record.
+    skip_malformed : bool
+        Lines that are not VCF records become rows with status ``malformed`` (else an error).
 
     Returns
     -------
     iterator of Variant
         The rows in input order.
     """
-    rows = iter_variants(vcf, genome)
+    rows = iter_variants(vcf, genome, skip_malformed)
     if shard:
         i, n = shard
         rows = (v for v in rows if v.record % n == i - 1)
@@ -250,46 +256,6 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
         raise ZooError(f"--shard '{text}': expected I/N with 1 <= I <= N, e.g. --shard 3/10")
     return int(m.group(1)), int(m.group(2))
-
-
-# --------------------------------------------------------------------------------------------
-# What was scored
-# --------------------------------------------------------------------------------------------
-@dataclass
-class Tally:
-    """Rows per status over a run (resumed rows included) and the first REF mismatches."""
-
-    statuses: dict[str, int] = field(default_factory=dict)
-    mismatches: list[str] = field(default_factory=list)
-
-    def add(self, status: str, n: int = 1) -> None:
-        self.statuses[status] = self.statuses.get(status, 0) + n
-
-    def add_rows(self, rows: list[Variant], status_of) -> None:
-        """Count rows by ``status_of(row)`` and note their REF mismatches."""
-        for v in rows:
-            s = status_of(v)
-            self.add(s)
-            if s == "ref_mismatch":
-                self.mismatch(v.chrom, v.pos, v.ref)
-
-    def mismatch(self, chrom: str, pos: int, ref: str) -> None:
-        """Note a ``ref_mismatch`` row (``pos`` 1-based, as in VCF); the first three are kept."""
-        if len(self.mismatches) < 3:
-            self.mismatches.append(f"{chrom}:{pos} {ref}")
-
-    def check_build(self, n_rows: int, genome: Genome) -> None:
-        """Warn when many REF alleles differ from the genome (VCF and FASTA of different builds)."""
-        bad = self.statuses.get("ref_mismatch", 0)
-        if bad and bad >= max(3, 0.05 * n_rows):
-            log.warning(
-                "%d of %d variants have a REF that differs from the genome (e.g. %s): are the VCF and %s "
-                "on the same build?",
-                bad,
-                n_rows,
-                ", ".join(self.mismatches),
-                genome.path,
-            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +310,9 @@ class Run:
         Rows scored and written at a time.
     resume : bool
         Continue after the rows already in the partial file(s).
+    skip_malformed : bool
+        Lines that are not VCF records become rows with status ``malformed`` (not with a
+        ``.vcf.gz`` output, which could not hold them).
     """
 
     vcf: str
@@ -352,10 +321,16 @@ class Run:
     shard: tuple[int, int] | None
     chunk_size: int
     resume: bool
+    skip_malformed: bool = False
     fmt: str = field(init=False)
 
     def __post_init__(self):
         self.fmt = output_format(self.out)
+        if self.skip_malformed and self.fmt == ".vcf.gz":
+            raise ZooError(
+                f"--out {self.out}: a VCF output cannot hold malformed lines; with --skip-malformed write "
+                f".tsv, .tsv.gz or .parquet"
+            )
 
     @property
     def partial(self) -> str:
@@ -363,17 +338,19 @@ class Run:
 
     def chunks(self) -> Iterator[list[Variant]]:
         """The run's rows in chunks of ``chunk_size``, streamed."""
-        return chunks(shard_rows(self.vcf, self.genome, self.shard), self.chunk_size)
+        return chunks(shard_rows(self.vcf, self.genome, self.shard, self.skip_malformed), self.chunk_size)
 
     def make_folder(self) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(self.out)) or ".", exist_ok=True)
 
     def discard_if_empty(self, n_rows: int) -> None:
-        """Remove the partial file of a run without rows and say so."""
-        if n_rows == 0:
+        """A VCF without records is an error (its partial file removed); an empty shard of an array
+        job larger than the VCF is not: it writes an output without rows."""
+        if n_rows == 0 and self.shard:
+            log.warning("shard %d/%d of %s has no records: writing %s without rows", *self.shard, self.vcf, self.out)
+        elif n_rows == 0:
             os.remove(self.partial)
-            shard = self.shard
-            raise ZooError(f"{self.vcf}: no records to score" + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
+            raise ZooError(f"{self.vcf}: the VCF has no records to score")
 
     def finish(self, scorer: Scorer, tally: Tally, n_rows: int) -> None:
         """Warn about a build mismatch and turn the complete partial file into ``out``."""

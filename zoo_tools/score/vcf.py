@@ -23,9 +23,11 @@ import os
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.genome import Genome
+from zoo_tools.data.variants import vcf_records
 from zoo_tools.score.distributed import score_vcf_distributed
-from zoo_tools.score.resume import PartialTable, resume_point
-from zoo_tools.score.stream import Run, Scorer, Tally, scorer_options
+from zoo_tools.score.guards import Tally, check_build, run_lock
+from zoo_tools.score.resume import PartialTable, resume_point, stopped_run
+from zoo_tools.score.stream import Run, Scorer, scorer_options
 
 
 def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
@@ -46,6 +48,7 @@ def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
     with (
         PartialTable(run.partial, scorer, done) as table,
         progress_bar(desc=f"scoring {os.path.basename(run.vcf)}", unit="variant") as bar,
+        stopped_run(run.partial),
     ):
         for chunk in rows:
             tally.add_rows(chunk, scorer.status)
@@ -75,6 +78,8 @@ def score_vcf(
     accelerator: str = "auto",
     num_nodes: int = 1,
     strategy: str = "ddp",
+    skip_malformed: bool = False,
+    allow_build_mismatch: bool = False,
 ) -> dict:
     """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
 
@@ -82,35 +87,48 @@ def score_vcf(
     ----------
     model : ZooModel or siamese model
         A sequence-only model with a fixed input length.
-    vcf : str
-        The variants (``POS`` 1-based, as in VCF); multi-allelic records are split.
-    genome : Genome
-        The reference the windows are read from.
+    vcf, genome : str, Genome
+        The variants (``POS`` 1-based, as in VCF; multi-allelic records split) and their reference.
     out : str
         The scores file; its name's ending picks the format.
-    tasks : list of str, optional
-        Task names (or patterns) to score; default all.
-    kinds, window_bins, rc, batch_size, pseudocount, fast
-        What is scored and how (:class:`~zoo_tools.score.stream.Scorer`).
+    tasks, kinds, window_bins, rc, batch_size, pseudocount, fast
+        What is scored and how: task names or patterns (default all), then as
+        :class:`~zoo_tools.score.stream.Scorer` takes them.
     resume, shard, chunk_size
         Continue an interrupted run; only records ``i-1, i-1+n, ...`` of ``shard = (i, n)``; rows
         per chunk (:class:`~zoo_tools.score.stream.Run`).
     device, devices, accelerator, num_nodes, strategy
         One device (default CUDA when available), or Lightning's predict loop on ``devices`` x
         ``num_nodes`` processes (:func:`~zoo_tools.score.distributed.score_vcf_distributed`), same output.
+    skip_malformed, allow_build_mismatch : bool
+        Rows with status ``malformed`` for lines that are not VCF records (default: stop at the
+        first, naming it); score a VCF whose ``##contig`` lengths say it is of another build than
+        the FASTA (:func:`~zoo_tools.score.guards.check_build`; default: stop).
 
     Returns
     -------
     dict
         ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path, "columns": [...]}``.
     """
-    run = Run(vcf, genome, out, shard, chunk_size, resume)
+    run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
+    check_build(vcf, vcf_records(vcf)[0], genome, allow_build_mismatch)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
-        opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast)
-        return score_vcf_distributed(model, vcf, genome, out, *opts, devices, accelerator, num_nodes, strategy)
+        opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast, devices)
+        return score_vcf_distributed(model, vcf, genome, out, *opts, accelerator, num_nodes, strategy, skip_malformed)
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
-    scorer = Scorer(model, genome, device=device, **options)
-    tally, n_rows, done = _stream(run, scorer)
-    run.discard_if_empty(n_rows)
-    run.finish(scorer, tally, n_rows)
-    return {"rows": n_rows, "statuses": tally.statuses, "resumed_after": done, "out": out, "columns": scorer.columns}
+    return _score_here(run, Scorer(model, genome, device=device, **options))
+
+
+def _score_here(run: Run, scorer: Scorer) -> dict:
+    """One process, one device: the run scored into its output under the output's lock."""
+    with run_lock(run.out):
+        tally, n_rows, done = _stream(run, scorer)
+        run.discard_if_empty(n_rows)
+        run.finish(scorer, tally, n_rows)
+    return {
+        "rows": n_rows,
+        "statuses": tally.statuses,
+        "resumed_after": done,
+        "out": run.out,
+        "columns": scorer.columns,
+    }
