@@ -229,3 +229,19 @@ def test_a_vcf_of_another_build_stops_before_scoring(model, genome, tmp_path):
     # the warning names distinct records (one for the two ALTs of 'mm')
     warning = [x for x in res.stderr.splitlines() if "could not be scored" in x][0]
     assert warning.count(":3 T") == 1 and "out_of_bounds 1" in warning
+
+
+def test_bcf_reads_as_its_vcf(genome, tmp_path):
+    """BCF (binary) goes through htslib: same rows as the text VCF, samples not parsed, no line numbers."""
+    fa, seqs = genome
+    body = [line + "\tGT\t0/1" for line in snvs(seqs, 4)] + ["chr1\t300\tm\tC\tT,G\t.\tPASS\t.\tGT\t1/2"]
+    head = HEAD + "##contig=<ID=chr1,length=600>\n##contig=<ID=chr2,length=500>\n"
+    head += '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    text = write_vcf(tmp_path / "a.vcf", body, head=head, cols=COLS.rstrip("\n") + "\tFORMAT\tS1\n")
+    with pysam.VariantFile(text) as src, pysam.VariantFile(str(tmp_path / "a.bcf"), "wb", header=src.header) as dst:
+        for rec in src:
+            dst.write(rec)
+    a, b = read_variants(text), read_variants(str(tmp_path / "a.bcf"))
+    assert b.line.tolist() == [0] * 6 and a.line.tolist() == [6, 7, 8, 9, 10, 10]
+    pd.testing.assert_frame_equal(a.drop(columns="line"), b.drop(columns="line"))
+    assert b.alt.tolist()[-2:] == ["T", "G"] and b.record.tolist()[-2:] == [4, 4]

@@ -18,7 +18,7 @@ import torch
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar, quiet_lightning
 from zoo_tools.data.genome import Genome
-from zoo_tools.score.guards import Tally
+from zoo_tools.score.guards import Tally, launcher_lock
 from zoo_tools.score.resume import PartialTable, resume_point
 from zoo_tools.score.stream import Run, Scorer, scorer_options
 
@@ -253,15 +253,13 @@ def score_vcf_distributed(
     _check_not_complete(run)
     run.make_folder()
     module = scoring_module(model, run, options)
-    trainer = _predict(module, accelerator, devices, num_nodes, strategy)
-    resumed = int(
-        trainer.strategy.reduce(torch.tensor(float(module.table.done), device=module.device), reduce_op="sum")
-    )
-    trainer.strategy.barrier("zoo-score-variants")
-    rank, world = trainer.global_rank, trainer.world_size
-    if rank != 0:
-        return {"rank": rank}
-    return _finish_rank0(run, module, world, resumed)
+    with launcher_lock(out):  # the launching process holds OUT.lock for all ranks
+        trainer = _predict(module, accelerator, devices, num_nodes, strategy)
+        done = torch.tensor(float(module.table.done), device=module.device)
+        resumed = int(trainer.strategy.reduce(done, reduce_op="sum"))
+        trainer.strategy.barrier("zoo-score-variants")
+        rank, world = trainer.global_rank, trainer.world_size
+        return {"rank": rank} if rank != 0 else _finish_rank0(run, module, world, resumed)
 
 
 def _finish_rank0(run: Run, module, world: int, resumed: int) -> dict:

@@ -132,6 +132,24 @@ def run_lock(out: str):
         fh.close()
 
 
+def launcher_lock(out: str):
+    """:func:`run_lock` in the process that starts a multi-device run; a no-op in the processes a
+    launcher started (``LOCAL_RANK`` or ``SLURM_PROCID`` set: Lightning's ranks, torchrun, srun).
+
+    Parameters
+    ----------
+    out : str
+        The output file.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Use in a ``with`` statement.
+    """
+    launched = "LOCAL_RANK" in os.environ or "SLURM_PROCID" in os.environ
+    return contextlib.nullcontext() if launched else run_lock(out)
+
+
 @dataclass
 class Tally:
     """Rows per status over a run (resumed rows included) and up to three distinct example records
