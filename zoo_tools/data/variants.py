@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -44,10 +45,9 @@ STATUSES = (
 )
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):
     """One ALT allele of one VCF record. ``pos`` is 1-based; ``chrom`` is the genome's spelling
-    when the contig resolved, else the VCF's."""
+    when the contig resolved, else the VCF's (a named tuple: light enough for millions of rows)."""
 
     record: int
     allele: int
@@ -76,6 +76,7 @@ class Variant:
         return "complex"
 
 
+@lru_cache(maxsize=65536)  # SNVs repeat a handful of (REF, ALT) pairs
 def allele_status(ref: str, alt: str | None) -> str | None:
     """Status from the alleles alone, or None if they look scorable.
 
@@ -311,7 +312,7 @@ def read_variants(path: str | os.PathLike, genome: Genome | None = None, skip_ma
     pandas.DataFrame
         The :class:`Variant` fields as columns (``pos`` 1-based), one row per (record, ALT).
     """
-    rows = [asdict(v) for v in iter_variants(path, genome, skip_malformed)]
+    rows = [v._asdict() for v in iter_variants(path, genome, skip_malformed)]
     if not rows:
         raise ZooError(f"{path}: the VCF has no records")
     return pd.DataFrame(rows)

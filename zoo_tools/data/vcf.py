@@ -18,6 +18,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from zoo_tools.core.errors import ZooError
 
@@ -27,8 +28,7 @@ _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 _COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One data line of a VCF: the fields scoring needs, and what is wrong with it (if anything).
 
     ``line`` is the 1-based line number in the file (header lines counted); ``pos`` is 1-based, as
@@ -109,11 +109,11 @@ def _truncated(path: str, n_lines: int, why: str) -> ZooError:
     )
 
 
-def _lines(path: str) -> Iterator[bytes]:
-    """The file's lines as bytes (newline kept), decompressing gzip/bgzip; truncation is an error."""
+def _lines(path: str) -> Iterator[str]:
+    """The file's lines (newline kept), decompressing gzip/bgzip; truncation is an error."""
     head = _magic(path)
     if head[:2] != b"\x1f\x8b":
-        with open(path, "rb") as fh:
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             yield from fh
         return
     if _is_bgzf(head):
@@ -123,7 +123,7 @@ def _lines(path: str) -> Iterator[bytes]:
                 raise _truncated(path, _complete_lines(path), "no BGZF end-of-file block")
     n = 0
     try:
-        with gzip.open(path, "rb") as fh:
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
             for line in fh:
                 n += 1
                 yield line
@@ -158,8 +158,8 @@ def _header_line(header: Header, text: str, path: str, number: int) -> None:
     header.columns = columns
 
 
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+def _decode(raw: str) -> str:
+    return raw.rstrip("\r\n")
 
 
 def problem_of(fields: list[str], text: str) -> str | None:
@@ -199,6 +199,8 @@ def problem_of(fields: list[str], text: str) -> str | None:
 
 def _record(text: str, number: int) -> Record:
     fields = text.split("\t", 8)
+    if len(fields) >= 7 and fields[1].isdigit() and fields[0] and fields[3] and fields[4] and " " not in fields[0]:
+        return Record(number, fields[0], int(fields[1]), fields[2], fields[3], tuple(fields[4].split(",")))
     problem = problem_of(fields, text)
     if problem:
         chrom = fields[0] if len(fields) > 1 else "."
@@ -248,7 +250,7 @@ def read_vcf(path: str | os.PathLike) -> tuple[Header, Iterator[Record]]:
     return header, _records(lines, number)
 
 
-def _records(lines: Iterator[bytes], number: int) -> Iterator[Record]:
+def _records(lines: Iterator[str], number: int) -> Iterator[Record]:
     for raw in lines:
         number += 1
         text = _decode(raw)
