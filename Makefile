@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_finetune.py
 	$(BIN)/python benchmarks/bench_score.py
 	$(BIN)/python benchmarks/bench_ism.py
+	$(BIN)/python benchmarks/bench_vcf.py
 
 clean:
 	rm -rf $(DEMO_OUT) bench_out .pytest_cache notebooks/nb_out .zoo_home
