@@ -117,22 +117,29 @@ def test_demo_data_then_check_data(tmp_path):
 
 @pytest.fixture
 def user_files(tmp_path):
-    """A user's data folder: FASTA (chr1, chr2) and a bigWig covering only chr1."""
-    write_fasta(tmp_path / "g.fa", {"chr1": "ACGT" * 50, "chr2": "GGCC" * 50})
-    write_bigwig(tmp_path / "a.bw", {"chr1": 200}, [("chr1", 0, 200, 1.0)])
+    """A user's data folder: FASTA (chr1-chr4, 200 bp each) and a bigWig lacking chr2; test chr1,
+    val chr3, so chr2 and chr4 train."""
+    seqs = {"chr1": "ACGT" * 50, "chr2": "GGCC" * 50, "chr3": "ATTA" * 50, "chr4": "CAGT" * 50}
+    write_fasta(tmp_path / "g.fa", seqs)
+    cover = {c: 200 for c in ("chr1", "chr3", "chr4")}
+    write_bigwig(tmp_path / "a.bw", cover, [(c, 0, 200, 1.0) for c in cover])
+    splits = {"val": ["chr3"], "test": ["chr1"]}
     (tmp_path / "data.yaml").write_text(
-        yaml.safe_dump(
-            {"genome": "g.fa", "tracks": [{"name": "a", "path": "a.bw"}], "splits": {"val": [], "test": ["chr1"]}}
-        )
+        yaml.safe_dump({"genome": "g.fa", "tracks": [{"name": "a", "path": "a.bw"}], "splits": splits})
     )
     return tmp_path
 
 
 def test_check_data_ok(user_files):
     (user_files / "r.bed").write_text("1\t10\t50\n")
-    res = run("check-data", user_files / "data.yaml", "--regions", user_files / "r.bed", "--bin-size", "8")
+    args = ["check-data", user_files / "data.yaml", "--regions", user_files / "r.bed", "--bin-size", "8"]
+    res = run(*args, "--seq-len", "32")
     assert res.returncode == 0, res.stderr
     assert "missing contigs: chr2" in res.stdout
+    # no peaks: the genome is tiled in half-overlapping 32 bp windows (11 per 200 bp contig)
+    assert "train  : 0 peak + 22 background windows on chr2, chr4" in res.stdout
+    assert "val    : 0 peak + 11 background windows on chr3" in res.stdout
+    assert_user_error(run(*args), "no training windows at all", "--seq-len")  # 2048 bp fits in no contig
 
 
 def test_missing_file(user_files):

@@ -28,7 +28,7 @@ def _cmd_check_data(args: argparse.Namespace) -> int:
     """
     from zoo_tools.data.checks import check_data, format_check
 
-    print(format_check(check_data(args.data, regions=args.regions, bin_size=args.bin_size)))
+    print(format_check(check_data(args.data, regions=args.regions, bin_size=args.bin_size, seq_len=args.seq_len)))
     return 0
 
 
@@ -43,6 +43,12 @@ def _add_check_data(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", help="data YAML (see README: 'Bring your own ENCODE files')")
     p.add_argument("--regions", metavar="BED", help="also read every track over these regions (BED/narrowPeak)")
     p.add_argument("--bin-size", type=int, default=32, help="bin size for --regions (default 32)")
+    p.add_argument(
+        "--seq-len",
+        type=int,
+        default=2048,
+        help="window length in bp, the model's input length: training windows and --regions windows (default 2048)",
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

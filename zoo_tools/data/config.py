@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -61,10 +61,28 @@ class PeakSpec(Strict):
 
 
 class Splits(Strict):
-    """The ``splits:`` block: contigs held out for validation (``val``) and test (``test``); the rest train."""
+    """The ``splits:`` block: which windows validate and test a model; the rest train.
 
+    ``by: chromosome`` (default): the contigs listed under ``val`` and ``test`` are held out whole.
+    ``by: region``: for data on one or few contigs (e.g. ENCODE pipeline test files on chr19 only),
+    the last ``test_fraction`` of every contig is test and the ``val_fraction`` before it is val,
+    in contiguous blocks; windows straddling a block boundary are dropped so that no held-out
+    window shares sequence with a training one.
+    """
+
+    by: Literal["chromosome", "region"] = "chromosome"
     val: list[str] = Field(default_factory=list)
     test: list[str] = Field(default_factory=list)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+    test_fraction: float = Field(0.1, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _region_or_contigs(self):
+        if self.by == "region" and (self.val or self.test):
+            raise ValueError("with by: region, give val_fraction / test_fraction instead of val / test contigs")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must be below 1 (the rest trains)")
+        return self
 
 
 class AllelicSpec(Strict):

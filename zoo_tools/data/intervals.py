@@ -287,6 +287,35 @@ def load_blacklist(name_or_path: str) -> pd.DataFrame:
         ) from None
 
 
+def _gc_of(genome: Genome, cand: pd.DataFrame, length: int, block: int = 8192) -> pd.DataFrame:
+    """Candidates with <= 10% N and their GC fraction, read ``block`` windows at a time (memory
+    bounded by ``block x length`` bytes, not by the contigs' size)."""
+    keep, gc = np.zeros(len(cand), bool), np.full(len(cand), np.nan)
+    for i in range(0, len(cand), block):
+        part = cand.iloc[i : i + block]
+        codes = genome.batch_codes(part["chrom"], part["start"], length)
+        keep[i : i + len(part)] = (codes == 4).mean(1) <= 0.1
+        gc[i : i + len(part)] = gc_fraction(codes)
+    return cand[keep].assign(gc=gc[keep]).reset_index(drop=True)
+
+
+def _report_shortfall(wanted: int, got: int, candidates: int, positives: int) -> None:
+    """Warn with the real cause when fewer background windows were drawn than asked."""
+    import logging
+
+    if got >= wanted:
+        return
+    reached = f"{positives:,} peaks : {got:,} background (asked {wanted:,})"
+    if candidates < wanted:
+        cause = (
+            f"the peaks' contigs hold only {candidates:,} background tiles that overlap no peak window "
+            f"(peaks cover most of them; add contigs with data, or lower windows.background_ratio)"
+        )
+    else:
+        cause = "the background's GC content rarely matches the peaks' in some GC bins"
+    logging.getLogger(__name__).warning("GC-matched background short of the ratio: %s; %s", reached, cause)
+
+
 def gc_matched_background(
     genome: Genome,
     positives: pd.DataFrame,
@@ -319,29 +348,21 @@ def gc_matched_background(
         ``chrom, start, end, gc`` sorted by position; fewer than asked only if a GC bin has too
         few candidates (logged).
     """
-    import logging
-
     _, _, length = window_arrays(positives)
     rng = np.random.default_rng(seed)
     chroms = list(dict.fromkeys(positives["chrom"]))
     cand = tile({c: genome.contigs[c] for c in chroms}, length)
     taken = positives if exclude is None else pd.concat([positives, exclude])
     cand = cand[~overlaps(cand, taken)].reset_index(drop=True)
-    codes = genome.batch_codes(cand["chrom"], cand["start"], length)
-    mostly_acgt = (codes == 4).mean(1) <= 0.1
-    cand = cand[mostly_acgt].reset_index(drop=True)
-    cand["gc"] = gc_fraction(codes[mostly_acgt])
+    cand = _gc_of(genome, cand, length)
     pos_gc = gc_fraction(genome.batch_codes(positives["chrom"], positives["start"], length))
     edges = np.linspace(0, 1, n_bins + 1)
     want = np.histogram(pos_gc[~np.isnan(pos_gc)], edges)[0] * ratio
     cbin = np.clip(np.digitize(cand["gc"], edges) - 1, 0, n_bins - 1)
-    picks, short = [], 0
+    picks = []
     for b in range(n_bins):
         pool = np.flatnonzero(cbin == b)
-        k = int(round(want[b]))
-        short += max(k - len(pool), 0)
-        picks.append(rng.choice(pool, size=min(k, len(pool)), replace=False))
-    if short:
-        logging.getLogger(__name__).warning("GC-matched background: %d windows short in sparse GC bins", short)
+        picks.append(rng.choice(pool, size=min(int(round(want[b])), len(pool)), replace=False))
     out = cand.iloc[np.concatenate(picks)] if picks else cand.iloc[[]]
+    _report_shortfall(int(round(want.sum())), len(out), len(cand), len(positives))
     return out.sort_values(["chrom", "start"]).reset_index(drop=True)

@@ -1,14 +1,17 @@
 """Chromosome splits: which windows train, validate and test a model.
 
 Held-out windows must share no sequence with training windows, so whole contigs are held out
-(the data YAML's ``splits: {val: [...], test: [...]}``; the rest is train), and
+(the data YAML's ``splits: {val: [...], test: [...]}``; the rest is train), or, for data on one
+contig, contiguous blocks of every contig (``splits: {by: region}``, :func:`assign_region_splits`); and
 :func:`check_split_overlap` catches splits made otherwise that let neighbouring windows leak.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError, short_list
@@ -82,3 +85,60 @@ def check_split_overlap(df: pd.DataFrame) -> None:
                 f"{int(hit.sum())} {split} window(s) overlap train windows (first: {r.chrom}:"
                 f"{r.start}-{r.end}); split by chromosome so held-out windows share no sequence with training"
             )
+
+
+def assign_region_splits(df: pd.DataFrame, contigs: dict[str, int], val_fraction: float, test_fraction: float):
+    """Split windows by position inside each contig: contiguous train, val and test blocks.
+
+    On a contig of length ``n`` the train block is ``[0, a)``, val ``[a, b)`` and test ``[b, n)``
+    with ``a = n (1 - val - test)`` and ``b = n (1 - test)``; a window is assigned the block it lies
+    in, and a window straddling a boundary is dropped (so no held-out window overlaps a training one).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open), contigs spelled as in ``contigs``.
+    contigs : dict
+        Contig lengths in bp.
+    val_fraction, test_fraction : float
+        The share of each contig held out for validation and test.
+
+    Returns
+    -------
+    tuple
+        ``(windows with a split column, number dropped at block boundaries)``.
+    """
+    n = df["chrom"].map(contigs).to_numpy(dtype=float)
+    a, b = n * (1 - val_fraction - test_fraction), n * (1 - test_fraction)
+    start, end = df["start"].to_numpy(), df["end"].to_numpy()
+    split = np.where(end <= a, "train", np.where((start >= a) & (end <= b), "val", np.where(start >= b, "test", "")))
+    out = df.assign(split=split)
+    keep = split != ""
+    return out[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def split_windows(df: pd.DataFrame, splits, contigs: dict[str, int]) -> pd.DataFrame:
+    """Add the ``split`` column the data YAML's ``splits:`` block asks for (by chromosome or region).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        ``chrom, start, end`` (0-based, half-open), contigs spelled as in the genome.
+    splits : Splits
+        The data YAML's block (:class:`~zoo_tools.data.config.Splits`).
+    contigs : dict
+        The genome's contig lengths.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` with ``split``; by region, windows straddling a block boundary are left out (logged).
+    """
+    if splits.by == "chromosome":
+        return assign_splits(df, splits.val, splits.test, contigs)
+    out, dropped = assign_region_splits(df, contigs, splits.val_fraction, splits.test_fraction)
+    if dropped:
+        logging.getLogger(__name__).warning(
+            "splits by region: %d window(s) straddle a train/val/test boundary and are left out", dropped
+        )
+    return out

@@ -1,4 +1,5 @@
-"""Training windows: summit-centred peak windows plus GC-matched background, split by chromosome.
+"""A run's training windows and targets: the data YAML resolved, the windows chosen
+(:mod:`zoo_tools.data.selection`), every track binned over them, and the data report.
 
 Coordinates are 0-based half-open (``chrom, start, end``), one length (the model's input).
 """
@@ -12,12 +13,11 @@ import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.data.config import DataConfig
-from zoo_tools.data.genome import Genome
-from zoo_tools.data.intervals import centre_windows, filter_blacklist, gc_matched_background, read_bed
-from zoo_tools.data.splits import assign_splits, check_split_overlap
+from zoo_tools.data.selection import build_windows, peak_windows
 from zoo_tools.data.tracks import read_binned
 from zoo_tools.train.embeddings import embedding_shape
+
+__all__ = ["binned_windows", "build_windows", "data_report", "peak_windows", "resolve_data", "target_geometry"]
 
 log = logging.getLogger(__name__)
 
@@ -69,81 +69,6 @@ def demo_is_current(folder) -> bool:
             return (yaml.safe_load(fh) or {}).get("version") == DEMO_VERSION
     except OSError:
         return False
-
-
-def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int) -> pd.DataFrame:
-    """Summit-centred windows around the peaks of every track, near-duplicates merged.
-
-    Parameters
-    ----------
-    cfg, genome : the data YAML (its ``peaks``) and the reference.
-    seq_len : window length in bp.
-    min_spacing : a window starting less than this many bp after the last kept one is dropped.
-
-    Returns
-    -------
-    pd.DataFrame
-        ``chrom, start, end`` (0-based half-open, ``seq_len`` bp; may reach past contig ends),
-        sorted by chromosome and start.
-    """
-    if not cfg.peaks:
-        raise ZooError("the data YAML lists no peaks; add `peaks:` (or set windows.peaks=false to tile)")
-    frames = [centre_windows(read_bed(p.path, genome), seq_len)[["chrom", "start", "end"]] for p in cfg.peaks]
-    w = pd.concat(frames, ignore_index=True).sort_values(["chrom", "start"], kind="stable").reset_index(drop=True)
-    keep = np.ones(len(w), bool)
-    for _, idx in w.groupby("chrom", sort=False).indices.items():
-        last = -(10**12)
-        for i in idx:
-            if w.start.iat[i] - last < min_spacing:
-                keep[i] = False
-            else:
-                last = w.start.iat[i]
-    return w[keep].reset_index(drop=True)
-
-
-def build_windows(cfg: DataConfig, genome: Genome, seq_len: int, spec, seed: int) -> pd.DataFrame:
-    """Peak + GC-matched background windows with ``split`` and ``is_peak`` columns.
-
-    Parameters
-    ----------
-    cfg, genome : the data YAML (peaks, blacklist, splits) and the reference.
-    seq_len : window length in bp (the model's input).
-    spec : the recipe's :class:`~zoo_tools.train.config.WindowSpec` (without peaks: the genome tiled).
-    seed : the background sampling seed.
-
-    Returns
-    -------
-    pd.DataFrame
-        ``chrom, start, end`` (0-based half-open, inside contigs, blacklist-filtered), ``is_peak``,
-        ``split``, sorted by split, chromosome and start; every split non-empty.
-    """
-    if spec.peaks:
-        peaks = peak_windows(cfg, genome, seq_len, spec.min_spacing)
-        inside = (peaks.start >= 0) & (peaks.end <= peaks.chrom.map(genome.contigs))
-        peaks = peaks[inside].reset_index(drop=True)
-        bg = (
-            gc_matched_background(genome, peaks, ratio=spec.background_ratio, seed=seed)
-            if spec.background_ratio > 0
-            else peaks.iloc[:0]
-        )
-        w = pd.concat(
-            [peaks.assign(is_peak=True), bg[["chrom", "start", "end"]].assign(is_peak=False)], ignore_index=True
-        )
-    else:
-        from zoo_tools.data.intervals import tile
-
-        w = tile(genome.contigs, seq_len, seq_len // 2).assign(is_peak=False)
-    if cfg.blacklist:
-        w = filter_blacklist(w, cfg.blacklist)
-    w = assign_splits(w, cfg.splits.val, cfg.splits.test, genome.contigs)
-    check_split_overlap(w)
-    for split in ("train", "val", "test"):
-        if not (w.split == split).any():
-            raise ZooError(
-                f"no {split} windows: check `splits` in the data YAML (contigs with peaks: "
-                f"{', '.join(sorted(set(w.chrom)))})"
-            )
-    return w.sort_values(["split", "chrom", "start"], kind="stable").reset_index(drop=True)
 
 
 def data_report(windows: pd.DataFrame, targets: np.ndarray, names: list[str], bin_size: int) -> dict:

@@ -149,6 +149,11 @@ def read_pairs(ctx: RunContext) -> dict:
             + f"); see {os.path.join(ctx.out, 'allelic_records.tsv')}"
         )
     snvs, groups, target, depth, truth = pair_table(records)
+    if cfg.splits.by != "chromosome":
+        raise ZooError(
+            f"{recipe.data}: splits by {cfg.splits.by} are for the multitask and cell-type recipes; the siamese "
+            f"recipe holds out whole contigs (list them under splits.val / splits.test)"
+        )
     snvs = assign_splits(snvs, cfg.splits.val, cfg.splits.test, ctx.genome.contigs)
     split = snvs.split.to_numpy()
     idx = {s: np.flatnonzero(split == s) for s in ("train", "val", "test")}
