@@ -109,7 +109,7 @@ def assign_region_splits(df: pd.DataFrame, contigs: dict[str, int], val_fraction
         ``(windows with a split column, number dropped at block boundaries)``.
     """
     n = df["chrom"].map(contigs).to_numpy(dtype=float)
-    a, b = n * (1 - val_fraction - test_fraction), n * (1 - test_fraction)
+    a, b = np.round(n * (1 - val_fraction - test_fraction)), np.round(n * (1 - test_fraction))  # whole bp
     start, end = df["start"].to_numpy(), df["end"].to_numpy()
     split = np.where(end <= a, "train", np.where((start >= a) & (end <= b), "val", np.where(start >= b, "test", "")))
     out = df.assign(split=split)
