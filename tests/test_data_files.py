@@ -8,6 +8,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from zoo_tools.data.config import load_data_config
@@ -126,3 +127,53 @@ def test_regions_are_read_at_the_stated_width_not_the_widest_peak(tmp_path):
     res = check(data, "--regions", bed)
     assert res.returncode == 0, res.stderr
     assert "regions: 2 from" in res.stdout and "read as 1024 bp windows" in res.stdout
+
+
+def test_position_baseline_and_window_pearson_by_hand():
+    from zoo_tools.core.metrics import position_baseline, track_metrics
+
+    profile = np.array([0.0, 1.0, 3.0, 1.0])
+    train = np.stack([profile * k for k in (1.0, 2.0, 3.0)])[:, None, :]  # (3, 1, 4): one task
+    obs = np.stack([profile * k for k in (0.5, 4.0)])[:, None, :]
+    # the baseline predicts 2 x profile for both windows: per bin, corr([p, p], [0.5p, 4p])
+    flat_pred, flat_obs = np.tile(2 * profile, 2), np.concatenate([0.5 * profile, 4 * profile])
+    assert position_baseline(train, obs)[0] == pytest.approx(np.corrcoef(flat_pred, flat_obs)[0, 1])
+    pred = obs[::-1].copy()  # ranks the two windows the wrong way round
+    m = track_metrics(pred, obs, ["t"])
+    assert m["mean"]["pearson_window"] == pytest.approx(-1.0)
+
+
+def test_random_sequence_world_warns_that_position_is_all_it_learned(tmp_path):
+    """Signal shaped around every summit but independent of sequence: per-bin Pearson looks good,
+    the position-only baseline matches it, and the run says so."""
+    rng = np.random.default_rng(1)
+    contigs = {f"chr{i}": 30_000 for i in range(1, 5)}
+    write_fasta(tmp_path / "g.fa", {c: "".join(rng.choice(list("ACGT"), n)) for c, n in contigs.items()})
+    summits = {c: np.arange(1_500, n - 1_500, 2_000) for c, n in contigs.items()}
+    runs, peaks = [], []
+    for c, ss in summits.items():
+        signal = np.full(contigs[c], 0.5)
+        for s in ss:
+            d = np.arange(-600, 600)
+            signal[s + d] += 20 * np.exp(-((d / 150.0) ** 2)) * rng.uniform(0.5, 1.5)
+            peaks.append(f"{c}\t{s - 100}\t{s + 100}\tp\t0\t.\t5\t-1\t-1\t100")
+        runs += [(c, i, i + 10, float(signal[i : i + 10].mean())) for i in range(0, contigs[c], 10)]
+    write_bigwig(tmp_path / "a.bw", contigs, runs)
+    (tmp_path / "p.narrowPeak").write_text("\n".join(peaks) + "\n")
+    data = {
+        "genome": "g.fa",
+        "tracks": [{"name": "a", "path": "a.bw"}],
+        "peaks": [{"path": "p.narrowPeak", "track": "a"}],
+    }
+    data["splits"] = {"val": ["chr3"], "test": ["chr4"]}
+    (tmp_path / "data.yaml").write_text(yaml.safe_dump(data))
+    recipe = "recipes/multitask_encode.yaml"
+    sets = [f"data={tmp_path / 'data.yaml'}", "train.freeze_trunk=true", "train.epochs=3"]
+    res = run("finetune", recipe, "--out", tmp_path / "run", "--set", *sets)
+    assert res.returncode == 0, res.stderr
+    m = yaml.safe_load(open(tmp_path / "run" / "metrics.json"))
+    test = m["test"]["mean"]
+    assert test["pearson_position_baseline"] > 0.5  # position alone explains most per-bin variance
+    assert test["pearson"] <= test["pearson_position_baseline"] + 0.01
+    assert "does not beat the position-only baseline" in res.stdout
+    assert any("position-only baseline" in w for w in m["warnings"])

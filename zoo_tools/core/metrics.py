@@ -101,10 +101,35 @@ def auprc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((precision * hits).sum() / hits.sum())
 
 
+def position_baseline(train_obs: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """Per-task Pearson ``(T,)`` of a predictor that knows only where a bin sits in its window.
+
+    It predicts, for every window, the mean profile of the training windows (``(T, B)``). Over
+    summit-centred windows this scores well with no sequence at all (signal peaks at the centre),
+    so a model's per-bin Pearson means something only above it.
+
+    Parameters
+    ----------
+    train_obs : numpy.ndarray
+        ``(N_train, T, B)`` training observations (the profile is their mean over windows).
+    obs : numpy.ndarray
+        ``(N, T, B)`` observations it is scored on.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` float64 Pearson over all windows and bins, NaN for a constant task.
+    """
+    profile = np.asarray(train_obs, dtype=np.float64).mean(0, keepdims=True)
+    return pearson(np.broadcast_to(profile, np.shape(obs)), obs)
+
+
 def track_metrics(pred: np.ndarray, obs: np.ndarray, names: list[str], is_peak: np.ndarray | None = None) -> dict:
     """Per-task and mean metrics of ``(N, T, B)`` predictions against observations.
 
-    Always ``pearson``, ``pearson_log1p`` (of values clipped at 0) and ``spearman``; with an
+    Always ``pearson`` (over every window and bin), ``pearson_log1p`` (of values clipped at 0),
+    ``spearman`` and ``pearson_window`` (of each window's summed signal: whether the model ranks
+    windows, which per-bin Pearson over summit-centred windows does not show); with an
     ``is_peak`` holding both classes also ``auroc`` / ``auprc`` of the window-mean prediction for
     peak vs background windows, and ``auprc_chance`` (the peak fraction).
 
@@ -128,6 +153,7 @@ def track_metrics(pred: np.ndarray, obs: np.ndarray, names: list[str], is_peak: 
         "pearson": pearson(pred, obs),
         "pearson_log1p": pearson(np.log1p(np.clip(pred, 0, None)), np.log1p(np.clip(obs, 0, None))),
         "spearman": spearman(pred, obs),
+        "pearson_window": pearson(pred.sum(-1, keepdims=True), obs.sum(-1, keepdims=True)),
     }
     if is_peak is not None and np.asarray(is_peak).any() and not np.asarray(is_peak).all():
         score = pred.mean(-1)

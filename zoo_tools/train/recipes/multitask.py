@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.core.metrics import track_metrics
+from zoo_tools.core.metrics import position_baseline, track_metrics
 from zoo_tools.data.datasets import SeqTrackDataset
 from zoo_tools.models.card import ModelCard, task_table
 from zoo_tools.models.heads import MultiTaskHead, task_scale
@@ -263,9 +263,50 @@ def evaluate(ctx: RunContext, prep: Prepared, fitted) -> dict:
         i = st["idx"][s]
         pred = predict_split(prep.net, st["data"], i, prep.cached)
         out[s] = track_metrics(pred, st["targets"][i], names, peaks[i])
+        add_position_baseline(out[s], st["targets"][st["idx"]["train"]], st["targets"][i], names)
         if s == "test":
             plot_pred_vs_obs(pred, st["targets"][i], names, out[s], os.path.join(ctx.out, "pred_vs_obs.png"))
+    warn_below_baseline(ctx.warnings, out["test"])
     return out
+
+
+def add_position_baseline(metrics: dict, train_obs: np.ndarray, obs: np.ndarray, names: list[str]) -> None:
+    """Add ``pearson_position_baseline`` (per task and mean) to one split's track metrics.
+
+    Parameters
+    ----------
+    metrics : dict
+        :func:`~zoo_tools.core.metrics.track_metrics` of the split; updated in place.
+    train_obs, obs : numpy.ndarray
+        ``(N, T, B)`` training targets (the baseline's mean profile) and the split's targets.
+    names : list of str
+        The ``T`` task names.
+    """
+    base = position_baseline(train_obs, obs)
+    for k, n in enumerate(names):
+        metrics["per_task"][n]["pearson_position_baseline"] = float(base[k])
+    metrics["mean"]["pearson_position_baseline"] = float(np.nanmean(base))
+
+
+def warn_below_baseline(warnings: list[str], test: dict, margin: float = 0.01) -> None:
+    """Warn when the model's test per-bin Pearson does not beat the position-only baseline.
+
+    Parameters
+    ----------
+    warnings : list of str
+        The run's warnings (``metrics.json``), appended to.
+    test : dict
+        The test split's metrics with ``pearson_position_baseline``.
+    margin : float
+        How much the model must beat the baseline by (Pearson units).
+    """
+    model, base = test["mean"]["pearson"], test["mean"]["pearson_position_baseline"]
+    if not model > base + margin:
+        warnings.append(
+            f"test per-bin Pearson {model:.3f} does not beat the position-only baseline {base:.3f} (the "
+            f"training windows' mean profile, no sequence): the model has learned where signal sits in a "
+            f"window, not what in the sequence drives it (per-window Pearson {test['mean']['pearson_window']:.3f})"
+        )
 
 
 def card(ctx: RunContext, prep: Prepared, result: MultitaskResult) -> ModelCard:
