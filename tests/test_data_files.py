@@ -177,3 +177,14 @@ def test_random_sequence_world_warns_that_position_is_all_it_learned(tmp_path):
     assert test["pearson"] <= test["pearson_position_baseline"] + 0.01
     assert "does not beat the position-only baseline" in res.stdout
     assert any("position-only baseline" in w for w in m["warnings"])
+
+
+def test_embedding_cache_says_its_size_and_stops_over_budget(tmp_path, caplog):
+    from zoo_tools.core.errors import ZooError
+    from zoo_tools.train.embeddings import check_cache_room
+
+    with caplog.at_level(logging.WARNING):
+        check_cache_room(tmp_path, (1000, 2, 64, 32), budget_gb=1.0)  # 16.4 MB
+    assert f"the embedding cache (0.02 GB, 1000 x 2 x 64 x 32 float32) in {tmp_path}" in caplog.text
+    with pytest.raises(ZooError, match=r"\(1.31 GB, .*\) .* would exceed train.cache_budget_gb = 1; raise"):
+        check_cache_room(tmp_path, (40_000, 2, 128, 32), budget_gb=1.0)

@@ -95,9 +95,17 @@ def require_every_split(w: pd.DataFrame, splits) -> None:
             "inside a contig; check the peaks and the window length (zoo check-data --seq-len)"
         )
     for split in SPLITS:
-        if not (w.split == split).any():
-            named = {"train": "(all contigs not held out)", "val": splits.val, "test": splits.test}[split]
-            raise ZooError(f"splits: no {split} windows with {split} = {named}; {_suggest_split(w)}")
+        if (w.split == split).any():
+            continue
+        if splits.by == "region":
+            share = {"train": "first part", "val": "val_fraction block", "test": "last test_fraction block"}[split]
+            raise ZooError(
+                f"splits by region: no {split} windows (the {share} of each contig; val_fraction "
+                f"{splits.val_fraction:g}, test_fraction {splits.test_fraction:g}) hold no peak or background "
+                f"window; change the fractions, or add peaks there"
+            )
+        named = {"train": "(all contigs not held out)", "val": splits.val, "test": splits.test}[split]
+        raise ZooError(f"splits: no {split} windows with {split} = {named}; {_suggest_split(w)}")
 
 
 def peak_windows(cfg: DataConfig, genome: Genome, seq_len: int, min_spacing: int) -> pd.DataFrame:

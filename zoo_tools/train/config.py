@@ -101,6 +101,8 @@ class TrainSpec(Strict):
     lr, trunk_lr, weight_decay : AdamW with a one-cycle schedule; the head's peak learning rate, the
         trunk's (default ``lr / 10``), the weight decay.
     freeze_trunk, head_warmup_epochs : the trunk never trains; or stays frozen for the first epochs.
+    cache_budget_gb : the most disk the embedding cache of a frozen trunk may take (GB); a cache
+        that would need more stops the run before writing, with the size it needs.
     rc, max_shift : reverse-complement and shift (bp) augmentation of training windows.
     grad_clip, precision : gradient-norm clipping (0: off); Lightning's ``precision``.
     seed, deterministic : seeds of everything; Lightning's deterministic algorithms.
@@ -115,6 +117,7 @@ class TrainSpec(Strict):
     trunk_lr: float | None = Field(None, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     freeze_trunk: bool = False
+    cache_budget_gb: float = Field(50.0, gt=0)
     head_warmup_epochs: int = Field(1, ge=0)
     rc: bool = False
     max_shift: int = Field(0, ge=0)

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar
 
 
@@ -66,7 +67,7 @@ class EmbeddingDataset(torch.utils.data.Dataset):
         return (e[0], y[0]) if single else (e, y)
 
 
-def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -> np.ndarray:
+def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64, budget_gb: float = 50.0) -> np.ndarray:
     """Trunk embeddings of every window (and its reverse complement), memory-mapped on disk.
 
     Stored in ``$ZOO_HOME/embeddings/<key>.npy`` where ``key`` hashes the model weights and the
@@ -78,6 +79,8 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
     dataset : a :class:`~zoo_tools.data.datasets.SeqTrackDataset` without augmentation.
     rc : also embed each window's reverse complement.
     key, batch_size : the file's key (:func:`data_key`); windows per trunk call.
+    budget_gb : the most the file may take (``train.cache_budget_gb``); a larger cache, or one the
+        disk has no room for, is a one-line error before anything is written.
 
     Returns
     -------
@@ -94,6 +97,7 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
         return np.load(path, mmap_mode="r")
     c, b = embedding_shape(model.trunk, dataset.seq_len)  # dataset: a SeqTrackDataset without augmentation
     shape = (len(dataset), 2, c, b) if rc else (len(dataset), c, b)
+    check_cache_room(folder, shape, budget_gb)
     tmp = folder / f"{key}.{os.getpid()}.tmp.npy"  # several DDP ranks may build it at once
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
     model.trunk.eval()
@@ -112,6 +116,33 @@ def cache_embeddings(model, dataset, rc: bool, key: str, batch_size: int = 64) -
     del out
     os.replace(tmp, path)
     return np.load(path, mmap_mode="r")
+
+
+def check_cache_room(folder, shape: tuple[int, ...], budget_gb: float) -> None:
+    """Say where the embedding cache goes and how big it is; stop if over budget or disk.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        ``$ZOO_HOME/embeddings``.
+    shape : tuple of int
+        The float32 array's shape.
+    budget_gb : float
+        ``train.cache_budget_gb``.
+    """
+    import logging
+    import shutil
+
+    need = float(np.prod(shape)) * 4
+    free = shutil.disk_usage(folder).free
+    where = f"the embedding cache ({need / 1e9:.2f} GB, {' x '.join(map(str, shape))} float32) in {folder}"
+    if need > budget_gb * 1e9 or need > free:
+        limit = f"train.cache_budget_gb = {budget_gb:g}" if need > budget_gb * 1e9 else f"{free / 1e9:.2f} GB free"
+        raise ZooError(
+            f"{where} would exceed {limit}; raise the budget, free disk space or point ZOO_HOME elsewhere, "
+            f"or train with train.freeze_trunk=false (no cache)"
+        )
+    logging.getLogger(__name__).warning("writing %s", where)
 
 
 def data_key(model_sha: str, windows: pd.DataFrame, seq_len: int, rc: bool) -> str:

@@ -199,6 +199,7 @@ def prepare(ctx: RunContext) -> Prepared:
             SeqTrackDataset(ctx.genome, windows, raw),
             False,
             data_key(ctx.base.card.sha256 or recipe.model, windows, seq_len, False),
+            budget_gb=spec.cache_budget_gb,
         )
     else:
         x = ctx.genome.batch_codes(windows.chrom.to_numpy(), windows.start.to_numpy(), seq_len)

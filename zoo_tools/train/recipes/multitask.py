@@ -83,6 +83,11 @@ class MultitaskResult(RunResult):
                 else ""
             ),
         ]
+        if "pearson_position_baseline" in t:  # runs of 0.2.0 lack it
+            lines.append(
+                f"  against a position-only baseline (mean training profile) Pearson "
+                f"{t['pearson_position_baseline']:.3f}; per-window (summed) Pearson {t['pearson_window']:.3f}"
+            )
         bal = self.data_report["class_balance"]
         lines.append(
             "  windows (peak/background): "
@@ -128,7 +133,7 @@ def _datasets(ctx: RunContext, net, windows, targets, idx, cached: bool):
     perm = rc_task_perm(task_table(pd.DataFrame([t.model_dump() for t in cfg.tracks])))
     if cached:
         key = data_key(ctx.base.card.sha256 or ctx.recipe.model, windows, ctx.base.card.seq_len, spec.rc)
-        emb = cache_embeddings(net, plain, spec.rc, key)
+        emb = cache_embeddings(net, plain, spec.rc, key, budget_gb=spec.cache_budget_gb)
         return (
             {
                 s: EmbeddingDataset(emb[i], targets[i], spec.rc and s == "train", spec.seed, perm)
