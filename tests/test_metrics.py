@@ -40,6 +40,16 @@ def test_track_metrics_shape(arrays):
     peaks = np.arange(30) < 10
     m = track_metrics(pred, obs, ["a", "b", "c"], is_peak=peaks)
     assert set(m["per_task"]) == {"a", "b", "c"}
-    assert set(m["mean"]) == {"pearson", "pearson_log1p", "spearman", "auroc", "auprc", "auprc_chance"}
+    assert set(m["mean"]) == {
+        "pearson",
+        "pearson_log1p",
+        "spearman",
+        "pearson_window",
+        "auroc",
+        "auprc",
+        "auprc_chance",
+    }
+    summed = [pearsonr(pred[:, t].sum(-1), obs[:, t].sum(-1))[0] for t in range(3)]  # each window's total
+    assert [m["per_task"][n]["pearson_window"] for n in "abc"] == pytest.approx(summed, abs=1e-12)
     assert m["mean"]["auprc_chance"] == pytest.approx(1 / 3)
     assert m["mean"]["pearson"] == pytest.approx(np.mean(pearson(pred, obs)))

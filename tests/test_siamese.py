@@ -161,7 +161,7 @@ def test_siamese_model_scores_a_vcf(siamese_run, world, tmp_path):
     res = run("score-variants", "--model", f"local:{out_dir}", "--vcf", vcf, "--genome", fasta, "--out", out)
     assert res.returncode == 0, res.stderr[-2000:]
     s = read_scores(str(out))
-    assert list(s.columns[7:]) == ["cellA:diff", "cellC:diff", "cellB:diff", "max_abs_effect"]
+    assert list(s.columns[8:]) == ["cellA:diff", "cellC:diff", "cellB:diff", "max_abs_effect"]
     snv = s[(s.ref.str.len() == 1) & (s.alt.str.len() == 1)].head(8)
     model = load_model(f"local:{out_dir}")
     ref, alt = allele_codes(Genome(os.path.join(world, "genome.fa")), snv, model.card.seq_len)
