@@ -117,7 +117,7 @@ def run_lock(out: str):
             fh.close()
             raise ZooError(
                 f"{out} is being written by another zoo run ({_holder(path)}); wait for it to finish, or "
-                f"choose another --out (if no such run exists, remove {path})"
+                f"choose another --out"
             ) from None
         if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino:
             break
