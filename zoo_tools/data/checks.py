@@ -52,7 +52,33 @@ def check_data(path: str, regions: str | None = None, bin_size: int = 32, seq_le
     out.update(tracks=tracks, peaks=peaks, splits=by_split, windows=counts, seq_len=seq_len, split_by=cfg.splits.by)
     if signal:
         out["regions"] = signal
+    if cfg.genes:
+        out["genes"] = gene_report(cfg.genes, genome)
     return out
+
+
+def gene_report(path: str, genome: Genome) -> dict:
+    """What a gene annotation gives on this genome: genes per contig and genes skipped, by reason.
+
+    Parameters
+    ----------
+    path : str
+        GTF or GFF3 (the data YAML's ``genes:``).
+    genome : Genome
+        Contigs resolved through aliases.
+
+    Returns
+    -------
+    dict
+        ``path``, ``n`` (genes kept), ``per_contig`` ``{contig: genes}`` in genome order, ``skipped``
+        ``{reason: genes}``.
+    """
+    from zoo_tools.data.genes import read_genes
+
+    table = read_genes(path, genome)
+    per = table.genes.chrom.value_counts()
+    per_contig = {c: int(per[c]) for c in genome.contigs if c in per}
+    return dict(path=path, n=len(table.genes), per_contig=per_contig, skipped=table.skipped)
 
 
 def _check_coverage(path: str, cfg, tracks: list[dict], w) -> None:
@@ -152,6 +178,11 @@ def format_check(s: dict) -> str:
         n = s["windows"][name]
         lines.append(f"  {name:<6} : {n['peak']:,} peak + {n['background']:,} background windows on {shown}")
     lines.append(f"  windows: {s['seq_len']:,} bp (--seq-len), split by {s['split_by']}, as zoo finetune chooses them")
+    if "genes" in s:
+        g = s["genes"]
+        contigs = ", ".join(f"{c} {n}" for c, n in list(g["per_contig"].items())[:8])
+        skipped = "; skipped: " + ", ".join(f"{k} {v}" for k, v in g["skipped"].items()) if g["skipped"] else ""
+        lines.append(f"  genes  : {g['n']:,} from {g['path']} ({contigs}){skipped}")
     if "regions" in s:
         r = s["regions"]
         lines.append(

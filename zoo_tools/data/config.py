@@ -9,6 +9,7 @@ The data YAML is how a user brings their own files::
       - {path: ENCFF...bed.gz, track: k562_atac}
     splits: {val: [chr8, chr10], test: [chr9, chr18]}   # the rest is train
     blacklist: hg38                       # optional: BED path or a genome gReLU ships one for
+    genes: gencode.v44.basic.annotation.gtf.gz   # optional: gene annotation (GTF or GFF3)
 
 Relative paths are resolved against the YAML file's folder.
 """
@@ -108,7 +109,8 @@ class DataConfig(Strict):
     """A data YAML (see the module docstring), validated; track names are unique, peaks name a track.
 
     ``genome`` (FASTA with ``.fai`` index), ``tracks`` (at least one), ``peaks``, ``splits``,
-    ``blacklist`` (a BED path or a genome gReLU ships a blacklist for) and ``allelic``.
+    ``blacklist`` (a BED path or a genome gReLU ships a blacklist for), ``allelic`` and ``genes``
+    (a GTF or GFF3 gene annotation, gzip ok).
     """
 
     genome: str
@@ -117,6 +119,7 @@ class DataConfig(Strict):
     splits: Splits = Field(default_factory=Splits)
     blacklist: str | None = None
     allelic: AllelicSpec | None = None
+    genes: str | None = None
 
     @model_validator(mode="after")
     def _names(self) -> DataConfig:
@@ -252,12 +255,15 @@ def load_data_config(path: str | os.PathLike, check_files: bool = True) -> DataC
         p.path = _resolve(base, p.path)
     if cfg.allelic:
         cfg.allelic.path = _resolve(base, cfg.allelic.path)
+    if cfg.genes:
+        cfg.genes = _resolve(base, cfg.genes)
     if cfg.blacklist and (os.sep in cfg.blacklist or "." in cfg.blacklist):
         cfg.blacklist = _resolve(base, cfg.blacklist)
     if check_files:
         checks = [("genome", cfg.genome)] + [(f"tracks[{i}].path", t.path) for i, t in enumerate(cfg.tracks)]
         checks += [(f"peaks[{i}].path", p.path) for i, p in enumerate(cfg.peaks)]
         checks += [("allelic.path", cfg.allelic.path)] if cfg.allelic else []
+        checks += [("genes", cfg.genes)] if cfg.genes else []
         for key, file in checks:
             if not os.path.isfile(file):
                 raise ZooError(f"{path}: key '{key}': file not found: {file} (paths are relative to the YAML's folder)")

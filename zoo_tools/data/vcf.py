@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.data.textfile import magic_bytes, text_lines
 
-# the 28-byte empty block that ends every complete BGZF file (SAM/BAM spec, section 4.1.2)
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 _COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER")
 
@@ -58,16 +57,6 @@ class Header:
     lines: int = 0
 
 
-def _magic(path: str, n: int = 18) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
-
-
-def _is_bgzf(head: bytes) -> bool:
-    """A gzip member with the ``BC`` extra subfield (FLG.FEXTRA set) is a BGZF block."""
-    return len(head) >= 18 and head[:2] == b"\x1f\x8b" and head[3] & 4 and head[12:14] == b"BC"
-
-
 def is_bcf(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a BCF file (binary VCF, plain or BGZF-compressed).
 
@@ -80,7 +69,7 @@ def is_bcf(path: str | os.PathLike) -> bool:
     bool
         True when its (decompressed) first bytes are ``BCF\\x02``.
     """
-    head = _magic(str(path))
+    head = magic_bytes(str(path))
     if head[:2] == b"\x1f\x8b":
         try:
             with gzip.open(path, "rb") as fh:
@@ -88,47 +77,6 @@ def is_bcf(path: str | os.PathLike) -> bool:
         except (OSError, EOFError, zlib.error):
             return False
     return head[:4] == b"BCF\x02"
-
-
-def _complete_lines(path: str) -> int:
-    """Complete lines that can be decompressed from a damaged gzip file before it breaks off."""
-    n = 0
-    try:
-        with gzip.open(path, "rb") as fh:
-            for line in fh:
-                n += line.endswith(b"\n")
-    except (OSError, EOFError, zlib.error):
-        pass
-    return n
-
-
-def _truncated(path: str, n_lines: int, why: str) -> ZooError:
-    return ZooError(
-        f"{path}: the file is truncated or damaged ({why}); line {n_lines} is the last complete line. "
-        f"Download or compress it again (bgzip) and check its size"
-    )
-
-
-def _lines(path: str) -> Iterator[str]:
-    """The file's lines (newline kept), decompressing gzip/bgzip; truncation is an error."""
-    head = _magic(path)
-    if head[:2] != b"\x1f\x8b":
-        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-            yield from fh
-        return
-    if _is_bgzf(head):
-        with open(path, "rb") as fh:
-            fh.seek(max(os.path.getsize(path) - len(BGZF_EOF), 0))
-            if fh.read() != BGZF_EOF:
-                raise _truncated(path, _complete_lines(path), "no BGZF end-of-file block")
-    n = 0
-    try:
-        with gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-            for line in fh:
-                n += 1
-                yield line
-    except (OSError, EOFError, zlib.error) as err:
-        raise _truncated(path, n, " ".join(str(err).split()) or type(err).__name__) from None
 
 
 def _contig(line: str) -> tuple[str, int | None] | None:
@@ -227,7 +175,7 @@ def read_vcf(path: str | os.PathLike) -> tuple[Header, Iterator[Record]]:
         turns out truncated (naming the last complete line).
     """
     path = str(path)
-    lines = _lines(path)
+    lines = text_lines(path)
     header, number = Header(), 0
     for raw in lines:
         number += 1
