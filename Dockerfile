@@ -24,6 +24,7 @@ RUN pip install --no-cache-dir \
     "pybigtools>=0.3,<0.4" \
     "pyfaidx>=0.8.1,<0.10" \
     "cyvcf2>=0.31,<0.36" \
+    "gtfparse>=3.0.5,<4" \
     "pandas>=2.0,<3" \
     "numpy>=1.26,<3" \
     "scipy>=1.11,<2" \

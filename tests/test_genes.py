@@ -8,7 +8,7 @@ import gzip
 import pytest
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.data.genes import merge_intervals, read_genes
+from zoo_tools.data.genes import _merge_intervals, read_genes
 from zoo_tools.data.genome import Genome
 
 from .conftest import write_fasta
@@ -80,7 +80,7 @@ def test_union_merges_every_transcript(files):
     assert g.loc["G1", "exons"] == ((100, 300), (500, 900)) and g.loc["G1", "tss"] == 100
     assert g.loc["G2", "exons"] == ((800, 1000), (1200, 1500)) and g.loc["G2", "tss"] == 1499
     assert g.loc["G1", "transcript"] == "union"
-    assert merge_intervals([5, 0, 10], [8, 5, 12]) == ((0, 8), (10, 12))
+    assert _merge_intervals([5, 0, 10], [8, 5, 12]) == ((0, 8), (10, 12))
 
 
 def test_gff3_gives_the_same_table(files, tmp_path):

@@ -91,14 +91,22 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    """predict tracks over regions (h5, npz or bigWig output)
+    """predict tracks over regions (h5, npz or bigWig output) or genes (a gene-level table)
 
     Predict every task over the regions of a BED file (each re-centred to the model's input length). OUT.h5 /
-    OUT.npz hold the arrays and coordinates; OUT.bw writes one bigWig per task (OUT.<task>.bw).
+    OUT.npz hold the arrays and coordinates; OUT.bw writes one bigWig per task (OUT.<task>.bw). With --genes
+    GTF, one row per gene and task (OUT.tsv, .tsv.gz or .parquet): the TSS signal, the exon signal and the
+    share of the gene's exons the window covers.
     """
     from zoo_tools.score import predict_regions
 
     how = dict(tasks=args.tasks, batch_size=args.batch_size, rc_average=args.rc, precision=args.precision)
+    if args.genes:
+        from zoo_tools.score.genes import predict_genes
+
+        how.update(k=args.tss_bins, trust=args.trust_checkpoint)
+        print(predict_genes(args.spec, args.genome, args.genes, args.out, transcript=args.transcript, **how))
+        return 0
     out = predict_regions(args.spec, args.genome, args.regions, args.out, trust=args.trust_checkpoint, **how)
     print(out)
     return 0
@@ -134,8 +142,17 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "predict", _cmd_predict)
     p.add_argument("spec", help="model spec")
     p.add_argument("--genome", required=True, help="FASTA (with .fai)")
-    p.add_argument("--regions", required=True, help="BED / narrowPeak of regions")
-    p.add_argument("--out", required=True, help="output file: .h5, .npz or .bw")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--regions", help="BED / narrowPeak of regions")
+    where.add_argument("--genes", metavar="GTF", help="gene annotation (GTF or GFF3, gzip ok): one row per gene x task")
+    p.add_argument("--out", required=True, help="output file: .h5, .npz or .bw (with --genes: .tsv, .tsv.gz, .parquet)")
+    p.add_argument("--tss-bins", type=int, default=1, help="with --genes: tss_signal sums the TSS bin +- K bins (1)")
+    p.add_argument(
+        "--transcript",
+        choices=["canonical", "union"],
+        default="canonical",
+        help="with --genes: the canonical transcript's exons (tagged, else the longest) or all transcripts' union",
+    )
     add_tasks(p)
     p.add_argument("--batch-size", type=int, default=64, help="sequences per batch (default 64)")
     p.add_argument("--rc", action="store_true", help="average with the reverse-complement prediction")

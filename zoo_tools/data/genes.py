@@ -55,18 +55,9 @@ class GeneTable:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def annotation_format(path: str) -> str:
+def _annotation_format(path: str) -> str:
     """``gtf`` or ``gff3``: from the name (``.gtf``, ``.gff3``, ``.gff``, optionally ``.gz``), else
-    from the first data line's attributes (``key "value";`` is GTF, ``key=value;`` GFF3).
-
-    Parameters
-    ----------
-    path : str
-
-    Returns
-    -------
-    str
-    """
+    from the first data line (``key "value";`` is GTF, ``key=value;`` GFF3)."""
     name = path.lower().removesuffix(".gz").removesuffix(".bgz")
     if name.endswith(".gtf"):
         return "gtf"
@@ -113,21 +104,8 @@ def line_problem(fields: list[str], fmt: str) -> str | None:
     return None
 
 
-def check_lines(path: str, fmt: str) -> int:
-    """Check every line of an annotation file before it is parsed; returns the data lines.
-
-    Parameters
-    ----------
-    path : str
-        The GTF / GFF3 (gzip ok).
-    fmt : str
-        ``gtf`` or ``gff3``.
-
-    Returns
-    -------
-    int
-        The number of data lines (not ``#`` comments or blank).
-    """
+def _check_lines(path: str, fmt: str) -> int:
+    """Check every data line before gtfparse reads the file (a bad one names its line); count them."""
     n = 0
     for number, line in enumerate(text_lines(path), 1):
         text = line.rstrip("\r\n")
@@ -192,8 +170,8 @@ def read_annotation(path: str) -> pd.DataFrame:
     from gtfparse import read_gtf
 
     path = str(require_file(path, "gene annotation", "give a GTF or GFF3 file (gzip ok)"))
-    fmt = annotation_format(path)
-    if check_lines(path, fmt) == 0:
+    fmt = _annotation_format(path)
+    if _check_lines(path, fmt) == 0:
         raise ZooError(f"{path}: no gene, transcript or exon lines; is it a GTF / GFF3?")
     logging.getLogger("gtfparse").setLevel(logging.WARNING)
     raw = read_gtf(path, expand_attribute_column=fmt == "gtf", result_type="pandas")
@@ -208,18 +186,8 @@ def read_annotation(path: str) -> pd.DataFrame:
     return df[cols].astype(types).reset_index(drop=True)
 
 
-def merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[tuple[int, int], ...]:
-    """The union of half-open intervals, sorted, touching ones joined.
-
-    Parameters
-    ----------
-    starts, ends : numpy.ndarray
-        0-based half-open bounds.
-
-    Returns
-    -------
-    tuple of (int, int)
-    """
+def _merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """The union of 0-based half-open intervals, sorted, touching ones joined."""
     order = np.argsort(starts, kind="stable")
     out: list[list[int]] = []
     for s, e in zip(np.asarray(starts)[order], np.asarray(ends)[order]):
@@ -233,18 +201,13 @@ def merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[tuple[int, in
 def _choose(tx: pd.DataFrame, transcript: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """``(transcript id or "union", exons)`` of one gene's exon rows (0-based ``start0``, ``end``)."""
     if transcript == "union":
-        return "union", merge_intervals(tx.start0.to_numpy(), tx.end.to_numpy())
+        return "union", _merge_intervals(tx.start0.to_numpy(), tx.end.to_numpy())
     lengths = (tx.end - tx.start0).groupby(tx.transcript_id, sort=False).sum()
     tags = tx.groupby("transcript_id", sort=False)["tag"].first().astype(str)
-    chosen = None
-    for want in _CANONICAL:
-        tagged = [t for t in lengths.index if want in tags[t].split(",")]
-        if tagged:
-            chosen = max(tagged, key=lambda t: lengths[t])
-            break
-    chosen = chosen if chosen is not None else lengths.idxmax()
+    tagged = ([t for t in lengths.index if want in tags[t].split(",")] for want in _CANONICAL)
+    chosen = max(next((t for t in tagged if t), list(lengths.index)), key=lambda t: lengths[t])
     rows = tx[tx.transcript_id == chosen]
-    return str(chosen), merge_intervals(rows.start0.to_numpy(), rows.end.to_numpy())
+    return str(chosen), _merge_intervals(rows.start0.to_numpy(), rows.end.to_numpy())
 
 
 def gene_rows(df: pd.DataFrame, transcript: str = "canonical") -> tuple[pd.DataFrame, int]:

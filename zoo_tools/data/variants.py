@@ -231,21 +231,8 @@ def _has_lengths(vcf) -> bool:
         return False
 
 
-def malformed_error(path: str, rec: Record) -> ZooError:
-    """The one-line error for a line that is not a VCF record.
-
-    Parameters
-    ----------
-    path : str
-        The VCF.
-    rec : Record
-        The line (its ``line`` number and ``problem``).
-
-    Returns
-    -------
-    ZooError
-        Naming the file, the line and what is wrong, with the fix.
-    """
+def _malformed_error(path: str, rec: Record) -> ZooError:
+    """The one-line error for a line that is not a VCF record (file, line, what is wrong, the fix)."""
     return ZooError(
         f"{path}, line {rec.line}: {rec.problem}; fix or remove that line, or pass --skip-malformed to "
         f"report such lines as rows with status 'malformed' and go on"
@@ -290,7 +277,7 @@ def iter_variants(
     for i, rec in enumerate(records):
         if rec.problem:
             if not skip_malformed:
-                raise malformed_error(path, rec)
+                raise _malformed_error(path, rec)
             yield Variant(i, 1, rec.chrom, rec.pos, ".", ".", ".", "malformed", rec.line)
             continue
         if genome is not None and rec.chrom not in aliases:

@@ -93,8 +93,7 @@ def _header_line(header: Header, text: str, path: str, number: int) -> None:
     """Add one ``#`` line to ``header``; the ``#CHROM`` line is checked."""
     if text.startswith("##"):
         header.meta.append(text)
-        contig = _contig(text)
-        if contig:
+        if contig := _contig(text):
             header.contigs[contig[0]] = contig[1]
         return
     columns = text.split("\t")
