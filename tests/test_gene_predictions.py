@@ -141,3 +141,17 @@ def test_zoo_predict_genes_on_the_demo_model(tmp_path, world):
     assert b.tss_signal == pytest.approx(pred[task, tss_bin - 2 : tss_bin + 3].sum(), rel=1e-5)
     res = run(*args[:-1], tmp_path / "genes.h5")
     assert res.returncode == 2 and "with --genes write a .tsv, .tsv.gz or .parquet" in res.stderr
+
+
+def test_log_sed_matches_borzoi_formula():
+    """baskerville compute_scores (logSED) on 2 bins x 2 targets: log2(sum alt + 1) - log2(sum ref + 1)."""
+    from zoo_tools.score.genes import borzoi_gene_bins, log_sed
+
+    ref, alt = np.array([[1.0, 10.0], [3.0, 0.0]]), np.array([[2.0, 10.0], [5.0, 1.0]])
+    got = log_sed(ref, alt, np.array([0, 1]))
+    assert got == pytest.approx([np.log2(8 / 5), np.log2(12 / 11)]) and got == pytest.approx(
+        [0.678072, 0.125531], abs=1e-6
+    )
+    # exons [5, 20) and [40, 41) on 16 bp bins from 0: bins 0, 1 and 2, each once; clipped to the output
+    assert borzoi_gene_bins([(5, 20), (18, 30), (40, 41)], 0, BIN, 4).tolist() == [0, 1, 2]
+    assert borzoi_gene_bins([(60, 100)], 0, BIN, 4).tolist() == [3]

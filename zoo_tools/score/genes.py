@@ -200,3 +200,51 @@ def predict_genes(spec: str, genome: str, genes: str, out: str, transcript: str 
         df.to_csv(out, sep="\t", index=False, float_format="%.6g")
     skipped = ", ".join(f"{k} {v}" for k, v in table.skipped.items()) or "none"
     return f"predicted {len(table.genes)} genes x {df.task.nunique()} tasks with {spec} (skipped: {skipped}) -> {out}"
+
+
+def borzoi_gene_bins(exons, out_lo: int, bin_size: int, n_bins: int) -> np.ndarray:
+    """Output bins a gene's exons touch, each once: Borzoi's gene bins (baskerville
+    ``Gene.output_slice``, any overlap: ``floor(start / bin)`` to ``ceil(end / bin)``, clipped).
+
+    Parameters
+    ----------
+    exons : sequence of (int, int)
+        0-based half-open exons.
+    out_lo, bin_size, n_bins : int
+        Genomic start of the first output bin, bin width, number of bins.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted unique bin indices in ``[0, n_bins)``.
+    """
+    idx = []
+    for s, e in exons:
+        lo, hi = max(s - out_lo, 0), max(e - out_lo, 0)
+        idx.extend(range(min(lo // bin_size, n_bins), min(-(-hi // bin_size), n_bins)))
+    return np.unique(np.array(idx, dtype=np.int64))
+
+
+def log_sed(ref: np.ndarray, alt: np.ndarray, bins: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
+    """Borzoi's gene expression effect: ``log2(sum alt + pc) - log2(sum ref + pc)`` over the gene's bins.
+
+    As baskerville's ``compute_scores`` (``logSED``): the pseudocount is added after summing the
+    bins, in the model's output units.
+
+    Parameters
+    ----------
+    ref, alt : numpy.ndarray
+        ``(B, T)`` reference and alternative predictions (bins x tasks).
+    bins : numpy.ndarray
+        The gene's bins (:func:`borzoi_gene_bins`).
+    pseudocount : float
+        ``pc``, 1 as in Borzoi.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T,)`` float64.
+    """
+    r = np.asarray(ref, np.float64)[bins].sum(0)
+    a = np.asarray(alt, np.float64)[bins].sum(0)
+    return np.log2(a + pseudocount) - np.log2(r + pseudocount)
