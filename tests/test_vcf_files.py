@@ -74,6 +74,8 @@ def test_space_separated_line_is_named_never_a_crash(model, genome, tmp_path):
     assert s.status.tolist() == ["ok", "ok", "malformed", "ok"] and s.line.tolist() == [3, 4, 5, 6]
     assert s.loc[2, "max_abs_effect"] != s.loc[2, "max_abs_effect"]  # NaN: not scored
     assert "malformed 1" in res.stdout
+    res = score(model, vcf, fa, tmp_path / "o.vcf.gz", "--skip-malformed")
+    assert_user_error(res, "a VCF output cannot hold malformed lines", ".tsv, .tsv.gz or .parquet")
 
 
 def test_stopped_run_says_it_kept_its_partial_file(model, genome, tmp_path):
