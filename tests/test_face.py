@@ -17,6 +17,8 @@ FACE = [
     "Genome",
     "make_demo_world",
     "predict_regions",
+    "read_genes",
+    "predict_genes",
     "score_vcf",
     "read_scores",
     "merge_scores",

@@ -14,6 +14,8 @@ The package face (``import zoo_tools as zt``); each name is imported on first us
 ``zt.Genome``           a FASTA reference (one-hot, reverse complement, contig aliases)
 ``zt.make_demo_world``  the planted-truth demo world (genome, tracks, peaks, VCF)
 ``zt.predict_regions``  predictions over BED regions (h5 / npz / bigWig)
+``zt.read_genes``       a GTF / GFF3 as a gene table (TSS, exons of the canonical transcript)
+``zt.predict_genes``    gene-level predictions: TSS and exon signal per gene and task
 ``zt.score_vcf``        variant effects of a VCF, one row per allele, lossless statuses
 ``zt.read_scores``      read a score table back (tsv, tsv.gz, parquet, vcf.gz)
 ``zt.merge_scores``     join the shards of a sharded scoring run
@@ -49,6 +51,8 @@ _FACE = {
     "Genome": ("zoo_tools.data.genome", "Genome"),
     "make_demo_world": ("zoo_tools.data.demo", "make_demo_world"),
     "predict_regions": ("zoo_tools.score", "predict_regions"),
+    "read_genes": ("zoo_tools.data.genes", "read_genes"),
+    "predict_genes": ("zoo_tools.score.genes", "gene_predictions"),
     "score_vcf": ("zoo_tools.score", "score_vcf"),
     "read_scores": ("zoo_tools.score", "read_scores"),
     "merge_scores": ("zoo_tools.score", "merge_scores"),
