@@ -247,3 +247,18 @@ def test_bcf_reads_as_its_vcf(genome, tmp_path):
     assert b.line.tolist() == [0] * 6 and a.line.tolist() == [6, 7, 8, 9, 10, 10]
     pd.testing.assert_frame_equal(a.drop(columns="line"), b.drop(columns="line"))
     assert b.alt.tolist()[-2:] == ["T", "G"] and b.record.tolist()[-2:] == [4, 4]
+
+
+def test_bad_input_on_several_devices_is_said_once(model, genome, tmp_path):
+    """Every rank meets the same malformed line: one line from the launching process, and the
+    per-device partial files are named when they hold rows, removed when they do not."""
+    fa, seqs = genome
+    body = snvs(seqs, 8)
+    vcf = write_vcf(tmp_path / "d.vcf", body + ["chr1 120 bad A C . . ."])
+    base = ["--devices", "2", "--accelerator", "cpu", "--chunk-size", "2"]
+    res = score(model, vcf, fa, tmp_path / "o.tsv", *base)
+    assert_user_error(res, "d.vcf, line 11: its fields are separated by spaces", "rank0-of-2.partial.tsv", "--resume")
+    early = write_vcf(tmp_path / "e.vcf", ["chr1 120 bad A C . . ."] + body)
+    res = score(model, early, fa, tmp_path / "e.tsv", *base)
+    assert_user_error(res, "e.vcf, line 3: its fields are separated by spaces")
+    assert not list(tmp_path.glob("e.tsv*"))  # nothing scored: nothing left behind

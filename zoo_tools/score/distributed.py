@@ -9,6 +9,8 @@ interleaves the files back into input order, so the output equals the one-device
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import itertools
 import os
 
@@ -18,8 +20,8 @@ import torch
 from zoo_tools.core.errors import ZooError
 from zoo_tools.core.progress import progress_bar, quiet_lightning
 from zoo_tools.data.genome import Genome
-from zoo_tools.score.guards import Tally, launcher_lock
-from zoo_tools.score.resume import PartialTable, resume_point
+from zoo_tools.score.guards import Tally, launched, launcher_lock
+from zoo_tools.score.resume import PartialTable, resume_point, stopped_run
 from zoo_tools.score.stream import Run, Scorer, scorer_options
 
 
@@ -253,13 +255,25 @@ def score_vcf_distributed(
     _check_not_complete(run)
     run.make_folder()
     module = scoring_module(model, run, options)
-    with launcher_lock(out):  # the launching process holds OUT.lock for all ranks
-        trainer = _predict(module, accelerator, devices, num_nodes, strategy)
-        done = torch.tensor(float(module.table.done), device=module.device)
-        resumed = int(trainer.strategy.reduce(done, reduce_op="sum"))
-        trainer.strategy.barrier("zoo-score-variants")
-        rank, world = trainer.global_rank, trainer.world_size
-        return {"rank": rank} if rank != 0 else _finish_rank0(run, module, world, resumed)
+    child = launched()  # read now: Lightning sets LOCAL_RANK in the launching process too, once it launches
+    try:
+        with launcher_lock(out), _stopped(out):  # the launching process holds OUT.lock for all ranks
+            trainer = _predict(module, accelerator, devices, num_nodes, strategy)
+            done = torch.tensor(float(module.table.done), device=module.device)
+            resumed = int(trainer.strategy.reduce(done, reduce_op="sum"))
+            trainer.strategy.barrier("zoo-score-variants")
+            rank, world = trainer.global_rank, trainer.world_size
+            return {"rank": rank} if rank != 0 else _finish_rank0(run, module, world, resumed)
+    except ZooError:
+        if child:  # every rank meets the same bad input: the launching process says it, once
+            raise SystemExit(2) from None
+        raise
+
+
+def _stopped(out: str):
+    """In the launching process, the per-device partial files of a run stopped by bad input are
+    removed, or kept and named (:func:`~zoo_tools.score.resume.stopped_run`)."""
+    return contextlib.nullcontext() if launched() else stopped_run(pattern=glob.escape(out) + ".rank*-of-*.partial.tsv")
 
 
 def _finish_rank0(run: Run, module, world: int, resumed: int) -> dict:

@@ -146,8 +146,18 @@ def launcher_lock(out: str):
     contextlib.AbstractContextManager
         Use in a ``with`` statement.
     """
-    launched = "LOCAL_RANK" in os.environ or "SLURM_PROCID" in os.environ
-    return contextlib.nullcontext() if launched else run_lock(out)
+    return contextlib.nullcontext() if launched() else run_lock(out)
+
+
+def launched() -> bool:
+    """Whether this process was started by a launcher (a rank of Lightning, torchrun or srun).
+
+    Returns
+    -------
+    bool
+        True when ``LOCAL_RANK`` or ``SLURM_PROCID`` is set.
+    """
+    return "LOCAL_RANK" in os.environ or "SLURM_PROCID" in os.environ
 
 
 @dataclass

@@ -9,6 +9,7 @@ rescoring; an incomplete last line is cut off.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 
 from zoo_tools.core.errors import ZooError
@@ -109,28 +110,36 @@ class PartialTable:
         self.close()
 
 
+def _rows_in(path: str) -> int:
+    with open(path, "rb") as fh:
+        return sum(line.endswith(b"\n") for line in fh) - 1  # after the header
+
+
 @contextlib.contextmanager
-def stopped_run(partial: str):
+def stopped_run(*partials: str, pattern: str | None = None):
     """When the ``with`` block stops on a :class:`ZooError` (bad input found mid-file), keep the
-    partial file only if it holds rows, and say so in the error; else remove it.
+    partial files only if they hold rows, and say so in the error; else remove them.
 
     Parameters
     ----------
-    partial : str
-        The run's partial TSV.
+    *partials : str
+        The run's partial TSVs.
+    pattern : str, optional
+        A glob of more partial files, found when the error comes (per-device files).
     """
     try:
         yield
     except ZooError as err:
-        rows = -1
-        if os.path.exists(partial):
-            with open(partial, "rb") as fh:
-                rows = sum(line.endswith(b"\n") for line in fh) - 1  # after the header
-        if rows > 0:
+        paths = [p for p in (*partials, *(sorted(glob.glob(pattern)) if pattern else [])) if os.path.exists(p)]
+        rows = {p: _rows_in(p) for p in paths}
+        if sum(max(n, 0) for n in rows.values()) > 0:
+            kept = [p for p, n in rows.items() if n > 0]
+            one = len(kept) == 1
             raise ZooError(
-                f"{err}. {partial} keeps the {rows} rows scored before it: fix the input and rerun with "
-                f"--resume to continue after them (or delete it)"
+                f"{err}. {', '.join(kept)} keep{'s' if one else ''} the {sum(max(n, 0) for n in rows.values())} rows "
+                f"scored before it: fix the input and rerun with --resume to continue after them (or delete "
+                f"{'it' if one else 'them'})"
             ) from None
-        if os.path.exists(partial):
-            os.remove(partial)
+        for p in paths:
+            os.remove(p)
         raise
