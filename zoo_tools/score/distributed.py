@@ -258,16 +258,21 @@ def score_vcf_distributed(
     child = launched()  # read now: Lightning sets LOCAL_RANK in the launching process too, once it launches
     try:
         with launcher_lock(out), _stopped(out):  # the launching process holds OUT.lock for all ranks
-            trainer = _predict(module, accelerator, devices, num_nodes, strategy)
-            done = torch.tensor(float(module.table.done), device=module.device)
-            resumed = int(trainer.strategy.reduce(done, reduce_op="sum"))
-            trainer.strategy.barrier("zoo-score-variants")
-            rank, world = trainer.global_rank, trainer.world_size
-            return {"rank": rank} if rank != 0 else _finish_rank0(run, module, world, resumed)
+            return _predict_and_gather(run, module, (accelerator, devices, num_nodes, strategy))
     except ZooError:
         if child:  # every rank meets the same bad input: the launching process says it, once
             raise SystemExit(2) from None
         raise
+
+
+def _predict_and_gather(run: Run, module, where: tuple) -> dict:
+    """Every rank scores its chunks; rank 0 then joins the files and returns the summary."""
+    trainer = _predict(module, *where)
+    done = torch.tensor(float(module.table.done), device=module.device)
+    resumed = int(trainer.strategy.reduce(done, reduce_op="sum"))
+    trainer.strategy.barrier("zoo-score-variants")
+    rank, world = trainer.global_rank, trainer.world_size
+    return {"rank": rank} if rank != 0 else _finish_rank0(run, module, world, resumed)
 
 
 def _stopped(out: str):
