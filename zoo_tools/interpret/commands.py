@@ -17,7 +17,8 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome
-from zoo_tools.interpret.inputs import load_inputs, one_hot_tensor, safe_name
+from zoo_tools.data.onehot import codes_to_tensor
+from zoo_tools.interpret.inputs import load_inputs, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def run_ism(
     table, codes = load_inputs(e.seq_len, genome, regions, seqs)
     lo, hi = _ism_span(table, e.seq_len, start, end, bool(regions))
     os.makedirs(out, exist_ok=True)
-    x = one_hot_tensor(codes)
+    x = codes_to_tensor(codes)
     eff = ism(e, x, lo, hi, batch_size=batch_size, fast=fast)
     names = np.array(table.name)
     arrays = dict(effects=eff, one_hot=x.numpy(), start=lo, end=hi, tasks=np.array(e.output_names), names=names)
@@ -145,7 +146,7 @@ def run_attributions(
     e = explain(model, tasks, window_bins, scale, combine=True)
     table, codes = load_inputs(e.seq_len, genome, regions, seqs, max_regions)
     os.makedirs(out, exist_ok=True)
-    a = attribute(e, one_hot_tensor(codes), method, 0, n_shuffles, batch_size, seed)
+    a = attribute(e, codes_to_tensor(codes), method, 0, n_shuffles, batch_size, seed)
     _save_attributions(out, a, codes, table, method, scale)
     table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
     pngs = _logos(a, table, out, method, scale, bool(regions), e.seq_len) if plot else []
@@ -160,7 +161,7 @@ def _save_attributions(out: str, a, codes: np.ndarray, table: pd.DataFrame, meth
     arrays = dict(
         hypothetical=a.hypothetical,
         contrib=a.contrib,
-        one_hot=one_hot_tensor(codes).numpy(),
+        one_hot=codes_to_tensor(codes).numpy(),
         names=np.array(table.name),
         task=a.task,
         method=method,

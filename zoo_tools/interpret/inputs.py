@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome, encode
@@ -144,24 +143,6 @@ def load_inputs(
     if genome is None:
         raise ZooError("--regions needs --genome FASTA")
     return _region_inputs(seq_len, genome, regions, max_regions)
-
-
-def one_hot_tensor(codes: np.ndarray) -> torch.Tensor:
-    """``(N, L)`` uint8 codes -> ``(N, 4, L)`` float32 one-hot tensor.
-
-    Parameters
-    ----------
-    codes : numpy.ndarray
-        ``(N, L)`` uint8, A=0, C=1, G=2, T=3, N=4.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(N, 4, L)`` float32 one-hot, A,C,G,T; N positions all-zero.
-    """
-    from zoo_tools.data.onehot import codes_to_tensor
-
-    return codes_to_tensor(codes)
 
 
 def safe_name(name: str) -> str:

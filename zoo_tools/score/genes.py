@@ -112,21 +112,21 @@ def gene_table_rows(genes: pd.DataFrame, preds: np.ndarray, starts: np.ndarray, 
     """
     names = card.tasks["name"].to_numpy()[tasks].astype(str)
     task_strand = card.tasks["strand"].to_numpy()[tasks].astype(str)
-    frames = []
+    vals, coverage = np.zeros((len(genes), len(tasks), 2)), np.zeros(len(genes))
     for g, (gene, start) in enumerate(zip(genes.itertuples(index=False), starts)):
         out_lo = int(start) + card.output_start
         w, inside = _exon_weights(gene.exons, out_lo, card.bin_size, card.n_bins)
-        total = sum(e - s for s, e in gene.exons)
+        coverage[g] = inside / max(sum(e - s for s, e in gene.exons), 1)
         mask = _tss_mask(gene.tss, out_lo, card.bin_size, card.n_bins, k)
-        vals = _gene_values(preds[g], w, mask, (task_strand == ".") | (task_strand == gene.strand))
-        frames.append(
-            pd.DataFrame(
-                {c: getattr(gene, c) for c in GENE_OUTPUT_COLUMNS[:6]}
-                | {"window_start": int(start), "task": names, "tss_signal": vals[:, 0], "exon_signal": vals[:, 1]}
-                | {"exon_coverage": inside / max(total, 1)}
-            )
-        )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=GENE_OUTPUT_COLUMNS + GENE_VALUES)
+        vals[g] = _gene_values(preds[g], w, mask, (task_strand == ".") | (task_strand == gene.strand))
+    per_gene = {c: np.repeat(genes[c].to_numpy(), len(tasks)) for c in GENE_OUTPUT_COLUMNS[:6]}
+    return pd.DataFrame(
+        per_gene
+        | {"window_start": np.repeat(np.asarray(starts, np.int64), len(tasks)), "task": np.tile(names, len(genes))}
+        | {"tss_signal": vals[..., 0].ravel(), "exon_signal": vals[..., 1].ravel()}
+        | {"exon_coverage": np.repeat(coverage, len(tasks))},
+        columns=GENE_OUTPUT_COLUMNS + GENE_VALUES,
+    )
 
 
 def gene_predictions(model, genome: Genome, genes: pd.DataFrame, tasks=None, k: int = 1, **predict) -> pd.DataFrame:

@@ -19,20 +19,13 @@ import time
 from dataclasses import dataclass, field
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.data.contigs import contig_aliases, resolve_contig
+from zoo_tools.data.contigs import resolve_contig
 from zoo_tools.data.genome import Genome
 
 log = logging.getLogger(__name__)
 
 # statuses that say the VCF and the FASTA may not belong together (others are about the alleles)
 GENOME_STATUSES = ("ref_mismatch", "out_of_bounds", "contig_missing")
-
-
-def _genome_name(name: str, names: set[str], genome: Genome) -> str | None:
-    for alias in contig_aliases(name):
-        if alias in names:
-            return alias
-    return resolve_contig(name, genome.contigs, f"genome {genome.path}")
 
 
 def length_mismatches(declared: dict[str, int | None], genome: Genome) -> tuple[list[str], int]:
@@ -52,9 +45,9 @@ def length_mismatches(declared: dict[str, int | None], genome: Genome) -> tuple[
         ``(mismatches, compared)``: ``"chr1: 248,956,422 bp in the VCF, 249,250,621 in the FASTA"``
         lines, and the number of contigs compared.
     """
-    names, bad, compared = set(genome.contigs), [], 0
+    bad, compared = [], 0
     for name, length in declared.items():
-        hit = _genome_name(name, names, genome) if length else None
+        hit = resolve_contig(name, genome.contigs, f"genome {genome.path}") if length else None
         if hit is None:
             continue
         compared += 1
@@ -186,7 +179,7 @@ class Tally:
         if len(seen) < 3 and text not in seen:
             seen.append(text)
 
-    def check_build(self, n_rows: int, genome: Genome) -> None:
+    def warn_unplaced(self, n_rows: int, genome: Genome) -> None:
         """Warn when many rows could not be placed on the genome (REF mismatches, positions past a
         contig's end, contigs it lacks): the VCF and the FASTA may be of different builds."""
         bad = {s: self.statuses.get(s, 0) for s in GENOME_STATUSES if self.statuses.get(s, 0)}

@@ -354,5 +354,5 @@ class Run:
 
     def finish(self, scorer: Scorer, tally: Tally, n_rows: int) -> None:
         """Warn about a build mismatch and turn the complete partial file into ``out``."""
-        tally.check_build(n_rows, self.genome)
+        tally.warn_unplaced(n_rows, self.genome)
         finish(self.partial, self.out, self.fmt, self.vcf, scorer)
