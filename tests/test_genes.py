@@ -150,3 +150,15 @@ def test_check_data_reports_the_annotation(files, tmp_path):
     line = [x for x in res.stdout.splitlines() if x.startswith("  genes")][0]
     assert "3 from" in line and "(1 2, 2 1)" in line
     assert "skipped: no_exons 1, contig_missing 1, past_contig_end 1" in line
+
+
+def test_wrong_path_and_wrong_build_are_one_line(files, tmp_path):
+    from .test_cli import assert_user_error, run
+
+    genome, gtf = files
+    with pytest.raises(ZooError, match=r"gene annotation not found: .*nope.gtf"):
+        read_genes(str(tmp_path / "nope.gtf"))
+    other = tmp_path / "other.gtf"  # every gene on contigs the FASTA lacks
+    other.write_text(gtf_line("chrZ", "exon", 1, 10, "+", gene_id="Z", transcript_id="Zt") + "\n")
+    res = run("predict", "demo:base", "--genome", genome.path, "--genes", other, "--out", tmp_path / "o.tsv")
+    assert_user_error(res, "other.gtf: no gene lies on the genome's contigs", "contig_missing")
