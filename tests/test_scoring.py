@@ -18,8 +18,8 @@ from zoo_tools.data.genome import Genome, encode
 from zoo_tools.data.variants import Variant, read_variants
 from zoo_tools.score.alleles import predict_alleles
 from zoo_tools.score.formats import merge_scores, read_scores
+from zoo_tools.score.rows import parse_shard
 from zoo_tools.score.stats import effect_scores, score_bins
-from zoo_tools.score.stream import parse_shard
 from zoo_tools.score.windows import allele_windows, centre_index
 from zoo_tools.zoo import load_model
 from zoo_tools.zoo.sources.grelu import grelu_side_effects_contained

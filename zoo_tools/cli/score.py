@@ -21,12 +21,24 @@ def _scored_line(args: argparse.Namespace, res: dict) -> str:
     return f"scored {res['rows']} allele(s) of {args.vcf}{resumed}: {statuses}\n  -> {res['out']}"
 
 
+def _gene_request(args: argparse.Namespace):
+    """The ``--genes`` options as a GeneRequest, or None without ``--genes``."""
+    from zoo_tools.core.errors import require_file
+    from zoo_tools.score import GeneRequest
+
+    if not args.genes:
+        return None
+    require_file(args.genes, "gene annotation", "give a GTF or GFF3 (gzip ok)")
+    return GeneRequest(args.genes, args.transcript, args.tss_bins, args.gene_signal, args.indel_stitch)
+
+
 def _cmd_score_variants(args: argparse.Namespace) -> int:
     """score the variants of a VCF with a model
 
     Predict every ALT allele of a VCF (multi-allelic records split) against its reference, centred in the
     model's window, and write one row per allele in input order with a status and per-task scores. OUT: .tsv,
-    .tsv.gz, .parquet or .vcf.gz (scores as INFO fields).
+    .tsv.gz, .parquet or .vcf.gz (scores as INFO fields). With --genes, one row per (allele, gene) for every gene
+    whose TSS or exons fall in the output window, with gene-level effects (gene_logSED) per task.
     """
     from zoo_tools.data.genome import Genome
     from zoo_tools.score import output_format, parse_scores, parse_shard, score_vcf
@@ -57,6 +69,7 @@ def _cmd_score_variants(args: argparse.Namespace) -> int:
         num_nodes=args.num_nodes,
         skip_malformed=args.skip_malformed,
         allow_build_mismatch=args.allow_build_mismatch,
+        genes=_gene_request(args),
     )
     if "rank" not in res:  # else a worker process of a multi-device run; rank 0 reports
         print(_scored_line(args, res))
@@ -154,8 +167,42 @@ def _add_score_variants(sub: argparse._SubParsersAction) -> None:
         "(another genome build; default: stop)",
     )
     _add_scoring_options(p)
+    _add_gene_options(p)
     _add_running_options(p)
     add_trust(p)
+
+
+def _add_gene_options(p: argparse.ArgumentParser) -> None:
+    """Gene-level effects: the annotation and how its genes are scored."""
+    p.add_argument(
+        "--genes",
+        metavar="GTF",
+        help="gene annotation (GTF or GFF3, gzip ok): one row per (record, ALT, gene) in the window, "
+        "with gene_logSED per task",
+    )
+    p.add_argument(
+        "--transcript",
+        default="canonical",
+        choices=["canonical", "union"],
+        help="with --genes: the canonical transcript's exons (tagged, else the longest) or all transcripts' union",
+    )
+    p.add_argument(
+        "--tss-bins", type=int, default=1, help="with --genes: the TSS signal sums the TSS bin +- K bins (1)"
+    )
+    p.add_argument(
+        "--gene-signal",
+        default="auto",
+        choices=["auto", "exon", "tss"],
+        help="with --genes: auto scores CAGE-like tasks (assay CAGE, TSS, PRO-cap) by the TSS signal and the "
+        "others by exon coverage; exon or tss: one signal for every task (default auto)",
+    )
+    p.add_argument(
+        "--no-indel-stitch",
+        dest="indel_stitch",
+        action="store_false",
+        help="with --genes: compare indels' shifted alternative bins as they are (default: stitch an aligned "
+        "prediction back from the variant's bin on, as baskerville)",
+    )
 
 
 def _add_merge_scores(sub: argparse._SubParsersAction) -> None:

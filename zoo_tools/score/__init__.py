@@ -4,12 +4,14 @@ The CLI and the package face import these names from here (the modules behind th
 """
 
 from zoo_tools.score.formats import merge_scores, output_format, read_scores
+from zoo_tools.score.gene_effects import GeneRequest
 from zoo_tools.score.regions import predict_regions
+from zoo_tools.score.rows import parse_shard
 from zoo_tools.score.stats import parse_scores
-from zoo_tools.score.stream import parse_shard
 from zoo_tools.score.vcf import score_vcf
 
 __all__ = [
+    "GeneRequest",
     "predict_regions",
     "score_vcf",
     "merge_scores",

@@ -226,6 +226,7 @@ def score_vcf_distributed(
     num_nodes: int = 1,
     strategy: str = "ddp",
     skip_malformed: bool = False,
+    genes=None,
 ) -> dict:
     """``score_vcf`` on several devices and nodes through Lightning's ``Trainer.predict``.
 
@@ -239,8 +240,8 @@ def score_vcf_distributed(
     devices, accelerator, num_nodes, strategy
         Lightning's ``Trainer`` arguments. ``strategy="ddp"`` relaunches the running script once
         per device (the CLI); in a notebook use ``"ddp_notebook"``.
-    skip_malformed : bool
-        As :func:`~zoo_tools.score.vcf.score_vcf` takes it.
+    skip_malformed, genes
+        As :func:`~zoo_tools.score.vcf.score_vcf` takes them.
 
     Returns
     -------
@@ -251,7 +252,7 @@ def score_vcf_distributed(
 
     quiet_lightning()
     run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
-    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
+    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genes, genome)
     _check_not_complete(run)
     run.make_folder()
     module = scoring_module(model, run, options)

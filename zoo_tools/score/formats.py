@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.score.gene_effects import GENE_KINDS, GENE_ROW_COLUMNS, explode
 
 BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status", "line"]
 FORMATS = (".tsv", ".tsv.gz", ".parquet", ".vcf.gz")
@@ -29,10 +30,11 @@ _KIND_TEXT = {
 _STATUS_INFO = (
     '##INFO=<ID=ZOO_STATUS,Number=1,Type=String,Description="zoo_tools score-variants status: ok, or '
     "why the allele was not scored (contig_missing, out_of_bounds, ref_mismatch, symbolic_allele, "
-    'missing_alt, invalid_allele, contig_too_short)">'
+    'missing_alt, invalid_allele, contig_too_short; no_gene_in_window: scored, no gene in the window)">'
 )
 
 
+_TEXT = {c: str for c in ("chrom", "id", "ref", "alt", "status", "gene_id", "gene_name", "gene_strand", "genes")}
 _COLUMN_LINE = ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
 
 
@@ -71,13 +73,7 @@ def read_scores(path: str) -> pd.DataFrame:
     """
     if path.endswith(".parquet"):
         return pd.read_parquet(path)
-    return pd.read_csv(
-        path,
-        sep="\t",
-        dtype={"chrom": str, "id": str, "ref": str, "alt": str, "status": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
+    return pd.read_csv(path, sep="\t", dtype=_TEXT, keep_default_na=False, na_values=[""])
 
 
 def write_rows(fh, df: pd.DataFrame) -> None:
@@ -96,8 +92,23 @@ def write_rows(fh, df: pd.DataFrame) -> None:
     os.fsync(fh.fileno())
 
 
+def _explode_tsv(partial: str, tmp: str, fmt: str, names: list[str]) -> None:
+    """A partial TSV with packed genes -> one row per gene, as TSV or TSV.gz, in blocks."""
+    first = True
+    with gzip.open(tmp, "wt") if fmt == ".tsv.gz" else open(tmp, "w") as fh:
+        for block in pd.read_csv(
+            partial, sep="\t", dtype=_TEXT, keep_default_na=False, na_values=[""], chunksize=1 << 14
+        ):
+            explode(block, names).to_csv(fh, sep="\t", index=False, header=first, float_format="%.6g", na_rep="")
+            first = False
+
+
 def finish(partial: str, out: str, fmt: str, vcf: str, scorer=None) -> None:
     """Turn the partial TSV into the requested format (atomically) and remove it.
+
+    With genes (a packed ``genes`` column), tables get one row per gene
+    (:func:`~zoo_tools.score.gene_effects.explode`); a ``.vcf.gz`` keeps one line per ALT with a
+    ``ZOO_GENES`` INFO field.
 
     Parameters
     ----------
@@ -110,20 +121,25 @@ def finish(partial: str, out: str, fmt: str, vcf: str, scorer=None) -> None:
     vcf : str
         The scored VCF (its header heads a ``.vcf.gz`` output).
     scorer : Scorer, optional
-        Unused; kept for callers that pass it.
+        Its ``names`` (the scored tasks) unpack the genes.
     """
     tmp = out + ".tmp"
-    if fmt == ".tsv":
+    genes = getattr(scorer, "genes", None) is not None
+    if fmt == ".tsv" and not genes:
         os.replace(partial, out)
         return
-    if fmt == ".tsv.gz":
+    if genes and fmt == ".parquet":
+        explode(read_scores(partial), scorer.names).to_parquet(tmp, index=False)
+    elif genes and fmt != ".vcf.gz":
+        _explode_tsv(partial, tmp, fmt, scorer.names)
+    elif fmt == ".tsv.gz":
         with open(partial, "rb") as src, gzip.open(tmp, "wb") as dst:
             while block := src.read(1 << 20):
                 dst.write(block)
     elif fmt == ".parquet":
         read_scores(partial).to_parquet(tmp, index=False)
     else:
-        write_vcf(read_scores(partial), vcf, tmp)
+        write_vcf(read_scores(partial), vcf, tmp, getattr(scorer, "names", None))
     os.replace(tmp, out)
     os.remove(partial)
 
@@ -149,9 +165,11 @@ def _vcf_lines(df: pd.DataFrame, score_cols: list[str], chrom_of: dict[int, str]
     """One VCF body line per row under the input's contig spelling: the allele, status and scores."""
     values = df[score_cols].to_numpy(dtype=np.float64)
     ids = [_info_id(c) for c in score_cols]
+    genes = df["genes"].fillna("").astype(str).tolist() if "genes" in df.columns else [""] * len(df)
     for k, row in enumerate(df[BASE_COLUMNS].itertuples(index=False)):
         fields = [f"ZOO_STATUS={row.status}"]
         fields += [f"{i}={v:.6g}" for i, v in zip(ids, values[k]) if np.isfinite(v)]
+        fields += [f"ZOO_GENES={genes[k]}"] if genes[k] else []
         chrom = chrom_of.get(int(row.record), str(row.chrom))
         yield "\t".join([chrom, str(row.pos), str(row.id), row.ref, row.alt, ".", ".", ";".join(fields)])
 
@@ -169,7 +187,16 @@ def _source_header(source_vcf: str, records: set[int]) -> tuple[list[str], dict[
     return meta + _COLUMN_LINE, chrom_of
 
 
-def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
+def _genes_info(names: list[str]) -> str:
+    """The ``##INFO`` line of the packed genes (VEP-style: a ``Format:`` of ``|``-separated fields)."""
+    fields = "|".join(GENE_ROW_COLUMNS + [f"{t}:{k}" for t in names for k in GENE_KINDS])
+    return (
+        '##INFO=<ID=ZOO_GENES,Number=.,Type=String,Description="zoo_tools gene-level effects, one entry per '
+        f'gene in the window (names percent-encoded). Format: {fields}">'
+    )
+
+
+def write_vcf(df: pd.DataFrame, source_vcf: str, path: str, names: list[str] | None = None) -> None:
     """Scores as INFO fields of a bgzipped VCF (one line per ALT: multi-allelic records split).
 
     Records keep the input VCF's contig names (the ``chrom`` column holds the genome's spelling),
@@ -184,12 +211,15 @@ def write_vcf(df: pd.DataFrame, source_vcf: str, path: str) -> None:
         The scored VCF, whose header (meta lines, then ``#CHROM`` to ``INFO``) is kept.
     path : str
         The ``.vcf.gz`` to write.
+    names : list of str, optional
+        The scored tasks, when ``df`` has a packed ``genes`` column (written as ``ZOO_GENES``).
     """
     from Bio import bgzf
 
     header, chrom_of = _source_header(source_vcf, set(df.record.astype(int).tolist()))
-    score_cols = [c for c in df.columns if c not in BASE_COLUMNS]
-    lines = header[:-1] + _info_header(score_cols) + header[-1:]
+    score_cols = [c for c in df.columns if c not in BASE_COLUMNS and c != "genes"]
+    info = _info_header(score_cols) + ([_genes_info(names or [])] if "genes" in df.columns else [])
+    lines = header[:-1] + info + header[-1:]
     with bgzf.BgzfWriter(path, "wb") as fh:
         for line in lines:
             fh.write((line + "\n").encode())
@@ -214,7 +244,8 @@ def _check_records(df: pd.DataFrame) -> None:
             f"records {missing[:5]}{'...' if len(missing) > 5 else ''} are in no shard; pass every "
             f"shard's output (--shard 1/N ... N/N)"
         )
-    dup = df.duplicated(["record", "alt"]) & ~df.alt.isna()
+    key = ["record", "alt"] + (["gene_id"] if "gene_id" in df.columns else [])
+    dup = df.duplicated(key) & ~df.alt.isna()
     if dup.any():
         raise ZooError(f"record {int(df.record[dup].iloc[0])} appears in more than one shard; pass each shard once")
 

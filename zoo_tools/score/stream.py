@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -25,14 +24,17 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome
-from zoo_tools.data.variants import Variant, iter_variants
+from zoo_tools.data.onehot import codes_to_tensor
+from zoo_tools.data.variants import Variant
 from zoo_tools.models.tasks import select_tasks
 from zoo_tools.score.alleles import predict_alleles, predict_siamese
 from zoo_tools.score.formats import BASE_COLUMNS, finish, output_format
+from zoo_tools.score.gene_effects import GeneRequest, GeneScoring, gene_scoring, pack
 from zoo_tools.score.guards import Tally
 from zoo_tools.score.patch import LocalPatch
+from zoo_tools.score.rows import chunks, shard_rows
 from zoo_tools.score.stats import effect_scores, score_bins
-from zoo_tools.score.windows import allele_windows, centre_index, change_spans
+from zoo_tools.score.windows import aligned_alt_windows, allele_windows, centre_index, change_spans
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,9 @@ class Scorer:
         Default: CUDA when available.
     fast : bool
         Use the :class:`~zoo_tools.score.patch.LocalPatch` shortcut where the trunk allows it.
+    genes : GeneScoring, optional
+        Also score the genes in each window (:mod:`~zoo_tools.score.gene_effects`): a packed
+        ``genes`` column, status ``no_gene_in_window`` for variants without one.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class Scorer:
         pseudocount: float = 1.0,
         device=None,
         fast: bool = True,
+        genes: GeneScoring | None = None,
     ):
         self.model, self.genome, self.rc, self.batch_size, self.device = model, genome, rc, batch_size, device
         self.siamese = bool(getattr(model, "is_siamese", False))
@@ -117,16 +123,24 @@ class Scorer:
         self.tasks = tasks
         self.names = card.tasks["name"].astype(str).to_numpy()[tasks].tolist()
         vbin = (self.centre - card.crop_bins * card.bin_size) // max(card.bin_size, 1)
-        self.bins = score_bins(card.n_bins, int(vbin), window_bins)
+        self.vbin = int(vbin)
+        self.bins = score_bins(card.n_bins, self.vbin, window_bins)
         self.pseudocount = pseudocount
         self.patch = None if self.siamese or not fast else LocalPatch.probe(model, self.seq_len, device=device)
         self.verified = False
         self.columns = BASE_COLUMNS + [f"{t}:{k}" for t in self.names for k in self.kinds] + ["max_abs_effect"]
+        self.genes = genes
+        if genes is not None:
+            if self.siamese:
+                raise ZooError(f"{card.name} is a siamese model (no output bins): --genes needs a binned model")
+            self.columns.append("genes")
 
     def status(self, v: Variant) -> str:
         """The row's status: the variant's own, or ``contig_too_short`` for a contig under the input length."""
         if v.status == "ok" and self.genome.contigs.get(v.chrom, 0) < self.seq_len:
             return "contig_too_short"
+        if v.status == "ok" and self.genes is not None and not self.genes.genes_of(v.chrom, v.pos - 1 - self.centre):
+            return "no_gene_in_window"
         return v.status
 
     def verify(self, ref_c: np.ndarray, alt_c: np.ndarray, spans: list) -> None:
@@ -157,112 +171,81 @@ class Scorer:
         r, a = r[:, self.tasks], a[:, self.tasks]
         scores = effect_scores(r, a, self.kinds, self.bins, self.pseudocount)
         d = scores["diff"] if "diff" in scores else effect_scores(r, a, ["diff"], self.bins)["diff"]
+        self._preds = (r, a)
         return scores, np.abs(d).max(1)
 
-    def _values(self, chosen: list[Variant]) -> np.ndarray:
-        """Score columns ``(n, columns - base columns)`` of ``ok`` variants."""
+    def _stitched(self, chosen: list[Variant], alt: np.ndarray) -> np.ndarray:
+        """Alternative predictions with indels' bins from the variant's bin on taken from the aligned
+        window (baskerville's indel stitching; :mod:`~zoo_tools.score.gene_effects`)."""
+        indels = [i for i, v in enumerate(chosen) if len(v.ref) != len(v.alt)]
+        if not indels or not self.genes.stitch:
+            return alt
+        codes = aligned_alt_windows(self.genome, [chosen[i] for i in indels], self.seq_len, self.centre)
+        x = codes_to_tensor(codes)
+        shifted = self.model.predict(
+            x, batch_size=self.batch_size, rc_average=self.rc, device=self.device, progress=False
+        )
+        out = alt.copy()
+        vb = min(max(self.vbin, 0), alt.shape[-1])
+        out[indels, :, vb:] = shifted[:, self.tasks, vb:]
+        return out
+
+    def _gene_cells(self, chosen: list[Variant]) -> list[str]:
+        """The packed ``genes`` cell of each scored variant (:func:`~zoo_tools.score.gene_effects.pack`)."""
+        r, a = self._preds
+        a = self._stitched(chosen, a)
+        cells = []
+        for i, v in enumerate(chosen):
+            start = v.pos - 1 - self.centre
+            rows = self.genes.genes_of(v.chrom, start)
+            if not rows:
+                cells.append("")
+                continue
+            values, cover = self.genes.effects(r[i], a[i], rows, self.genes.span(start)[0])
+            cells.append(pack(self.genes.index.genes, rows, values, cover, v.pos - 1))
+        return cells
+
+    def _values(self, chosen: list[Variant]) -> tuple[np.ndarray, list[str] | None]:
+        """Score columns ``(n, numeric columns)`` of scored variants, and their packed genes (or None)."""
         ref_c, alt_c = allele_windows(self.genome, chosen, self.seq_len, self.centre)
         if self.siamese:
             scores, summary = self._siamese_scores(ref_c, alt_c)
         else:
             scores, summary = self._effect_scores(chosen, ref_c, alt_c)
         cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds]
-        return np.column_stack(cols + [summary])
+        cells = self._gene_cells(chosen) if self.genes is not None else None
+        return np.column_stack(cols + [summary]), cells
 
     def score(self, variants: list[Variant]) -> pd.DataFrame:
-        """One output row per variant, in order; scores only for ``ok`` rows."""
+        """One output row per variant, in order; scores only for ``ok`` (and ``no_gene_in_window``) rows."""
         statuses = [self.status(v) for v in variants]
         base = _base_frame(variants, statuses)
-        values = np.full((len(variants), len(self.columns) - len(BASE_COLUMNS)), np.nan)
-        ok = [i for i, s in enumerate(statuses) if s == "ok"]
+        numeric = [c for c in self.columns[len(BASE_COLUMNS) :] if c != "genes"]
+        values = np.full((len(variants), len(numeric)), np.nan)
+        genes = [""] * len(variants)
+        ok = [i for i, s in enumerate(statuses) if s in ("ok", "no_gene_in_window")]
         if ok:
-            values[ok] = self._values([variants[i] for i in ok])
-        return pd.concat([base, pd.DataFrame(values, columns=self.columns[len(BASE_COLUMNS) :])], axis=1)
-
-
-# --------------------------------------------------------------------------------------------
-# Rows, chunks and shards
-# --------------------------------------------------------------------------------------------
-def chunks(rows: Iterator[Variant], size: int) -> Iterator[list[Variant]]:
-    """Consecutive lists of ``size`` rows (the last one shorter).
-
-    Parameters
-    ----------
-    rows : iterator of Variant
-        The rows, consumed as they come.
-    size : int
-        Rows per chunk.
-
-    Yields
-    ------
-    list of Variant
-        The next ``size`` rows, in input order.
-    """
-    chunk = []
-    for v in rows:
-        chunk.append(v)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def shard_rows(
-    vcf: str, genome: Genome, shard: tuple[int, int] | None, skip_malformed: bool = False
-) -> Iterator[Variant]:
-    """The VCF's (record, ALT) rows, streamed; with ``shard = (i, n)`` records ``i-1, i-1+n, ...`` only.
-
-    Parameters
-    ----------
-    vcf : str
-        The VCF (``POS`` 1-based); a multi-allelic record gives one row per ALT.
-    genome : Genome
-        The reference each row is checked against (its ``status``).
-    shard : tuple of int or None
-        ``(i, n)``: shard ``i`` (1-based) of ``n``, by record index (``Variant.record``, 0-based);
-        None: every record.
-    skip_malformed : bool
-        Lines that are not VCF records become rows with status ``malformed`` (else an error).
-
-    Returns
-    -------
-    iterator of Variant
-        The rows in input order.
-    """
-    rows = iter_variants(vcf, genome, skip_malformed)
-    if shard:
-        i, n = shard
-        rows = (v for v in rows if v.record % n == i - 1)
-    return rows
-
-
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """``--shard I/N`` -> ``(I, N)`` with ``1 <= I <= N``; None when not given.
-
-    Parameters
-    ----------
-    text : str or None
-        E.g. ``"3/10"``.
-
-    Returns
-    -------
-    tuple of int or None
-        ``(i, n)``: shard ``i`` (1-based) of ``n``.
-    """
-    if not text:
-        return None
-    m = re.fullmatch(r"(\d+)/(\d+)", text.strip())
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise ZooError(f"--shard '{text}': expected I/N with 1 <= I <= N, e.g. --shard 3/10")
-    return int(m.group(1)), int(m.group(2))
+            values[ok], cells = self._values([variants[i] for i in ok])
+            for i, c in zip(ok, cells or []):
+                genes[i] = c
+        frame = pd.concat([base, pd.DataFrame(values, columns=numeric)], axis=1)
+        return frame.assign(genes=genes) if self.genes is not None else frame
 
 
 # --------------------------------------------------------------------------------------------
 # One run
 # --------------------------------------------------------------------------------------------
 def scorer_options(
-    model, tasks: list[str] | None, kinds, window_bins: int, rc: bool, batch_size: int, pseudocount: float, fast: bool
+    model,
+    tasks: list[str] | None,
+    kinds,
+    window_bins: int,
+    rc: bool,
+    batch_size: int,
+    pseudocount: float,
+    fast: bool,
+    genes: GeneRequest | None = None,
+    genome: Genome | None = None,
 ) -> dict:
     """:class:`Scorer` keyword arguments (all but ``device``), the task names resolved to indices.
 
@@ -274,15 +257,21 @@ def scorer_options(
         Task names or patterns (:func:`~zoo_tools.models.tasks.select_tasks`); None: all.
     kinds, window_bins, rc, batch_size, pseudocount, fast
         As :class:`Scorer` takes them (``kinds`` made a list).
+    genes : GeneRequest, optional
+        Score genes too: the annotation is read against ``genome`` (:func:`~zoo_tools.score.gene_effects.gene_scoring`).
+    genome : Genome, optional
+        Needed with ``genes``.
 
     Returns
     -------
     dict
         ``tasks`` (indices, numpy.ndarray), ``kinds``, ``window_bins``, ``rc``, ``batch_size``,
-        ``pseudocount`` and ``fast``.
+        ``pseudocount``, ``fast`` and ``genes`` (a GeneScoring or None).
     """
+    idx = select_tasks(model.card.tasks, tasks)
     return dict(
-        tasks=select_tasks(model.card.tasks, tasks),
+        tasks=idx,
+        genes=None if genes is None else gene_scoring(genes, model.card, genome, idx, pseudocount),
         kinds=list(kinds),
         window_bins=window_bins,
         rc=rc,

@@ -25,6 +25,7 @@ from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import vcf_records
 from zoo_tools.score.distributed import score_vcf_distributed
+from zoo_tools.score.gene_effects import GeneRequest
 from zoo_tools.score.guards import Tally, check_build, run_lock
 from zoo_tools.score.resume import PartialTable, resume_point, stopped_run
 from zoo_tools.score.stream import Run, Scorer, scorer_options
@@ -80,17 +81,15 @@ def score_vcf(
     strategy: str = "ddp",
     skip_malformed: bool = False,
     allow_build_mismatch: bool = False,
+    genes: GeneRequest | None = None,
 ) -> dict:
     """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
 
     Parameters
     ----------
-    model : ZooModel or siamese model
-        A sequence-only model with a fixed input length.
-    vcf, genome : str, Genome
-        The variants (``POS`` 1-based, as in VCF; multi-allelic records split) and their reference.
-    out : str
-        The scores file; its name's ending picks the format.
+    model, vcf, genome, out
+        A sequence-only model with a fixed input length; the variants (``POS`` 1-based, as in VCF;
+        multi-allelic records split), their reference; the scores file (its ending picks the format).
     tasks, kinds, window_bins, rc, batch_size, pseudocount, fast
         What is scored and how: task names or patterns (default all), then as
         :class:`~zoo_tools.score.stream.Scorer` takes them.
@@ -104,6 +103,8 @@ def score_vcf(
         Rows with status ``malformed`` for lines that are not VCF records (default: stop at the
         first, naming it); score a VCF whose ``##contig`` lengths say it is of another build than
         the FASTA (:func:`~zoo_tools.score.guards.check_build`; default: stop).
+    genes : GeneRequest, optional
+        Also score each window's genes: a row per (record, ALT, gene) (:mod:`~zoo_tools.score.gene_effects`).
 
     Returns
     -------
@@ -114,8 +115,9 @@ def score_vcf(
     check_build(vcf, vcf_records(vcf)[0], genome, allow_build_mismatch)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
         opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast, devices)
-        return score_vcf_distributed(model, vcf, genome, out, *opts, accelerator, num_nodes, strategy, skip_malformed)
-    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast)
+        where = (accelerator, num_nodes, strategy, skip_malformed, genes)
+        return score_vcf_distributed(model, vcf, genome, out, *opts, *where)
+    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genes, genome)
     return _score_here(run, Scorer(model, genome, device=device, **options))
 
 

@@ -130,3 +130,40 @@ def rc_spans(spans: list[tuple[int, int] | None], seq_len: int) -> list[tuple[in
         The same spans on the reverse strand, ``(seq_len - end, seq_len - start)``; None stays None.
     """
     return [None if s is None else (seq_len - s[1], seq_len - s[0]) for s in spans]
+
+
+def aligned_alt_windows(genome: Genome, variants: list[Variant], seq_len: int, centre: int) -> np.ndarray:
+    """Alternative windows of indels shifted so that the sequence after the ALT allele sits where it
+    sits in the reference window (the compensating shift of baskerville's indel stitching).
+
+    The reference window covers ``[s, s + L)`` with the first REF base at ``s + centre``; this
+    window holds the alternative haplotype's bases that end at reference position ``s + L``: the
+    left flank starts ``len(REF) - len(ALT)`` bases earlier (a deletion) or later (an insertion).
+    Window positions ``>= centre + len(REF)`` equal the reference window's.
+
+    Parameters
+    ----------
+    genome : Genome
+        The reference.
+    variants : list of Variant
+        ``pos: int  # 1-based, as in VCF``; plain ACGTN alleles (any lengths).
+    seq_len : int
+        Window length ``L`` (bp).
+    centre : int
+        Window index of the first REF base (:func:`centre_index`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, seq_len)`` uint8 codes.
+    """
+    if not variants:
+        return np.zeros((0, seq_len), np.uint8)
+    shift = max(max(len(v.ref) - len(v.alt) for v in variants), 0)
+    starts = np.array([v.pos - 1 - centre - shift for v in variants], dtype=np.int64)
+    ext = genome.batch_codes(np.array([v.chrom for v in variants], dtype=object), starts, seq_len + shift)
+    rows = [
+        np.concatenate([e[: shift + centre], encode(v.alt), e[shift + centre + len(v.ref) :]])[-seq_len:]
+        for e, v in zip(ext, variants)
+    ]
+    return np.stack(rows).astype(np.uint8)
