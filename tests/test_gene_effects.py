@@ -180,7 +180,7 @@ def test_gene_logsed_reproduces_borzoi_on_the_same_predictions():
     np.testing.assert_allclose(vals[0, :, 3], log_sed(ref.T, alt.T, bins), rtol=1e-12)
     assert cover[0] == 1.0
     # packed and exploded back: the same numbers, names percent-encoded on the way
-    cell = pack(genes.assign(gene_name="a,b|c"), [0], vals, cover, 200)
+    cell = pack(GeneIndex(genes.assign(gene_name="a,b|c")), [0], vals, cover, 200)
     row = pd.DataFrame({"record": [0], "status": ["ok"], "line": [1], "max_abs_effect": [0.0], "genes": [cell]})
     back = explode(row, ["t0", "t1"])
     assert back.gene_name[0] == "a,b|c" and back.tss_distance[0] == 40

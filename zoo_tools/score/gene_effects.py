@@ -90,6 +90,13 @@ class GeneIndex:
 
     def __init__(self, genes: pd.DataFrame):
         self.genes = genes.reset_index(drop=True)
+        self.exons = [tuple(e) for e in self.genes.exons]
+        self.tss = self.genes.tss.astype(int).tolist()
+        self.strand = self.genes.strand.astype(str).tolist()
+        self.exon_bases = [max(sum(e - s for s, e in ex), 1) for ex in self.exons]
+        self.labels = [
+            f"{_escape(i)}|{_escape(n)}" for i, n in zip(self.genes.gene_id, self.genes.gene_name.fillna(""))
+        ]
         self.by_chrom: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
         for chrom, rows in self.genes.groupby("chrom", sort=False).indices.items():
             lo = np.minimum(self.genes.start.to_numpy()[rows], self.genes.tss.to_numpy()[rows])
@@ -106,8 +113,7 @@ class GeneIndex:
         return sorted(int(g) for g in cand if self._touches(int(g), lo, hi))
 
     def _touches(self, g: int, lo: int, hi: int) -> bool:
-        gene = self.genes.iloc[g]
-        return lo <= gene.tss < hi or any(s < hi and e > lo for s, e in gene.exons)
+        return lo <= self.tss[g] < hi or any(s < hi and e > lo for s, e in self.exons[g])
 
 
 def _weights(exons, out_lo: int, bin_size: int, n_bins: int) -> tuple[np.ndarray, int]:
@@ -162,19 +168,19 @@ class GeneScoring:
 
     def signals(self, pred: np.ndarray, rows: list[int], out_lo: int) -> tuple[np.ndarray, np.ndarray]:
         """``((T, G) signal per task and gene, (G,) exon coverage)`` of one ``(T, B)`` prediction."""
-        genes = self.index.genes.iloc[rows]
+        ix = self.index
         w = np.zeros((len(rows), self.n_bins))
         tss = np.zeros((len(rows), self.n_bins))
         cover = np.zeros(len(rows))
         idx = np.arange(self.n_bins)
-        for j, gene in enumerate(genes.itertuples(index=False)):
-            w[j], inside = _weights(gene.exons, out_lo, self.bin_size, self.n_bins)
-            cover[j] = inside / max(sum(e - s for s, e in gene.exons), 1)
-            b = (gene.tss - out_lo) // self.bin_size
+        for j, g in enumerate(rows):
+            w[j], inside = _weights(ix.exons[g], out_lo, self.bin_size, self.n_bins)
+            cover[j] = inside / ix.exon_bases[g]
+            b = (ix.tss[g] - out_lo) // self.bin_size
             tss[j] = (np.abs(idx - b) <= self.k) if 0 <= b < self.n_bins else np.nan
         p = pred.astype(np.float64)
         out = np.where(self.tss_task[:, None], p @ tss.T, p @ w.T)
-        strand = genes.strand.to_numpy()
+        strand = np.array([ix.strand[g] for g in rows])
         out[(self.task_strand[:, None] != ".") & (self.task_strand[:, None] != strand[None, :])] = np.nan
         return out, cover
 
@@ -188,13 +194,13 @@ class GeneScoring:
         return np.stack([r, a, a - r, lsed], axis=-1).transpose(1, 0, 2), cover
 
 
-def pack(genes: pd.DataFrame, rows: list[int], values: np.ndarray, cover: np.ndarray, pos0: int) -> str:
+def pack(index: GeneIndex, rows: list[int], values: np.ndarray, cover: np.ndarray, pos0: int) -> str:
     """One variant's genes as one cell: genes joined by ``,``, fields by ``|``.
 
     Parameters
     ----------
-    genes : pandas.DataFrame
-        The gene table.
+    index : GeneIndex
+        The genes.
     rows : list of int
         The variant's genes (rows of ``genes``).
     values : numpy.ndarray
@@ -212,10 +218,9 @@ def pack(genes: pd.DataFrame, rows: list[int], values: np.ndarray, cover: np.nda
     """
     out = []
     for j, g in enumerate(rows):
-        gene = genes.iloc[g]
-        dist = pos0 - gene.tss if gene.strand != "-" else gene.tss - pos0
-        nums = "|".join("" if not np.isfinite(x) else f"{x:.6g}" for x in values[j].ravel())
-        out.append(f"{_escape(gene.gene_id)}|{_escape(gene.gene_name)}|{gene.strand}|{dist}|{cover[j]:.6g}|{nums}")
+        dist = pos0 - index.tss[g] if index.strand[g] != "-" else index.tss[g] - pos0
+        nums = "|".join("" if not np.isfinite(x) else f"{x:.6g}" for x in values[j].ravel().tolist())
+        out.append(f"{index.labels[g]}|{index.strand[g]}|{dist}|{cover[j]:.6g}|{nums}")
     return ",".join(out)
 
 

@@ -202,7 +202,7 @@ class Scorer:
                 cells.append("")
                 continue
             values, cover = self.genes.effects(r[i], a[i], rows, self.genes.span(start)[0])
-            cells.append(pack(self.genes.index.genes, rows, values, cover, v.pos - 1))
+            cells.append(pack(self.genes.index, rows, values, cover, v.pos - 1))
         return cells
 
     def _values(self, chosen: list[Variant]) -> tuple[np.ndarray, list[str] | None]:
