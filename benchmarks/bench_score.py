@@ -3,12 +3,16 @@ forward passes of the same windows, on the same model and VCF, in one run.
 
     python benchmarks/bench_score.py            # 5,000 SNVs, 2,000 bp windows, RC on everywhere
     N_VARIANTS=1000 python benchmarks/bench_score.py
+    python benchmarks/bench_score.py genes      # only the gene-level part (see run_genes)
 
 Two models (random weights, 4 tasks, as in ../shared/peer-baselines/bench_variant.py):
 - conv: gReLU ConvModel (stem 15 + 2 convs of 5, global average pool). Target: >= 2x gReLU.
 - attention: gReLU ConvTransformerModel (a conv block pooling to 200 positions, then a transformer
   layer: every output sees the whole window, so there is no local saving).
   Target: total time <= 1.1x the pure forward time.
+- genes: what ``--genes`` adds to the bin-level run of a binned ConvModel (80 bins of 25 bp) on the
+  same VCF (SNVs, and the same VCF with ~5% of records made indels), with a GTF of genes every
+  3-6 kb. Target: at most 15% more than the bin-level run.
 
 Every method starts from the VCF path. "pure forward" runs the model on pre-built one-hot tensors
 of every window the scoring needs (ref + alt, both strands): the cost of scoring by full passes
@@ -198,13 +202,161 @@ def run(name: str, folder: str, fa: str, vcf: str) -> dict:
     }
 
 
+# MODELS["conv"] without its global pool, two pools of 5: 2,000 bp -> 80 bins of 25 bp. The bins
+# must divide the window for the local patch (5 pools of 2 would give 62 x 32 bp: no patch).
+GENE_BINS, GENE_BIN_SIZE = 80, 25
+GENE_MODEL = dict(
+    model_type="ConvModel",
+    n_tasks=4,
+    stem_channels=32,
+    stem_kernel_size=15,
+    n_conv=3,
+    channel_init=32,
+    kernel_size=5,
+    pool_func="avg",
+    pool_size=5,
+    final_pool_func=None,
+)
+
+
+def binned_checkpoint(path: str) -> str:
+    """:func:`grelu_checkpoint` of :data:`GENE_MODEL`, its data_params saying 25 bp bins (n_bins 80)."""
+    grelu_checkpoint(path, GENE_MODEL, SEQ_LEN, 4)
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    for split in ("train", "val", "test"):
+        ckpt["data_params"][split].update(bin_size=GENE_BIN_SIZE, label_len=GENE_BINS * GENE_BIN_SIZE)
+    torch.save(ckpt, path)
+    return path
+
+
+def make_gtf(folder: str, fa: str, seed: int = 3) -> tuple[str, int]:
+    """A GTF of genes every 3-6 kb along every contig, either strand, 1-4 exons of 100-400 bp with
+    introns of 100-1,500 bp; 1-based inclusive coordinates. Returns (path, number of genes)."""
+    rng = np.random.default_rng(seed)
+    sizes = dict(line.split("\t") for line in open(fa + ".sizes").read().split("\n") if line)
+    path, lines, n = os.path.join(folder, "genes.gtf"), [], 0
+    for chrom, size in sizes.items():
+        pos = int(rng.integers(1_000, 4_000))
+        while True:
+            exons, p = [], pos
+            for k in range(int(rng.integers(1, 5))):
+                if k:
+                    p += int(rng.integers(100, 1_501))
+                length = int(rng.integers(100, 401))
+                exons.append((p, p + length - 1))
+                p += length
+            if exons[-1][1] > int(size) - 1_000:
+                break
+            strand = "+-"[int(rng.integers(0, 2))]
+            gid, tid = f"G{n:05d}", f"T{n:05d}"
+            attrs = f'gene_id "{gid}"; gene_name "GENE{n}"; gene_type "protein_coding";'
+            tx = f'{attrs} transcript_id "{tid}"; tag "Ensembl_canonical";'
+            lo, hi = exons[0][0], exons[-1][1]
+            row = f"{chrom}\tbench\t{{}}\t{{}}\t{{}}\t.\t{strand}\t.\t{{}}\n"
+            lines += [row.format("gene", lo, hi, attrs), row.format("transcript", lo, hi, tx)]
+            lines += [row.format("exon", s, e, f'{tx} exon_number "{i + 1}";') for i, (s, e) in enumerate(exons)]
+            n += 1
+            pos += int(rng.integers(3_000, 6_001))
+    with open(path, "w") as fh:
+        fh.writelines(lines)
+    return path, n
+
+
+def with_indels(vcf: str, fa: str, frac: float = 0.05, seed: int = 4) -> tuple[str, int]:
+    """The VCF with ~``frac`` of its records made indels of 1-20 bp (half deletions, half
+    insertions), REF read from the genome; the other records unchanged. Returns (path, n indels)."""
+    import pyfaidx
+
+    rng = np.random.default_rng(seed)
+    genome = pyfaidx.Fasta(fa, as_raw=True)
+    out, n = vcf.replace(".vcf", "_indels.vcf"), 0
+    with open(vcf) as src, open(out, "w") as dst:
+        for line in src:
+            f = line.split("\t")
+            if not line.startswith("#") and rng.random() < frac:
+                pos, length = int(f[1]), int(rng.integers(1, 21))
+                if rng.random() < 0.5:  # deletion of `length` bases after the anchor base
+                    f[3] = str(genome[f[0]][pos - 1 : pos + length]).upper()
+                    f[4] = f[3][0]
+                else:
+                    f[3] = str(genome[f[0]][pos - 1 : pos]).upper()
+                    f[4] = f[3] + "".join("ACGT"[i] for i in rng.integers(0, 4, length))
+                line, n = "\t".join(f), n + 1
+            dst.write(line)
+    genome.close()
+    return out, n
+
+
+def run_genes(folder: str, fa: str, vcf: str) -> dict:
+    """Bin-level ``score_vcf`` vs the same with ``genes=GeneRequest(gtf)``, both to .tsv."""
+    from zoo_tools.data.genome import Genome
+    from zoo_tools.score import GeneRequest, score_vcf
+    from zoo_tools.score.patch import LocalPatch
+    from zoo_tools.zoo import load_model
+
+    ckpt = binned_checkpoint(os.path.join(folder, "binned.ckpt"))
+    model = load_model(f"local:{ckpt}")
+    card = model.card
+    assert card.n_bins > 1, card.n_bins
+    gtf, n_genes = make_gtf(folder, fa)
+    vcf_indels, n_indels = with_indels(vcf, fa)
+    print(
+        f"genes: binned ConvModel, {sum(p.numel() for p in model.parameters()):,} parameters, "
+        f"{card.n_bins} bins of {card.bin_size} bp; local patch: {LocalPatch.probe(model, SEQ_LEN) is not None}; "
+        f"{n_genes} genes in the GTF; {n_indels} indels in the second VCF",
+        flush=True,
+    )
+
+    def score(path: str, genes: bool) -> dict:
+        out = os.path.join(folder, f"genes_{int(genes)}.tsv")
+        request = GeneRequest(gtf) if genes else None
+        return score_vcf(model, path, Genome(fa), out, kinds=["diff"], rc=True, batch_size=128, genes=request)
+
+    table, res = [], {}
+    for label, path in (("SNVs", vcf), (f"SNVs + {n_indels} indels", vcf_indels)):
+        times = {False: [], True: []}
+        for genes in (False, True):  # warm-up
+            score(path, genes)
+        for _ in range(REPS):
+            for genes in (False, True):
+                t = time.perf_counter()
+                score(path, genes)
+                times[genes].append(time.perf_counter() - t)
+        rows = pd.read_csv(os.path.join(folder, "genes_1.tsv"), sep="\t", usecols=["record", "gene_id"])
+        n_rows = int(rows.gene_id.notna().sum())
+        n_var = int(rows.drop_duplicates("record").shape[0])
+        with_gene = int(rows[rows.gene_id.notna()].record.nunique())
+        base, genes_s = statistics.median(times[False]), statistics.median(times[True])
+        res[label] = {
+            "times": {"bin_level": times[False], "genes": times[True]},
+            "median_s": {"bin_level": base, "genes": genes_s},
+            "overhead": genes_s / base - 1,
+            "gene_rows": n_rows,
+            "variants": n_var,
+            "variants_with_genes": with_gene,
+            "genes_per_variant": n_rows / n_var,
+        }
+        table.append(
+            f"| {label} | {base:.2f} | {genes_s:.2f} | {100 * (genes_s / base - 1):+.1f}% | {n_rows:,} | "
+            f"{n_rows / n_var:.2f} ({with_gene / n_var:.0%} of variants have one) |"
+        )
+    print(f"\ngene-level effects, {N} records, {SEQ_LEN} bp, RC on, batch 128, .tsv out, medians of {REPS}:")
+    print("| VCF | bin-level s | with --genes s | overhead | gene rows written | mean genes per variant |")
+    print("|---|---|---|---|---|---|\n" + "\n".join(table), flush=True)
+    return {"n_genes": n_genes, "n_indels": n_indels, "n_bins": card.n_bins, "bin_size": card.bin_size, **res}
+
+
 def main() -> None:
     os.makedirs(OUT, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="bench_score_", dir=OUT)
     fa, vcf = make_data(folder, N)
-    which = sys.argv[1:] or list(MODELS)
-    res = {name: run(name, folder, fa, vcf) for name in which}
-    with open(os.path.join(OUT, "bench_score.json"), "w") as fh:
+    which = sys.argv[1:] or [*MODELS, "genes"]
+    res = {name: run_genes(folder, fa, vcf) if name == "genes" else run(name, folder, fa, vcf) for name in which}
+    path = os.path.join(OUT, "bench_score.json")
+    if os.path.exists(path):  # keep the parts not run this time
+        with open(path) as fh:
+            res = {**json.load(fh), **res}
+    with open(path, "w") as fh:
         json.dump(res, fh, indent=1)
 
 

@@ -26,6 +26,12 @@ it, so a model trained on it can be checked against what was planted:
 ``allelic/allelic_counts.tsv``
     Allele-specific ATAC read counts at heterozygous SNVs in planted driver sites: reads split
     between alleles in proportion to each allele's expected accessibility.
+``genes.gtf``, ``tracks/<cell>_CAGE_plus|minus.bw``, ``tracks/<cell>_RNA.bw``, ``data_genes.yaml``
+    Genes whose promoters are planted sites (some with a distal enhancer), stranded CAGE-like and
+    RNA-like tracks of their expression, ``truth/genes.tsv`` and ``gene_variants.vcf`` with
+    ``truth/gene_variants.tsv`` naming the gene each variant changes and the sign
+    (:mod:`zoo_tools.data.demo_genes`). ``data_genes.yaml`` is ``data.yaml`` plus these tracks
+    and ``genes:``; the other files do not change with them.
 
 A site's *affinity* is its motif log-odds score rescaled so a perfect match is 1 and half the
 perfect score or less is 0; the expected signal of a site scales with it, so a mutation at a
@@ -42,6 +48,7 @@ import pandas as pd
 import yaml
 
 from zoo_tools.core.progress import progress_bar
+from zoo_tools.data.demo_gene_files import write_gene_world
 from zoo_tools.data.demo_planting import (
     DemoSpec,
     expected_rate,
@@ -57,7 +64,7 @@ from zoo_tools.data.motifs import find_motif
 
 log = logging.getLogger(__name__)
 
-DEMO_VERSION = 2  # bump when the world's files change (cached worlds are then rebuilt)
+DEMO_VERSION = 3  # bump when the world's files change (cached worlds are then rebuilt)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +160,26 @@ def _write_yaml(path: str, data: dict, comment: str = "") -> None:
         yaml.safe_dump(data, fh, sort_keys=False)
 
 
+def _write_configs(out: str, spec: DemoSpec, tracks: list, peaks: list, world: tuple) -> dict:
+    """``data.yaml``, then the genes' files and ``data_genes.yaml`` (:func:`write_gene_world`'s summary)."""
+    seqs, sites, motifs = world
+    data = dict(
+        genome="genome.fa",
+        tracks=tracks,
+        peaks=peaks,
+        splits=dict(val=list(spec.val), test=list(spec.test)),
+        allelic=dict(path="allelic/allelic_counts.tsv", group="cell_type", truth="true_log_ratio"),
+    )
+    _write_yaml(
+        os.path.join(out, "data.yaml"),
+        data,
+        "# Demo world data config (zoo demo-data). Paths are relative to this file.\n",
+    )
+    genes = write_gene_world(out, spec, seqs, sites, motifs, data)
+    _write_yaml(os.path.join(out, "data_genes.yaml"), genes["data"], "# The demo world's data config with its genes.\n")
+    return genes
+
+
 def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     """Write the demo world into folder ``out``; returns a summary dict (also ``summary.yaml``).
 
@@ -168,7 +195,8 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     dict
         ``version, folder, seed, genome_bp, contigs`` (``{name: bp}``), ``tracks``, ``sites``
         (``{motif: n}``), ``decoy``, ``variants`` (ALT alleles), ``variants_breaking``,
-        ``allelic_snvs`` (rows) and ``splits`` (see :func:`format_summary`).
+        ``allelic_snvs`` (rows), ``genes``, ``gene_variants``, ``gene_variants_changing``,
+        ``annotation`` and ``splits`` (see :func:`format_summary`).
     """
     spec = spec or DemoSpec()
     rng = np.random.default_rng(spec.seed)
@@ -185,18 +213,7 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     truth_rows(variants).to_csv(os.path.join(out, "truth", "variants.tsv"), sep="\t", index=False)
     allelic = allelic_counts(rng, seqs, sites, motifs, spec)
     allelic.to_csv(os.path.join(out, "allelic", "allelic_counts.tsv"), sep="\t", index=False)
-    data = dict(
-        genome="genome.fa",
-        tracks=tracks,
-        peaks=peaks,
-        splits=dict(val=list(spec.val), test=list(spec.test)),
-        allelic=dict(path="allelic/allelic_counts.tsv", group="cell_type", truth="true_log_ratio"),
-    )
-    _write_yaml(
-        os.path.join(out, "data.yaml"),
-        data,
-        "# Demo world data config (zoo demo-data). Paths are relative to this file.\n",
-    )
+    genes = _write_configs(out, spec, tracks, peaks, (seqs, sites, motifs))
     summary = dict(
         version=DEMO_VERSION,
         folder=os.path.abspath(out),
@@ -209,6 +226,8 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
         variants=int(len(truth_rows(variants))),
         variants_breaking=int(variants.breaks_motif.sum()),
         allelic_snvs=int(len(allelic)),
+        **{k: genes[k] for k in ("genes", "gene_variants", "annotation")},
+        gene_variants_changing=genes["changing"],
         splits=dict(val=list(spec.val), test=list(spec.test)),
     )
     _write_yaml(os.path.join(out, "summary.yaml"), summary)
@@ -238,6 +257,8 @@ def format_summary(s: dict) -> str:
         f"({', '.join(f'{m} {n}' for m, n in s['sites'].items())}; decoy {s['decoy']} drives nothing)",
         f"  variants : {s['variants']} alleles in variants.vcf, {s['variants_breaking']} break a motif",
         f"  allelic  : {s['allelic_snvs']} het SNV x cell-type rows in allelic/allelic_counts.tsv",
+        f"  genes    : {s['genes']} in {s['annotation']} with CAGE and RNA tracks; {s['gene_variants']} records in "
+        f"gene_variants.vcf, {s['gene_variants_changing']} change a gene (data_genes.yaml)",
         f"  splits   : val {', '.join(s['splits']['val'])}; test {', '.join(s['splits']['test'])}; rest train",
         f"  config   : {os.path.join(s['folder'], 'data.yaml')}",
     ]

@@ -50,6 +50,11 @@ class DemoSpec:
         }
     )
     inactive_for_chip: list[str] = field(default_factory=lambda: ["CTCF"])
+    # the genes (zoo_tools.data.demo_genes): annotation format, its contig spelling ("chr" + name),
+    # and whether it holds the lines real annotations have (CDS/UTR, genes off the genome)
+    gene_format: str = "gtf"
+    gene_contig_prefix: str = ""
+    hostile_annotation: bool = False
     depths: dict[str, float] = field(
         default_factory=lambda: {
             "cellA_ATAC": 1.0,
