@@ -22,13 +22,19 @@ TEXT_FILES = [
     "truth/variants.tsv",
     "allelic/allelic_counts.tsv",
     "peaks/cellA_ATAC.narrowPeak",
+    "genes.gtf",
+    "data_genes.yaml",
+    "truth/genes.tsv",
+    "truth/gene_variants.tsv",
+    "gene_variants.vcf",
+    "peaks/cellB_CAGE_minus.narrowPeak",
 ]
 
 
 @pytest.mark.slow
 def test_same_seed_same_world_other_seed_other_world(world, tmp_path):
     make_demo_world(str(tmp_path / "again"))
-    for f in TEXT_FILES + ["tracks/cellB_H3K27ac.bw"]:
+    for f in TEXT_FILES + ["tracks/cellB_H3K27ac.bw", "tracks/cellC_RNA.bw", "tracks/cellA_CAGE_plus.bw"]:
         assert filecmp.cmp(os.path.join(world, f), tmp_path / "again" / f, shallow=False), f
     make_demo_world(str(tmp_path / "other"), DemoSpec(seed=1))
     assert not filecmp.cmp(os.path.join(world, "genome.fa"), tmp_path / "other" / "genome.fa", shallow=False)

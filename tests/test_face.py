@@ -22,6 +22,8 @@ FACE = [
     "score_vcf",
     "read_scores",
     "merge_scores",
+    "GeneRequest",
+    "top_genes",
     "load_recipe",
     "finetune",
     "RunResult",

@@ -19,6 +19,8 @@ The package face (``import zoo_tools as zt``); each name is imported on first us
 ``zt.score_vcf``        variant effects of a VCF, one row per allele, lossless statuses
 ``zt.read_scores``      read a score table back (tsv, tsv.gz, parquet, vcf.gz)
 ``zt.merge_scores``     join the shards of a sharded scoring run
+``zt.GeneRequest``      ``score_vcf(..., genes=zt.GeneRequest("genes.gtf"))``: gene-level variant effects
+``zt.top_genes``        per variant, its genes ranked by ``|gene_logSED|``
 ``zt.load_recipe``      a recipe YAML, validated
 ``zt.finetune``         run a recipe; returns a typed ``zt.RunResult``
 ``zt.RunResult``        a run's result (``RunResult.from_json("run/metrics.json")``)
@@ -56,6 +58,8 @@ _FACE = {
     "score_vcf": ("zoo_tools.score", "score_vcf"),
     "read_scores": ("zoo_tools.score", "read_scores"),
     "merge_scores": ("zoo_tools.score", "merge_scores"),
+    "GeneRequest": ("zoo_tools.score", "GeneRequest"),
+    "top_genes": ("zoo_tools.score", "top_genes"),
     "load_recipe": ("zoo_tools.train", "load_recipe"),
     "finetune": ("zoo_tools.train", "finetune"),
     "RunResult": ("zoo_tools.train.results", "RunResult"),

@@ -67,9 +67,7 @@ def _hostile_lines(genes: pd.DataFrame, chrom_of, contigs: dict[str, int], fmt: 
     odd = [("DGX_UNPLACED", "chrUn_demo", 1000), ("DGX_PAST_END", chrom_of(first), contigs[first] + 500)]
     for gid, chrom, at in odd:
         fake = pd.Series(dict(g, gene_id=gid, gene_name=gid, exons=[(at, at + 100)], start=at, end=at + 100))
-        lines += (_gtf_lines if fmt == "gtf" else _gff3_lines)(fake, chrom)[:1] + (
-            _gtf_lines if fmt == "gtf" else _gff3_lines
-        )(fake, chrom)[2:3]
+        lines += (_gtf_lines if fmt == "gtf" else _gff3_lines)(fake, chrom)[:3]  # gene, transcript, exon
     attrs = 'gene_id "DGX_NO_EXONS"; gene_name "none";' if fmt == "gtf" else "ID=gene:DGX_NO_EXONS;Name=none"
     lines.append(f"{chrom_of(first)}\tdemo\tgene\t5001\t5100\t.\t+\t.\t{attrs}")
     return lines

@@ -8,7 +8,7 @@ site's strand from a TSS 40-120 bp past the motif, with 1-4 exons (60-250 bp) an
 (80-400 bp). After some of them a long *neighbour* gene is promoted by the next site and runs back
 towards the first one on the ``-`` strand (2-4 exons, up to 4.5 kb, overlapping the first gene
 on the other strand), so that a variant's window holds two genes. About 30% of genes also have a
-distal enhancer: the nearest other site 300-1500 bp from the TSS, its signed distance (upstream
+distal enhancer: the nearest other site 1-6 kb from the TSS, its signed distance (upstream
 negative on the gene's strand) recorded.
 
 **Expression** of a gene in a cell type: ``0.05 + activity(promoter) + 0.5 x activity(enhancer)``,
@@ -84,13 +84,13 @@ def _neighbour(rng, site, nxt) -> dict | None:
 
 
 def _enhancer(rng, gene: dict, sites: pd.DataFrame) -> tuple[str, int]:
-    """With probability 0.3 the nearest other site 300-1500 bp from the TSS: ``(site_id, distance)``."""
+    """With probability 0.3 the nearest other site 1-6 kb from the TSS: ``(site_id, distance)``."""
     if rng.random() >= 0.3:
         return "", 0
     on = sites[(sites.chrom == gene["chrom"]) & (sites.site_id != gene["promoter"])]
     dist = (on.start + on.end) // 2 - gene["tss"]
     dist = dist if gene["strand"] == "+" else -dist
-    ok = dist[(dist.abs() >= 300) & (dist.abs() <= 1500)]
+    ok = dist[(dist.abs() >= 1000) & (dist.abs() <= 6000)]
     if ok.empty:
         return "", 0
     k = ok.abs().idxmin()

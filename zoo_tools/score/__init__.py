@@ -4,7 +4,7 @@ The CLI and the package face import these names from here (the modules behind th
 """
 
 from zoo_tools.score.formats import merge_scores, output_format, read_scores
-from zoo_tools.score.gene_effects import GeneRequest
+from zoo_tools.score.gene_effects import GeneRequest, top_genes
 from zoo_tools.score.regions import predict_regions
 from zoo_tools.score.rows import parse_shard
 from zoo_tools.score.stats import parse_scores
@@ -12,6 +12,7 @@ from zoo_tools.score.vcf import score_vcf
 
 __all__ = [
     "GeneRequest",
+    "top_genes",
     "predict_regions",
     "score_vcf",
     "merge_scores",

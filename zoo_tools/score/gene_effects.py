@@ -337,3 +337,37 @@ def gene_scoring(
         pseudocount,
         request.stitch,
     )
+
+
+def top_genes(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (record, ALT) of a gene-level scores table, its genes ranked by ``|gene_logSED|``.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``score-variants --genes`` rows (:func:`~zoo_tools.score.formats.read_scores`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (record, ALT), input order: ``record, alt, status, n_genes``, ``top_gene``
+        (largest ``|gene_logSED|`` over the scored tasks; empty without genes), ``top_task`` and
+        ``top_logSED`` (signed, at that task), and ``second_gene`` / ``second_abs_logSED``.
+    """
+    cols = [c for c in scores.columns if c.endswith(":gene_logSED")]
+    vals = scores[cols].to_numpy(np.float64)
+    finite = np.isfinite(vals).any(1)
+    k = np.where(finite, np.nanargmax(np.where(np.isfinite(vals), np.abs(vals), -1.0), 1), 0)
+    best = np.where(finite, vals[np.arange(len(vals)), k], np.nan)
+    df = scores[["record", "alt", "status", "gene_id"]].assign(
+        _abs=np.abs(best), top_task=[cols[i].rsplit(":", 1)[0] for i in k], top_logSED=best, _i=np.arange(len(scores))
+    )
+    ranked = df.sort_values(["record", "_i"]).sort_values("_abs", ascending=False, kind="stable", na_position="last")
+    groups = ranked.groupby(["record", "alt"], sort=False, dropna=False)
+    first, second = groups.nth(0).set_index(["record", "alt"]), groups.nth(1).set_index(["record", "alt"])
+    out = df.drop_duplicates(["record", "alt"])[["record", "alt", "status"]].set_index(["record", "alt"])
+    out["n_genes"] = scores.groupby(["record", "alt"], dropna=False).gene_id.count()
+    out["top_gene"] = first.gene_id.where(first._abs.notna())
+    out["top_task"], out["top_logSED"] = first.top_task.where(first._abs.notna()), first.top_logSED
+    out["second_gene"], out["second_abs_logSED"] = second.gene_id, second._abs
+    return out.reset_index()
