@@ -1,5 +1,6 @@
 """The same commands on a world of another shape: Ensembl contig names in the FASTA, UCSC names in
-some bigWigs and peak files, other motifs, two cell types, hostile peak records."""
+some bigWigs and peak files, other motifs, two cell types, hostile peak records; its genes in a
+GFF3 (and the gene VCF) spelled chr1 against the FASTA's 1, with the lines real annotations hold."""
 
 import json
 import os
@@ -51,6 +52,9 @@ def other_world(tmp_path_factory):
         cell_types={"liver": {"TP53": 1.0, "SRF": 0.5}, "brain": {"REST": 1.0, "SRF": 0.5}},
         inactive_for_chip=[],
         depths={"liver_ATAC": 2.0, "brain_ATAC": 0.6},
+        gene_format="gff3",  # an Ensembl-style GFF3 spelled chr1 against the FASTA's 1, hostile lines in it
+        gene_contig_prefix="chr",
+        hostile_annotation=True,
     )
     make_demo_world(out, spec)
     rename_bigwig(os.path.join(out, "tracks", "liver_ATAC.bw"), "chr")  # UCSC names in one track
@@ -183,3 +187,42 @@ def test_siamese_and_novel_cell_type_on_other_world(other_world, tmp_path):
     assert m["holdout_cell_types"] == ["brain"] and m["train_cell_types"] == ["liver"]
     test = m["evaluations"]["test"]
     assert test["model"]["mean"]["pearson"] > test["cell_type_average"]["mean"]["pearson"]
+
+
+@pytest.mark.slow
+def test_genes_on_other_world(other_world, tmp_path):
+    """check-data counts the genes the reader skips; the gene figures hold on the GFF3 world."""
+    from zoo_tools.score import read_scores
+
+    from .test_gene_world import gene_metrics, variant_truth
+
+    data = os.path.join(other_world, "data_genes.yaml")
+    res = run("check-data", data)
+    assert res.returncode == 0, res.stderr
+    assert "genes.gff3 (1 " in res.stdout and "skipped: no_exons 1, contig_missing 1, past_contig_end 1" in res.stdout
+    ft = tmp_path / "ft"
+    res = run("finetune", RECIPE, "--out", ft, "--set", f"data={data}", "train.freeze_trunk=true")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "genes.parquet"
+    res = run(
+        "score-variants",
+        "--model",
+        f"local:{ft}",
+        "--vcf",
+        os.path.join(other_world, "gene_variants.vcf"),
+        "--genome",
+        os.path.join(other_world, "genome.fa"),
+        "--genes",
+        os.path.join(other_world, "genes.gff3"),
+        "--tasks",
+        "CAGE|RNA",
+        "--out",
+        out,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "contig_missing 1" in res.stderr  # the skipped genes are said, not dropped silently
+    scores = read_scores(str(out))
+    assert set(scores.chrom) <= {"1", "2", "X"} and scores.gene_id.str.startswith("DG").all()
+    m = gene_metrics(scores, variant_truth(other_world))
+    print(f"other world gene effects: {m}")
+    assert m["auroc"] >= 0.9 and m["sign"] >= 0.9 and m["ranks_first"] >= 0.8 and m["n_two_genes"] >= 10
