@@ -40,13 +40,15 @@ def gc_model() -> ZooModel:
 
 def test_windows_weights_and_tss_bins_by_hand():
     card = gc_model().card
-    # a 100 bp gene fits the 192 bp output: the output is centred on it
-    start = gene_window((1000, 1100), 1000, "+", card)
-    assert start + card.output_start == 1050 - 96 and start == 922
-    # a 1 kb gene on +: the output holds the TSS with 1 bin of margin, then runs downstream
-    assert gene_window((1000, 2000), 1000, "+", card) + 32 == 1000 - 2 * BIN
-    # on -: the TSS (last base, 1999) sits 2 bins before the output's end
-    assert gene_window((1000, 2000), 1999, "-", card) + 32 + 192 == 2000 + 2 * BIN
+    # an 80 bp gene fits the 192 bp output with 48 bp (a quarter) each side: the output is centred on it
+    start = gene_window((1000, 1080), 1000, "+", card)
+    assert start + card.output_start == 1040 - 96 and start == 912
+    # a 100 bp gene does not: the TSS sits a quarter of the output from its upstream edge
+    assert gene_window((1000, 1100), 1000, "+", card) + 32 == 1000 - 48
+    # a 1 kb gene on +: the same, and the output runs downstream
+    assert gene_window((1000, 2000), 1000, "+", card) + 32 == 1000 - 192 // 4  # a quarter of the output
+    # on -: the TSS (last base, 1999) sits a quarter of the output before its end
+    assert gene_window((1000, 2000), 1999, "-", card) + 32 + 192 == 2000 + 192 // 4
     w, inside = _exon_weights([(10, 20), (40, 41)], 0, BIN, 4)  # bins [0,16) [16,32) [32,48) [48,64)
     assert w.tolist() == [6 / 16, 4 / 16, 1 / 16, 0.0] and inside == 11
     assert _tss_mask(37, 0, BIN, 4, k=1).tolist() == [False, True, True, True]

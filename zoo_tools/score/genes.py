@@ -3,7 +3,9 @@
 
 For each gene (:func:`zoo_tools.data.genes.read_genes`) one input window is placed
 (:func:`gene_window`): when the gene's exons fit in the model's output span, the output is centred
-on them; otherwise it holds the TSS (with ``k`` bins of margin) and extends in the direction of
+on them when they fit with a margin of a quarter of the output (or ``k + 1`` bins, if more) on
+each side; otherwise the TSS sits that margin from the output's upstream edge and the output extends
+in the direction of
 transcription. From the ``(T, B)`` prediction of that window, per task:
 
 ``tss_signal``     sum of the bins within ``k`` bins of the TSS bin (Enformer's CAGE convention, ``k = 1``:
@@ -46,7 +48,7 @@ def gene_window(span: tuple[int, int], tss: int, strand: str, card, k: int = 1) 
     card : ModelCard
         ``seq_len``, ``bin_size``, ``n_bins`` and ``output_start`` of the model.
     k : int
-        Bins of margin kept on the upstream side of the TSS bin.
+        TSS margin in bins; the upstream margin is at least ``k + 1`` bins and a quarter of the output.
 
     Returns
     -------
@@ -54,12 +56,13 @@ def gene_window(span: tuple[int, int], tss: int, strand: str, card, k: int = 1) 
         The window's start; the output span is ``[start + output_start, ... + n_bins * bin_size)``.
     """
     out_len = card.n_bins * card.bin_size
-    if span[1] - span[0] <= out_len:
+    margin = max((k + 1) * card.bin_size, out_len // 4)  # a TSS at the edge lacks its promoter's context
+    if span[1] - span[0] <= out_len - 2 * margin:
         out_lo = (span[0] + span[1]) // 2 - out_len // 2
     elif strand == "-":
-        out_lo = tss + 1 + (k + 1) * card.bin_size - out_len
+        out_lo = tss + 1 + margin - out_len
     else:
-        out_lo = tss - (k + 1) * card.bin_size
+        out_lo = tss - margin
     return int(out_lo - card.output_start)
 
 
