@@ -33,6 +33,13 @@ demo: $(STAMP)
 	$(BIN)/zoo info local:$(DEMO_OUT)/finetune --max-tasks 6
 	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/finetune --vcf $(DEMO_OUT)/world/variants.vcf \
 		--genome $(DEMO_OUT)/world/genome.fa --out $(DEMO_OUT)/variant_scores.tsv.gz
+	$(BIN)/zoo finetune recipes/multitask_encode.yaml --out $(DEMO_OUT)/finetune_genes \
+		--set data=$(DEMO_OUT)/world/data_genes.yaml train.freeze_trunk=true
+	$(BIN)/zoo predict local:$(DEMO_OUT)/finetune_genes --genome $(DEMO_OUT)/world/genome.fa \
+		--genes $(DEMO_OUT)/world/genes.gtf --tasks CAGE RNA --out $(DEMO_OUT)/gene_predictions.tsv
+	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/finetune_genes --vcf $(DEMO_OUT)/world/gene_variants.vcf \
+		--genome $(DEMO_OUT)/world/genome.fa --genes $(DEMO_OUT)/world/genes.gtf --tasks "CAGE|RNA" \
+		--out $(DEMO_OUT)/gene_scores.tsv.gz
 	$(BIN)/zoo finetune recipes/siamese_allelic.yaml --out $(DEMO_OUT)/siamese \
 		--set data=$(DEMO_OUT)/world/data.yaml
 	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/siamese --vcf $(DEMO_OUT)/world/variants.vcf \

@@ -114,6 +114,27 @@ def test_variant_labels_match_the_genome_and_the_genes(world):
         assert min(getattr(v, c) for c in cells) <= -0.3  # it lowers the gene somewhere
 
 
+def score_world_genes(model: str, world: str, annotation: str, out) -> tuple:
+    """`zoo score-variants --genes` of a world's gene VCF with its annotation, CAGE and RNA tasks."""
+    res = run(
+        "score-variants",
+        "--model",
+        f"local:{model}",
+        "--vcf",
+        os.path.join(world, "gene_variants.vcf"),
+        "--genome",
+        os.path.join(world, "genome.fa"),
+        "--genes",
+        os.path.join(world, annotation),
+        "--tasks",
+        "CAGE|RNA",
+        "--out",
+        out,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return read_scores(str(out)), res
+
+
 @pytest.fixture(scope="session")
 def gene_tuned(world, tmp_path_factory, zoo_home):
     """The multitask recipe fine-tuned (frozen trunk) on the demo world with its gene tracks."""
@@ -124,24 +145,7 @@ def gene_tuned(world, tmp_path_factory, zoo_home):
 
 
 def test_finetuned_model_recovers_gene_effects(world, gene_tuned, tmp_path):
-    out = tmp_path / "genes.tsv.gz"
-    res = run(
-        "score-variants",
-        "--model",
-        f"local:{gene_tuned}",
-        "--vcf",
-        os.path.join(world, "gene_variants.vcf"),
-        "--genome",
-        os.path.join(world, "genome.fa"),
-        "--genes",
-        os.path.join(world, "genes.gtf"),
-        "--tasks",
-        "CAGE|RNA",
-        "--out",
-        out,
-    )
-    assert res.returncode == 0, res.stderr
-    scores = read_scores(str(out))
+    scores, _ = score_world_genes(gene_tuned, world, "genes.gtf", tmp_path / "genes.tsv.gz")
     m = gene_metrics(scores, variant_truth(world))
     print(f"demo world gene effects: {m}")
     assert m["auroc"] >= 0.9 and m["sign"] >= 0.9

@@ -192,9 +192,7 @@ def test_siamese_and_novel_cell_type_on_other_world(other_world, tmp_path):
 @pytest.mark.slow
 def test_genes_on_other_world(other_world, tmp_path):
     """check-data counts the genes the reader skips; the gene figures hold on the GFF3 world."""
-    from zoo_tools.score import read_scores
-
-    from .test_gene_world import gene_metrics, variant_truth
+    from .test_gene_world import gene_metrics, score_world_genes, variant_truth
 
     data = os.path.join(other_world, "data_genes.yaml")
     res = run("check-data", data)
@@ -203,25 +201,8 @@ def test_genes_on_other_world(other_world, tmp_path):
     ft = tmp_path / "ft"
     res = run("finetune", RECIPE, "--out", ft, "--set", f"data={data}", "train.freeze_trunk=true")
     assert res.returncode == 0, res.stderr[-3000:]
-    out = tmp_path / "genes.parquet"
-    res = run(
-        "score-variants",
-        "--model",
-        f"local:{ft}",
-        "--vcf",
-        os.path.join(other_world, "gene_variants.vcf"),
-        "--genome",
-        os.path.join(other_world, "genome.fa"),
-        "--genes",
-        os.path.join(other_world, "genes.gff3"),
-        "--tasks",
-        "CAGE|RNA",
-        "--out",
-        out,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
+    scores, res = score_world_genes(ft, other_world, "genes.gff3", tmp_path / "genes.parquet")
     assert "contig_missing 1" in res.stderr  # the skipped genes are said, not dropped silently
-    scores = read_scores(str(out))
     assert set(scores.chrom) <= {"1", "2", "X"} and scores.gene_id.str.startswith("DG").all()
     m = gene_metrics(scores, variant_truth(other_world))
     print(f"other world gene effects: {m}")
