@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 
+import pandas as pd
 import pytest
 
 from zoo_tools.core.errors import ZooError
-from zoo_tools.data.genes import _merge_intervals, read_genes
+from zoo_tools.data.genes import _merged, read_genes
 from zoo_tools.data.genome import Genome
 
 from .conftest import write_fasta
@@ -80,7 +81,10 @@ def test_union_merges_every_transcript(files):
     assert g.loc["G1", "exons"] == ((100, 300), (500, 900)) and g.loc["G1", "tss"] == 100
     assert g.loc["G2", "exons"] == ((800, 1000), (1200, 1500)) and g.loc["G2", "tss"] == 1499
     assert g.loc["G1", "transcript"] == "union"
-    assert _merge_intervals([5, 0, 10], [8, 5, 12]) == ((0, 8), (10, 12))
+    # touching intervals join, overlapping ones merge, per gene (genes in order of first appearance)
+    iv = pd.DataFrame({"gene_id": ["b", "a", "b", "b", "a"], "start0": [5, 0, 0, 10, 7], "end": [8, 5, 5, 12, 9]})
+    m = _merged(iv)
+    assert list(zip(m.gene_id, m.start0, m.end)) == [("b", 0, 8), ("b", 10, 12), ("a", 0, 5), ("a", 7, 9)]
 
 
 def test_gff3_gives_the_same_table(files, tmp_path):

@@ -186,28 +186,36 @@ def read_annotation(path: str) -> pd.DataFrame:
     return df[cols].astype(types).reset_index(drop=True)
 
 
-def _merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[tuple[int, int], ...]:
-    """The union of 0-based half-open intervals, sorted, touching ones joined."""
-    order = np.argsort(starts, kind="stable")
-    out: list[list[int]] = []
-    for s, e in zip(np.asarray(starts)[order], np.asarray(ends)[order]):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], int(e))
-        else:
-            out.append([int(s), int(e)])
-    return tuple((s, e) for s, e in out)
+def _merged(ex: pd.DataFrame) -> pd.DataFrame:
+    """The union of each gene's 0-based half-open intervals (``gene_id, start0, end``), touching ones
+    joined: ``gene_id, start0, end`` sorted by gene (first appearance) and start."""
+    order = pd.Categorical(ex.gene_id, categories=ex.gene_id.unique())
+    ex = ex.assign(_g=order.codes).sort_values(["_g", "start0"], kind="stable")
+    reach = ex.groupby("_g").end.cummax()
+    prev = reach.groupby(ex._g).shift()
+    new = prev.isna() | (ex.start0 > prev)
+    block = new.cumsum()
+    out = ex.groupby(block).agg(
+        gene_id=("gene_id", "first"), start0=("start0", "min"), end=("end", "max"), _g=("_g", "first")
+    )
+    return out.sort_values(["_g", "start0"], kind="stable").drop(columns="_g")
 
 
-def _choose(tx: pd.DataFrame, transcript: str) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """``(transcript id or "union", exons)`` of one gene's exon rows (0-based ``start0``, ``end``)."""
+def _chosen_exons(exons: pd.DataFrame, transcript: str) -> pd.DataFrame:
+    """The exon rows of each gene's chosen transcript (``union``: all), with a ``transcript`` column:
+    the transcript tagged ``Ensembl_canonical`` (else ``MANE_Select``), the longest by exon bases
+    among those (else among all), the first listed on ties."""
     if transcript == "union":
-        return "union", _merge_intervals(tx.start0.to_numpy(), tx.end.to_numpy())
-    lengths = (tx.end - tx.start0).groupby(tx.transcript_id, sort=False).sum()
-    tags = tx.groupby("transcript_id", sort=False)["tag"].first().astype(str)
-    tagged = ([t for t in lengths.index if want in tags[t].split(",")] for want in _CANONICAL)
-    chosen = max(next((t for t in tagged if t), list(lengths.index)), key=lambda t: lengths[t])
-    rows = tx[tx.transcript_id == chosen]
-    return str(chosen), _merge_intervals(rows.start0.to_numpy(), rows.end.to_numpy())
+        return exons.assign(transcript="union")
+    tx = exons.assign(_len=exons.end - exons.start0).groupby(["gene_id", "transcript_id"], sort=False)
+    tx = tx.agg(length=("_len", "sum"), tag=("tag", "first")).reset_index()
+    tags = tx.tag.fillna("").astype(str).str.split(",")
+    tx["rank"] = [0 if _CANONICAL[0] in t else 1 if _CANONICAL[1] in t else 2 for t in tags]
+    tx["_o"] = np.arange(len(tx))
+    best = tx.sort_values(["rank", "length", "_o"], ascending=[True, False, True], kind="stable")
+    best = best.drop_duplicates("gene_id")[["gene_id", "transcript_id"]]
+    keep = exons.merge(best, on=["gene_id", "transcript_id"], how="inner")
+    return keep.assign(transcript=keep.transcript_id.astype(str))
 
 
 def gene_rows(df: pd.DataFrame, transcript: str = "canonical") -> tuple[pd.DataFrame, int]:
@@ -234,15 +242,20 @@ def gene_rows(df: pd.DataFrame, transcript: str = "canonical") -> tuple[pd.DataF
         chrom=("seqname", "first"),
         strand=("strand", "first"),
     )
-    rows = []
-    for gid, tx in exons.groupby("gene_id", sort=False):
-        name, ex = _choose(tx, transcript)
-        strand = info.strand[gid]
-        tss = ex[0][0] if strand != "-" else ex[-1][1] - 1
-        rows.append((gid, strand, tss, ex[0][0], ex[-1][1], ex, name))
-    genes = pd.DataFrame(rows, columns=["gene_id", "strand_x", "tss", "start", "end", "exons", "transcript"])
-    genes = genes.join(info, on="gene_id")
-    genes["strand"] = genes.pop("strand_x")
+    chosen = _chosen_exons(exons[["gene_id", "transcript_id", "start0", "end", "tag"]], transcript)
+    names = chosen.groupby("gene_id", sort=False).transcript.first()
+    merged = _merged(chosen)
+    ids = merged.gene_id.to_numpy()
+    cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    pairs = list(zip(merged.start0.astype(int).tolist(), merged.end.astype(int).tolist()))
+    bounds = [0, *cuts.tolist(), len(ids)]
+    exons_of = [tuple(pairs[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    gene_ids = [ids[a] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    genes = pd.DataFrame({"gene_id": gene_ids, "exons": exons_of}).join(info, on="gene_id")
+    genes["start"] = genes.exons.map(lambda e: e[0][0])
+    genes["end"] = genes.exons.map(lambda e: e[-1][1])
+    genes["tss"] = np.where(genes.strand == "-", genes.end - 1, genes.start)
+    genes["transcript"] = genes.gene_id.map(names)
     return genes[GENE_COLUMNS].reset_index(drop=True), int((~info.index.isin(genes.gene_id)).sum())
 
 

@@ -96,10 +96,8 @@ def _explode_tsv(partial: str, tmp: str, fmt: str, names: list[str]) -> None:
     """A partial TSV with packed genes -> one row per gene, as TSV or TSV.gz, in blocks."""
     first = True
     with gzip.open(tmp, "wt") if fmt == ".tsv.gz" else open(tmp, "w") as fh:
-        for block in pd.read_csv(
-            partial, sep="\t", dtype=_TEXT, keep_default_na=False, na_values=[""], chunksize=1 << 14
-        ):
-            explode(block, names).to_csv(fh, sep="\t", index=False, header=first, float_format="%.6g", na_rep="")
+        for block in pd.read_csv(partial, sep="\t", dtype=str, keep_default_na=False, chunksize=1 << 14):
+            explode(block, names, numeric=False).to_csv(fh, sep="\t", index=False, header=first, na_rep="")
             first = False
 
 

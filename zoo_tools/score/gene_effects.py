@@ -116,15 +116,6 @@ class GeneIndex:
         return lo <= self.tss[g] < hi or any(s < hi and e > lo for s, e in self.exons[g])
 
 
-def _weights(exons, out_lo: int, bin_size: int, n_bins: int) -> tuple[np.ndarray, int]:
-    """``((n_bins,) fraction of each bin covered by exons, exon bases inside the span)``."""
-    lo = out_lo + np.arange(n_bins) * bin_size
-    w = np.zeros(n_bins)
-    for s, e in exons:
-        w += np.clip(np.minimum(e, lo + bin_size) - np.maximum(s, lo), 0, None)
-    return w / bin_size, int(w.sum())
-
-
 @dataclass
 class GeneScoring:
     """What ``--genes`` adds to a run: the genes, the signal per task and the output geometry.
@@ -163,31 +154,41 @@ class GeneScoring:
         return lo, lo + self.n_bins * self.bin_size
 
     def genes_of(self, chrom: str, window_start: int) -> list[int]:
-        """Gene rows in reach of a window (:meth:`GeneIndex.in_reach`)."""
-        return self.index.in_reach(chrom, *self.span(window_start))
+        """Gene rows in reach of a window (:meth:`GeneIndex.in_reach`; remembered for the last windows asked)."""
+        key = (chrom, window_start)
+        if key not in self._reach:
+            if len(self._reach) > 50_000:
+                self._reach.clear()
+            self._reach[key] = self.index.in_reach(chrom, *self.span(window_start))
+        return self._reach[key]
 
-    def signals(self, pred: np.ndarray, rows: list[int], out_lo: int) -> tuple[np.ndarray, np.ndarray]:
-        """``((T, G) signal per task and gene, (G,) exon coverage)`` of one ``(T, B)`` prediction."""
+    def __post_init__(self):
+        self._reach: dict[tuple[str, int], list[int]] = {}
+
+    def masks(self, rows: list[int], out_lo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``((G, B) exon weights, (G, B) TSS bins (NaN rows: TSS outside), (G,) exon coverage)``."""
         ix = self.index
+        lo = out_lo + np.arange(self.n_bins) * self.bin_size
+        owner = np.concatenate([np.full(len(ix.exons[g]), j) for j, g in enumerate(rows)])
+        ex = np.array([e for g in rows for e in ix.exons[g]], dtype=np.int64).reshape(-1, 2)
+        overlap = np.clip(np.minimum(ex[:, 1:2], lo + self.bin_size) - np.maximum(ex[:, :1], lo), 0, None)
         w = np.zeros((len(rows), self.n_bins))
-        tss = np.zeros((len(rows), self.n_bins))
-        cover = np.zeros(len(rows))
-        idx = np.arange(self.n_bins)
-        for j, g in enumerate(rows):
-            w[j], inside = _weights(ix.exons[g], out_lo, self.bin_size, self.n_bins)
-            cover[j] = inside / ix.exon_bases[g]
-            b = (ix.tss[g] - out_lo) // self.bin_size
-            tss[j] = (np.abs(idx - b) <= self.k) if 0 <= b < self.n_bins else np.nan
-        p = pred.astype(np.float64)
-        out = np.where(self.tss_task[:, None], p @ tss.T, p @ w.T)
-        strand = np.array([ix.strand[g] for g in rows])
-        out[(self.task_strand[:, None] != ".") & (self.task_strand[:, None] != strand[None, :])] = np.nan
-        return out, cover
+        np.add.at(w, owner, overlap)
+        cover = w.sum(1) / np.array([ix.exon_bases[g] for g in rows])
+        b = (np.array([ix.tss[g] for g in rows]) - out_lo) // self.bin_size
+        tss = (np.abs(np.arange(self.n_bins)[None, :] - b[:, None]) <= self.k).astype(np.float64)
+        tss[(b < 0) | (b >= self.n_bins)] = np.nan
+        return w / self.bin_size, tss, cover
 
     def effects(self, ref: np.ndarray, alt: np.ndarray, rows: list[int], out_lo: int) -> tuple[np.ndarray, np.ndarray]:
-        """``((G, T, 4) gene_ref, gene_alt, gene_diff, gene_logSED; (G,) exon coverage)`` of one variant."""
-        r, cover = self.signals(ref, rows, out_lo)
-        a, _ = self.signals(alt, rows, out_lo)
+        """``((G, T, 4) gene_ref, gene_alt, gene_diff, gene_logSED; (G,) exon coverage)`` of one variant's
+        ``(T, B)`` reference and alternative predictions."""
+        w, tss, cover = self.masks(rows, out_lo)
+        p = np.stack([ref, alt]).astype(np.float64)  # (2, T, B)
+        sig = np.where(self.tss_task[None, :, None], p @ tss.T, p @ w.T)  # (2, T, G)
+        strand = np.array([self.index.strand[g] for g in rows])
+        sig[:, (self.task_strand[:, None] != ".") & (self.task_strand[:, None] != strand[None, :])] = np.nan
+        r, a = sig
         pc = self.pseudocount
         with np.errstate(invalid="ignore", divide="ignore"):
             lsed = np.log2((np.maximum(a, 0) + pc) / (np.maximum(r, 0) + pc))
@@ -239,7 +240,7 @@ def gene_columns(task_names: list[str]) -> list[str]:
     return [f"{t}:{k}" for t in task_names for k in GENE_KINDS]
 
 
-def explode(df: pd.DataFrame, task_names: list[str]) -> pd.DataFrame:
+def explode(df: pd.DataFrame, task_names: list[str], numeric: bool = True) -> pd.DataFrame:
     """Rows of a partial file (one per (record, ALT), a packed ``genes`` cell) -> one row per gene.
 
     Parameters
@@ -248,6 +249,9 @@ def explode(df: pd.DataFrame, task_names: list[str]) -> pd.DataFrame:
         Partial-file rows: base columns, bin-level scores, ``genes`` (:func:`pack`; empty: no gene).
     task_names : list of str
         The scored tasks, in the packed order.
+    numeric : bool
+        Parse the gene values into numbers; False keeps them as the packed text (for writing a
+        TSV without formatting every number again; :data:`GENE_SUMMARY` is then text too).
 
     Returns
     -------
@@ -264,12 +268,16 @@ def explode(df: pd.DataFrame, task_names: list[str]) -> pd.DataFrame:
     parts["gene_id"] = parts.gene_id.map(unquote).replace("", None)
     parts["gene_name"] = parts.gene_name.map(unquote).where(parts.gene_id.notna(), None)
     parts["gene_strand"] = parts.gene_strand.replace("", None)
-    nums = parts.columns[3:]
-    parts[nums] = parts[nums].apply(pd.to_numeric, errors="coerce")
-    parts["tss_distance"] = parts.tss_distance.astype("Int64")
-    lsed = parts[[c for c in cols if c.endswith(":gene_logSED")]].to_numpy(np.float64)
+    lsed_cols = [c for c in cols if c.endswith(":gene_logSED")]
+    lsed = parts[lsed_cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     with np.errstate(invalid="ignore"):
         summary = np.where(np.isfinite(lsed).any(1), np.nanmax(np.abs(np.where(np.isfinite(lsed), lsed, 0)), 1), np.nan)
+    if numeric:
+        nums = parts.columns[3:]
+        parts[nums] = parts[nums].apply(pd.to_numeric, errors="coerce")
+        parts["tss_distance"] = parts.tss_distance.astype("Int64")
+    else:
+        summary = ["" if not np.isfinite(x) else f"{x:.6g}" for x in summary]
     n_base = long.columns.get_loc("line") + 1
     base, rest = long.columns[:n_base], long.columns[n_base:]
     return pd.concat([long[base], parts[GENE_ROW_COLUMNS], long[rest], parts[cols[5:]]], axis=1).assign(
