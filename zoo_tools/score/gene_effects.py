@@ -162,6 +162,14 @@ class GeneScoring:
             self._reach[key] = self.index.in_reach(chrom, *self.span(window_start))
         return self._reach[key]
 
+    def reaches_past(self, chrom: str, window_start: int, first_bin: int) -> bool:
+        """Whether a gene in reach of the window has exon bases or its TSS in output bins ``>= first_bin``
+        (else an indel's stitched prediction would change nothing the genes are scored on)."""
+        lo = self.span(window_start)[0] + first_bin * self.bin_size
+        ix = self.index
+        reach_tss = lo - self.k * self.bin_size  # a TSS bin up to k bins before still sums bins from there
+        return any(ix.tss[g] >= reach_tss or ix.exons[g][-1][1] > lo for g in self.genes_of(chrom, window_start))
+
     def __post_init__(self):
         self._reach: dict[tuple[str, int], list[int]] = {}
 

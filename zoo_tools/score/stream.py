@@ -177,7 +177,12 @@ class Scorer:
     def _stitched(self, chosen: list[Variant], alt: np.ndarray) -> np.ndarray:
         """Alternative predictions with indels' bins from the variant's bin on taken from the aligned
         window (baskerville's indel stitching; :mod:`~zoo_tools.score.gene_effects`)."""
-        indels = [i for i, v in enumerate(chosen) if len(v.ref) != len(v.alt)]
+        vb = min(max(self.vbin, 0), alt.shape[-1])
+        indels = [  # only where a gene in reach has exons or its TSS from the variant's bin on
+            i
+            for i, v in enumerate(chosen)
+            if len(v.ref) != len(v.alt) and self.genes.reaches_past(v.chrom, v.pos - 1 - self.centre, vb)
+        ]
         if not indels or not self.genes.stitch:
             return alt
         codes = aligned_alt_windows(self.genome, [chosen[i] for i in indels], self.seq_len, self.centre)
@@ -186,7 +191,6 @@ class Scorer:
             x, batch_size=self.batch_size, rc_average=self.rc, device=self.device, progress=False
         )
         out = alt.copy()
-        vb = min(max(self.vbin, 0), alt.shape[-1])
         out[indels, :, vb:] = shifted[:, self.tasks, vb:]
         return out
 
