@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
-from sklearn.metrics import roc_auc_score
 
+from zoo_tools.core.metrics import auroc
 from zoo_tools.data.genes import read_genes
 from zoo_tools.data.genome import Genome
 from zoo_tools.score import read_scores, top_genes
@@ -50,7 +50,7 @@ def gene_metrics(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
             two.append(i)
             first.append(top.top_gene[i] == labelled[i])
     return dict(
-        auroc=roc_auc_score(changing, score),
+        auroc=auroc(score, changing),
         sign=float(np.mean(sign_ok)),
         ranks_first=float(np.mean(first)),
         n_two_genes=len(two),
