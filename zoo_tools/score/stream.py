@@ -163,7 +163,8 @@ class Scorer:
         y = predict_siamese(self.model, ref_c, alt_c, self.rc, self.batch_size, self.device)[:, self.tasks]
         return {"diff": y}, np.abs(y).max(1)
 
-    def _effect_scores(self, chosen: list[Variant], ref_c: np.ndarray, alt_c: np.ndarray) -> tuple[dict, np.ndarray]:
+    def _effect_scores(self, chosen: list[Variant], ref_c: np.ndarray, alt_c: np.ndarray) -> tuple:
+        """``(scores, max |diff|, (ref, alt) predictions of the scored tasks))``."""
         spans = change_spans(chosen, self.centre)
         if self.patch is not None and not self.verified:
             self.verify(ref_c, alt_c, spans)
@@ -171,19 +172,20 @@ class Scorer:
         r, a = r[:, self.tasks], a[:, self.tasks]
         scores = effect_scores(r, a, self.kinds, self.bins, self.pseudocount)
         d = scores["diff"] if "diff" in scores else effect_scores(r, a, ["diff"], self.bins)["diff"]
-        self._preds = (r, a)
-        return scores, np.abs(d).max(1)
+        return scores, np.abs(d).max(1), (r, a)
 
     def _stitched(self, chosen: list[Variant], alt: np.ndarray) -> np.ndarray:
         """Alternative predictions with indels' bins from the variant's bin on taken from the aligned
         window (baskerville's indel stitching; :mod:`~zoo_tools.score.gene_effects`)."""
+        if not self.genes.stitch:
+            return alt
         vb = min(max(self.vbin, 0), alt.shape[-1])
         indels = [  # only where a gene in reach has exons or its TSS from the variant's bin on
             i
             for i, v in enumerate(chosen)
             if len(v.ref) != len(v.alt) and self.genes.reaches_past(v.chrom, v.pos - 1 - self.centre, vb)
         ]
-        if not indels or not self.genes.stitch:
+        if not indels:
             return alt
         codes = aligned_alt_windows(self.genome, [chosen[i] for i in indels], self.seq_len, self.centre)
         x = codes_to_tensor(codes)
@@ -194,9 +196,9 @@ class Scorer:
         out[indels, :, vb:] = shifted[:, self.tasks, vb:]
         return out
 
-    def _gene_cells(self, chosen: list[Variant]) -> list[str]:
-        """The packed ``genes`` cell of each scored variant (:func:`~zoo_tools.score.gene_effects.pack`)."""
-        r, a = self._preds
+    def _gene_cells(self, chosen: list[Variant], r: np.ndarray, a: np.ndarray) -> list[str]:
+        """The packed ``genes`` cell of each scored variant (:func:`~zoo_tools.score.gene_effects.pack`)
+        from its ``(n, T, B)`` reference and alternative predictions."""
         a = self._stitched(chosen, a)
         cells = []
         for i, v in enumerate(chosen):
@@ -213,11 +215,11 @@ class Scorer:
         """Score columns ``(n, numeric columns)`` of scored variants, and their packed genes (or None)."""
         ref_c, alt_c = allele_windows(self.genome, chosen, self.seq_len, self.centre)
         if self.siamese:
-            scores, summary = self._siamese_scores(ref_c, alt_c)
+            (scores, summary), preds = self._siamese_scores(ref_c, alt_c), None
         else:
-            scores, summary = self._effect_scores(chosen, ref_c, alt_c)
+            scores, summary, preds = self._effect_scores(chosen, ref_c, alt_c)
         cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds]
-        cells = self._gene_cells(chosen) if self.genes is not None else None
+        cells = self._gene_cells(chosen, *preds) if self.genes is not None else None
         return np.column_stack(cols + [summary]), cells
 
     def score(self, variants: list[Variant]) -> pd.DataFrame:
