@@ -1,4 +1,5 @@
-"""``zoo score-variants`` and ``zoo merge-scores``: variant effects over a VCF, sharded or not."""
+"""``zoo score-variants``, ``zoo calibrate`` and ``zoo merge-scores``: variant effects over a VCF,
+calibrated against a background or not, sharded or not."""
 
 from __future__ import annotations
 
@@ -70,10 +71,64 @@ def _cmd_score_variants(args: argparse.Namespace) -> int:
         skip_malformed=args.skip_malformed,
         allow_build_mismatch=args.allow_build_mismatch,
         genes=_gene_request(args),
+        calibration=args.calibration,
+        fdr=args.fdr,
     )
     if "rank" not in res:  # else a worker process of a multi-device run; rank 0 reports
         print(_scored_line(args, res))
     return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    """score a background set of variants to calibrate a model's scores
+
+    Score random SNVs (--random N: uniform positions off N runs and --blacklist regions, REF from the genome, ALT
+    uniform among the other three bases, GC-matched to a VCF with --match-gc) or a VCF of background variants
+    (--vcf, e.g. common variants) with the same statistics and windows as zoo score-variants, and store per task
+    and statistic the distribution of absolute effects (OUT.parquet, with the model's sha256). zoo score-variants
+    --calibration OUT.parquet then adds signed quantiles and empirical p-values.
+    """
+    from zoo_tools.data.genome import Genome
+    from zoo_tools.score import calibrate, parse_scores
+    from zoo_tools.zoo import load_model
+
+    kinds = parse_scores(args.score)
+    check_batching(args)
+    genome = Genome(args.genome)
+    model = load_model(args.model, trust=args.trust_checkpoint)
+    res = calibrate(
+        model, genome, args.out, vcf=args.vcf, n_random=args.random, seed=args.seed, chroms=args.chroms,
+        blacklist=args.blacklist, match_gc=args.match_gc, spec=args.model, tasks=args.tasks, kinds=kinds,
+        window_bins=args.window_bins, rc=args.rc, batch_size=args.batch_size, pseudocount=args.pseudocount,
+        fast=not args.no_patch, chunk_size=args.chunk_size,
+    )  # fmt: skip
+    bg = res["background"]
+    print(
+        f"calibrated on {res['n']} background allele(s) ({bg['kind']}: {bg['vcf']}) in {res['seconds']:.1f} s "
+        f"({res['variants_per_s']:.0f} variants/s)\n  -> {res['out']}"
+    )
+    return 0
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "calibrate", _cmd_calibrate)
+    p.add_argument("--model", required=True, help="model spec (the one you will score with)")
+    p.add_argument("--genome", required=True, help="FASTA (with .fai)")
+    p.add_argument("--out", required=True, help="the calibration: CAL.parquet")
+    bg = p.add_mutually_exclusive_group(required=True)
+    bg.add_argument("--vcf", help="background variants (VCF, VCF.gz or BCF), e.g. common variants")
+    bg.add_argument(
+        "--random", type=int, metavar="N", help="N random SNVs as the background (kept as OUT.background.vcf)"
+    )
+    p.add_argument("--chroms", nargs="+", help="with --random: contigs to draw from (default all)")
+    p.add_argument("--seed", type=int, default=0, help="with --random: random seed (default 0)")
+    p.add_argument("--blacklist", metavar="BED", help="with --random: regions to avoid (a BED, or hg38 / hg19 / mm10)")
+    p.add_argument("--match-gc", metavar="VCF", help="with --random: match the GC content around this VCF's variants")
+    _add_scoring_options(p)
+    p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
+    p.add_argument("--chunk-size", type=int, default=1024, help="alleles scored per chunk (default 1024)")
+    p.add_argument("--no-patch", action="store_true", help="full forward passes only (no local-patch shortcut)")
+    add_trust(p)
 
 
 def _cmd_merge_scores(args: argparse.Namespace) -> int:
@@ -101,7 +156,7 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--score",
         default="diff,log2fc",
-        help="comma-separated score kinds: diff, log2fc, ref, alt, maxdiff (default diff,log2fc)",
+        help="comma-separated score kinds: diff, log2fc, ref, alt, maxdiff, sad, l2, jsd (default diff,log2fc)",
     )
     p.add_argument("--pseudocount", type=float, default=1.0, help="pseudocount of log2fc (default 1)")
     rc = p.add_mutually_exclusive_group()
@@ -167,9 +222,25 @@ def _add_score_variants(sub: argparse._SubParsersAction) -> None:
         "(another genome build; default: stop)",
     )
     _add_scoring_options(p)
+    _add_calibration_options(p)
     _add_gene_options(p)
     _add_running_options(p)
     add_trust(p)
+
+
+def _add_calibration_options(p: argparse.ArgumentParser) -> None:
+    """Calibrated scores: the background and the false discovery rate."""
+    p.add_argument(
+        "--calibration",
+        metavar="CAL",
+        help="a zoo calibrate file of this model: add each score's signed quantile and empirical p-value",
+    )
+    p.add_argument(
+        "--fdr",
+        type=float,
+        metavar="LEVEL",
+        help="with --calibration: add Benjamini-Hochberg q-values over the file (and report how many are <= LEVEL)",
+    )
 
 
 def _add_gene_options(p: argparse.ArgumentParser) -> None:
@@ -220,4 +291,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         The subparsers of the ``zoo`` parser.
     """
     _add_score_variants(sub)
+    _add_calibrate(sub)
     _add_merge_scores(sub)

@@ -32,6 +32,12 @@ it, so a model trained on it can be checked against what was planted:
     ``truth/gene_variants.tsv`` naming the gene each variant changes and the sign
     (:mod:`zoo_tools.data.demo_genes`). ``data_genes.yaml`` is ``data.yaml`` plus these tracks
     and ``genes:``; the other files do not change with them.
+``haplotypes.vcf``, ``truth/haplotype_pairs.tsv``, ``truth/haplotypes.tsv``
+    12 samples' phased genotypes of about 8 pairs of SNVs, each pair at the two most informative
+    bases of one driver site's motif (each alone drops its affinity by 0.5 or more, so both on one
+    haplotype remove less than the sum: sub-additive), in cis, in trans, alone, homozygous and
+    absent, plus neutral SNVs; the truth gives each haplotype's affinity and loss
+    (:mod:`zoo_tools.data.demo_haplotypes`, its own random stream: the other files do not change).
 
 A site's *affinity* is its motif log-odds score rescaled so a perfect match is 1 and half the
 perfect score or less is 0; the expected signal of a site scales with it, so a mutation at a
@@ -49,6 +55,7 @@ import yaml
 
 from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.demo_gene_files import write_gene_world
+from zoo_tools.data.demo_haplotypes import write_haplotype_world
 from zoo_tools.data.demo_planting import (
     DemoSpec,
     expected_rate,
@@ -64,7 +71,7 @@ from zoo_tools.data.motifs import find_motif
 
 log = logging.getLogger(__name__)
 
-DEMO_VERSION = 3  # bump when the world's files change (cached worlds are then rebuilt)
+DEMO_VERSION = 4  # bump when the world's files change (cached worlds are then rebuilt)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +203,8 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
         ``version, folder, seed, genome_bp, contigs`` (``{name: bp}``), ``tracks``, ``sites``
         (``{motif: n}``), ``decoy``, ``variants`` (ALT alleles), ``variants_breaking``,
         ``allelic_snvs`` (rows), ``genes``, ``gene_variants``, ``gene_variants_changing``,
-        ``annotation`` and ``splits`` (see :func:`format_summary`).
+        ``annotation``, ``haplotype_samples``, ``haplotype_records``, ``haplotype_pairs`` and
+        ``splits`` (see :func:`format_summary`).
     """
     spec = spec or DemoSpec()
     rng = np.random.default_rng(spec.seed)
@@ -214,6 +222,7 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
     allelic = allelic_counts(rng, seqs, sites, motifs, spec)
     allelic.to_csv(os.path.join(out, "allelic", "allelic_counts.tsv"), sep="\t", index=False)
     genes = _write_configs(out, spec, tracks, peaks, (seqs, sites, motifs))
+    haplotypes = write_haplotype_world(out, spec, seqs, sites, motifs)
     summary = dict(
         version=DEMO_VERSION,
         folder=os.path.abspath(out),
@@ -228,6 +237,7 @@ def make_demo_world(out: str, spec: DemoSpec | None = None) -> dict:
         allelic_snvs=int(len(allelic)),
         **{k: genes[k] for k in ("genes", "gene_variants", "annotation")},
         gene_variants_changing=genes["changing"],
+        **haplotypes,
         splits=dict(val=list(spec.val), test=list(spec.test)),
     )
     _write_yaml(os.path.join(out, "summary.yaml"), summary)
@@ -259,6 +269,8 @@ def format_summary(s: dict) -> str:
         f"  allelic  : {s['allelic_snvs']} het SNV x cell-type rows in allelic/allelic_counts.tsv",
         f"  genes    : {s['genes']} in {s['annotation']} with CAGE and RNA tracks; {s['gene_variants']} records in "
         f"gene_variants.vcf, {s['gene_variants_changing']} change a gene (data_genes.yaml)",
+        f"  haplotypes: {s['haplotype_records']} records x {s['haplotype_samples']} phased samples in "
+        f"haplotypes.vcf, {s['haplotype_pairs']} motif pairs (truth/haplotype_pairs.tsv)",
         f"  splits   : val {', '.join(s['splits']['val'])}; test {', '.join(s['splits']['test'])}; rest train",
         f"  config   : {os.path.join(s['folder'], 'data.yaml')}",
     ]

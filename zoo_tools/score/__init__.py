@@ -3,6 +3,8 @@
 The CLI and the package face import these names from here (the modules behind them may move).
 """
 
+from zoo_tools.score.calibrate import calibrate
+from zoo_tools.score.calibration import read_calibration
 from zoo_tools.score.formats import merge_scores, output_format, read_scores
 from zoo_tools.score.gene_effects import GeneRequest, top_genes
 from zoo_tools.score.regions import predict_regions
@@ -15,6 +17,8 @@ __all__ = [
     "top_genes",
     "predict_regions",
     "score_vcf",
+    "calibrate",
+    "read_calibration",
     "merge_scores",
     "read_scores",
     "parse_scores",

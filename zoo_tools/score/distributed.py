@@ -22,7 +22,8 @@ from zoo_tools.core.progress import progress_bar, quiet_lightning
 from zoo_tools.data.genome import Genome
 from zoo_tools.score.guards import Tally, launched, launcher_lock
 from zoo_tools.score.resume import PartialTable, resume_point, stopped_run
-from zoo_tools.score.stream import Run, Scorer, scorer_options
+from zoo_tools.score.rows import Run
+from zoo_tools.score.stream import Scorer, scorer_options
 
 
 def _identity(x):
@@ -226,7 +227,7 @@ def score_vcf_distributed(
     num_nodes: int = 1,
     strategy: str = "ddp",
     skip_malformed: bool = False,
-    genes=None,
+    **extras,
 ) -> dict:
     """``score_vcf`` on several devices and nodes through Lightning's ``Trainer.predict``.
 
@@ -240,7 +241,7 @@ def score_vcf_distributed(
     devices, accelerator, num_nodes, strategy
         Lightning's ``Trainer`` arguments. ``strategy="ddp"`` relaunches the running script once
         per device (the CLI); in a notebook use ``"ddp_notebook"``.
-    skip_malformed, genes
+    skip_malformed, **extras
         As :func:`~zoo_tools.score.vcf.score_vcf` takes them.
 
     Returns
@@ -252,7 +253,7 @@ def score_vcf_distributed(
 
     quiet_lightning()
     run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
-    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genes, genome)
+    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genome, **extras)
     _check_not_complete(run)
     run.make_folder()
     module = scoring_module(model, run, options)

@@ -9,6 +9,7 @@ first; :func:`finish` turns it into the requested format. Shards of one run are 
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import re
 
@@ -16,7 +17,11 @@ import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError, require_file
+from zoo_tools.data.background import variant_keys
+from zoo_tools.score.calibration import add_qvalues
 from zoo_tools.score.gene_effects import GENE_KINDS, GENE_ROW_COLUMNS, explode
+
+log = logging.getLogger(__name__)
 
 BASE_COLUMNS = ["record", "chrom", "pos", "id", "ref", "alt", "status", "line"]
 FORMATS = (".tsv", ".tsv.gz", ".parquet", ".vcf.gz")
@@ -26,6 +31,14 @@ _KIND_TEXT = {
     "ref": "mean reference prediction",
     "alt": "mean alternative prediction",
     "maxdiff": "alt - ref at the bin with the largest absolute difference",
+    "sad": "sum of alt - ref over the scored bins (SAD)",
+    "l2": "L2 norm of alt - ref over the scored bins",
+    "jsd": "Jensen-Shannon distance (base 2) of the ref and alt profiles over the scored bins",
+}
+_CALIBRATED = {
+    "quantile": "signed quantile among the calibration background's absolute effects",
+    "p": "empirical two-sided p-value (r+1)/(n+1) against the calibration background",
+    "q": "Benjamini-Hochberg q-value over the file",
 }
 _STATUS_INFO = (
     '##INFO=<ID=ZOO_STATUS,Number=1,Type=String,Description="zoo_tools score-variants status: ok, or '
@@ -101,6 +114,37 @@ def _explode_tsv(partial: str, tmp: str, fmt: str, names: list[str]) -> None:
             first = False
 
 
+def calibration_pass(partial: str, scorer) -> None:
+    """The file-wide steps of a calibrated run, on the complete partial TSV: warn about scored alleles
+    that are in the calibration's background, and with ``scorer.fdr`` add q-values over the file.
+
+    Parameters
+    ----------
+    partial : str
+        The complete partial TSV (rewritten in place when q-values are added).
+    scorer : Scorer
+        Its ``calibration`` and ``fdr``.
+    """
+    cal = scorer.calibration
+    df = read_scores(partial)
+    ok = df[df.status.isin(["ok", "no_gene_in_window"])]
+    if len(cal.keys) and len(ok):
+        dup = np.isin(variant_keys(ok.chrom, ok.pos, ok.ref, ok.alt), cal.keys)
+        if dup.any():
+            log.warning(
+                "%d scored allele(s) are in the calibration's background (%s), e.g. %s:%d %s>%s: their quantiles "
+                "and p-values rank them against themselves; calibrate on a background without them",
+                int(dup.sum()),
+                cal.path,
+                *ok[dup].iloc[0][["chrom", "pos", "ref", "alt"]],
+            )
+    if scorer.fdr is not None:
+        df = add_qvalues(df)
+        df.to_csv(partial, sep="\t", index=False, float_format="%.6g", na_rep="")
+        called = df.filter(regex=":q$").le(scorer.fdr).any(axis=1)
+        log.info("%d allele(s) have a q-value <= %g on some task and statistic", int(called.sum()), scorer.fdr)
+
+
 def finish(partial: str, out: str, fmt: str, vcf: str, scorer=None) -> None:
     """Turn the partial TSV into the requested format (atomically) and remove it.
 
@@ -122,6 +166,8 @@ def finish(partial: str, out: str, fmt: str, vcf: str, scorer=None) -> None:
         Its ``names`` (the scored tasks) unpack the genes.
     """
     tmp = out + ".tmp"
+    if getattr(scorer, "calibration", None) is not None:
+        calibration_pass(partial, scorer)
     genes = getattr(scorer, "genes", None) is not None
     if fmt == ".tsv" and not genes:
         os.replace(partial, out)
@@ -150,11 +196,14 @@ def _info_header(score_cols: list[str]) -> list[str]:
     """``##INFO`` lines: the status, then one per score column."""
     info = [_STATUS_INFO]
     for c in score_cols:
+        head, last = c.rsplit(":", 1) if ":" in c else (c, "")
         if c == "max_abs_effect":
             desc = "largest absolute diff over the scored tasks"
+        elif last in _CALIBRATED:
+            task, kind = head.rsplit(":", 1)
+            desc = f"{_CALIBRATED[last]} of {kind}, task {task}"
         else:
-            task, kind = c.rsplit(":", 1)
-            desc = f"{_KIND_TEXT[kind]}, task {task}"
+            desc = f"{_KIND_TEXT[last]}, task {head}"
         info.append(f'##INFO=<ID={_info_id(c)},Number=1,Type=Float,Description="zoo_tools {desc}">')
     return info
 

@@ -1,4 +1,5 @@
-"""The rows a run scores: a VCF's (record, ALT) rows streamed, in chunks, and the shard of an array job.
+"""The rows a run scores: a VCF's (record, ALT) rows streamed, in chunks, the shard of an array job,
+and the :class:`Run` that writes them into one output.
 
 A shard ``(i, n)`` takes records ``i-1, i-1+n, ...`` (by record index, so every ALT of a record
 lands in the same shard).
@@ -6,12 +7,19 @@ lands in the same shard).
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import Variant, iter_variants
+from zoo_tools.score.formats import finish, output_format
+from zoo_tools.score.guards import Tally
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,3 +96,69 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
         raise ZooError(f"--shard '{text}': expected I/N with 1 <= I <= N, e.g. --shard 3/10")
     return int(m.group(1)), int(m.group(2))
+
+
+@dataclass
+class Run:
+    """One scoring run: the VCF (or a shard of it) into ``out`` through ``OUT.partial.tsv``.
+
+    Parameters
+    ----------
+    vcf : str
+        The VCF scored.
+    genome : Genome
+        Its reference.
+    out : str
+        The scores file (its format is checked here, :func:`~zoo_tools.score.formats.output_format`).
+    shard : tuple of int or None
+        ``(i, n)``: records ``i-1, i-1+n, ...`` only.
+    chunk_size : int
+        Rows scored and written at a time.
+    resume : bool
+        Continue after the rows already in the partial file(s).
+    skip_malformed : bool
+        Lines that are not VCF records become rows with status ``malformed`` (not with a
+        ``.vcf.gz`` output, which could not hold them).
+    """
+
+    vcf: str
+    genome: Genome
+    out: str
+    shard: tuple[int, int] | None
+    chunk_size: int
+    resume: bool
+    skip_malformed: bool = False
+    fmt: str = field(init=False)
+
+    def __post_init__(self):
+        self.fmt = output_format(self.out)
+        if self.skip_malformed and self.fmt == ".vcf.gz":
+            raise ZooError(
+                f"--out {self.out}: a VCF output cannot hold malformed lines; with --skip-malformed write "
+                f".tsv, .tsv.gz or .parquet"
+            )
+
+    @property
+    def partial(self) -> str:
+        return self.out + ".partial.tsv"
+
+    def chunks(self) -> Iterator[list[Variant]]:
+        """The run's rows in chunks of ``chunk_size``, streamed."""
+        return chunks(shard_rows(self.vcf, self.genome, self.shard, self.skip_malformed), self.chunk_size)
+
+    def make_folder(self) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(self.out)) or ".", exist_ok=True)
+
+    def discard_if_empty(self, n_rows: int) -> None:
+        """A VCF without records is an error (its partial file removed); an empty shard of an array
+        job larger than the VCF is not: it writes an output without rows."""
+        if n_rows == 0 and self.shard:
+            log.warning("shard %d/%d of %s has no records: writing %s without rows", *self.shard, self.vcf, self.out)
+        elif n_rows == 0:
+            os.remove(self.partial)
+            raise ZooError(f"{self.vcf}: the VCF has no records to score")
+
+    def finish(self, scorer, tally: Tally, n_rows: int) -> None:
+        """Warn about a build mismatch and turn the complete partial file into ``out``."""
+        tally.warn_unplaced(n_rows, self.genome)
+        finish(self.partial, self.out, self.fmt, self.vcf, scorer)

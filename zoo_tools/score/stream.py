@@ -1,4 +1,4 @@
-"""Streaming a VCF through one model: the :class:`Scorer`, chunks, shards and the :class:`Run`.
+"""Streaming a VCF through one model: the :class:`Scorer` of chunks of rows (the run: :mod:`~zoo_tools.score.rows`).
 
 **Nothing is lost.** Every (record, ALT) is one output row in input order with a ``status``
 (:mod:`zoo_tools.data.variants`: ``ok``, ``contig_missing``, ``out_of_bounds``, ``ref_mismatch``,
@@ -15,9 +15,6 @@ flushed, so ``resume`` continues after the last complete row without rescoring
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,11 +25,17 @@ from zoo_tools.data.onehot import codes_to_tensor
 from zoo_tools.data.variants import Variant
 from zoo_tools.models.tasks import select_tasks
 from zoo_tools.score.alleles import predict_alleles, predict_siamese
-from zoo_tools.score.formats import BASE_COLUMNS, finish, output_format
+from zoo_tools.score.calibration import (
+    Calibration,
+    annotate,
+    calibrated_columns,
+    check_calibration,
+    model_identity,
+    read_calibration,
+)
+from zoo_tools.score.formats import BASE_COLUMNS
 from zoo_tools.score.gene_effects import GeneRequest, GeneScoring, gene_scoring, pack
-from zoo_tools.score.guards import Tally
 from zoo_tools.score.patch import LocalPatch
-from zoo_tools.score.rows import chunks, shard_rows
 from zoo_tools.score.stats import effect_scores, score_bins
 from zoo_tools.score.windows import aligned_alt_windows, allele_windows, centre_index, change_spans
 
@@ -96,6 +99,11 @@ class Scorer:
     genes : GeneScoring, optional
         Also score the genes in each window (:mod:`~zoo_tools.score.gene_effects`): a packed
         ``genes`` column, status ``no_gene_in_window`` for variants without one.
+    calibration : Calibration, optional
+        Add each score's signed quantile and p-value against this background
+        (:mod:`~zoo_tools.score.calibration`); it must match the model and the window settings.
+    fdr : float, optional
+        With ``calibration``: Benjamini-Hochberg q-values over the whole file (added when it is finished).
     """
 
     def __init__(
@@ -111,6 +119,8 @@ class Scorer:
         device=None,
         fast: bool = True,
         genes: GeneScoring | None = None,
+        calibration: Calibration | None = None,
+        fdr: float | None = None,
     ):
         self.model, self.genome, self.rc, self.batch_size, self.device = model, genome, rc, batch_size, device
         self.siamese = bool(getattr(model, "is_siamese", False))
@@ -129,6 +139,17 @@ class Scorer:
         self.patch = None if self.siamese or not fast else LocalPatch.probe(model, self.seq_len, device=device)
         self.verified = False
         self.columns = BASE_COLUMNS + [f"{t}:{k}" for t in self.names for k in self.kinds] + ["max_abs_effect"]
+        self.calibration, self.fdr = calibration, fdr
+        if calibration is not None:
+            settings = dict(
+                seq_len=int(self.seq_len),
+                centre=int(self.centre),
+                window_bins=int(window_bins),
+                rc=bool(rc),
+                pseudocount=float(pseudocount),
+            )
+            check_calibration(calibration, model_identity(model), settings, self.names, self.kinds)
+            self.columns += calibrated_columns(self.names, self.kinds)
         self.genes = genes
         if genes is not None:
             if self.siamese:
@@ -218,9 +239,11 @@ class Scorer:
             (scores, summary), preds = self._siamese_scores(ref_c, alt_c), None
         else:
             scores, summary, preds = self._effect_scores(chosen, ref_c, alt_c)
-        cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds]
+        cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds] + [summary]
+        if self.calibration is not None:
+            cols += annotate(self.calibration, scores, self.names, self.kinds)
         cells = self._gene_cells(chosen, *preds) if self.genes is not None else None
-        return np.column_stack(cols + [summary]), cells
+        return np.column_stack(cols), cells
 
     def score(self, variants: list[Variant]) -> pd.DataFrame:
         """One output row per variant, in order; scores only for ``ok`` (and ``no_gene_in_window``) rows."""
@@ -250,8 +273,10 @@ def scorer_options(
     batch_size: int,
     pseudocount: float,
     fast: bool,
-    genes: GeneRequest | None = None,
     genome: Genome | None = None,
+    genes: GeneRequest | None = None,
+    calibration: str | None = None,
+    fdr: float | None = None,
 ) -> dict:
     """:class:`Scorer` keyword arguments (all but ``device``), the task names resolved to indices.
 
@@ -263,19 +288,30 @@ def scorer_options(
         Task names or patterns (:func:`~zoo_tools.models.tasks.select_tasks`); None: all.
     kinds, window_bins, rc, batch_size, pseudocount, fast
         As :class:`Scorer` takes them (``kinds`` made a list).
-    genes : GeneRequest, optional
-        Score genes too: the annotation is read against ``genome`` (:func:`~zoo_tools.score.gene_effects.gene_scoring`).
     genome : Genome, optional
         Needed with ``genes``.
+    genes : GeneRequest, optional
+        Score genes too: the annotation is read against ``genome`` (:func:`~zoo_tools.score.gene_effects.gene_scoring`).
+    calibration : str, optional
+        A ``zoo calibrate`` file (:func:`~zoo_tools.score.calibration.read_calibration`).
+    fdr : float, optional
+        Add Benjamini-Hochberg q-values (needs ``calibration``); the level only reports how many are called.
 
     Returns
     -------
     dict
         ``tasks`` (indices, numpy.ndarray), ``kinds``, ``window_bins``, ``rc``, ``batch_size``,
-        ``pseudocount``, ``fast`` and ``genes`` (a GeneScoring or None).
+        ``pseudocount``, ``fast``, ``genes`` (a GeneScoring or None), ``calibration`` (a
+        Calibration or None) and ``fdr``.
     """
     idx = select_tasks(model.card.tasks, tasks)
+    if fdr is not None and not calibration:
+        raise ZooError("--fdr needs --calibration CAL (q-values come from calibrated p-values)")
+    if fdr is not None and not 0 < fdr < 1:
+        raise ZooError(f"--fdr {fdr}: give a false discovery rate between 0 and 1, e.g. 0.1")
     return dict(
+        calibration=read_calibration(calibration) if calibration else None,
+        fdr=fdr,
         tasks=idx,
         genes=None if genes is None else gene_scoring(genes, model.card, genome, idx, pseudocount),
         kinds=list(kinds),
@@ -285,69 +321,3 @@ def scorer_options(
         pseudocount=pseudocount,
         fast=fast,
     )
-
-
-@dataclass
-class Run:
-    """One scoring run: the VCF (or a shard of it) into ``out`` through ``OUT.partial.tsv``.
-
-    Parameters
-    ----------
-    vcf : str
-        The VCF scored.
-    genome : Genome
-        Its reference.
-    out : str
-        The scores file (its format is checked here, :func:`~zoo_tools.score.formats.output_format`).
-    shard : tuple of int or None
-        ``(i, n)``: records ``i-1, i-1+n, ...`` only.
-    chunk_size : int
-        Rows scored and written at a time.
-    resume : bool
-        Continue after the rows already in the partial file(s).
-    skip_malformed : bool
-        Lines that are not VCF records become rows with status ``malformed`` (not with a
-        ``.vcf.gz`` output, which could not hold them).
-    """
-
-    vcf: str
-    genome: Genome
-    out: str
-    shard: tuple[int, int] | None
-    chunk_size: int
-    resume: bool
-    skip_malformed: bool = False
-    fmt: str = field(init=False)
-
-    def __post_init__(self):
-        self.fmt = output_format(self.out)
-        if self.skip_malformed and self.fmt == ".vcf.gz":
-            raise ZooError(
-                f"--out {self.out}: a VCF output cannot hold malformed lines; with --skip-malformed write "
-                f".tsv, .tsv.gz or .parquet"
-            )
-
-    @property
-    def partial(self) -> str:
-        return self.out + ".partial.tsv"
-
-    def chunks(self) -> Iterator[list[Variant]]:
-        """The run's rows in chunks of ``chunk_size``, streamed."""
-        return chunks(shard_rows(self.vcf, self.genome, self.shard, self.skip_malformed), self.chunk_size)
-
-    def make_folder(self) -> None:
-        os.makedirs(os.path.dirname(os.path.abspath(self.out)) or ".", exist_ok=True)
-
-    def discard_if_empty(self, n_rows: int) -> None:
-        """A VCF without records is an error (its partial file removed); an empty shard of an array
-        job larger than the VCF is not: it writes an output without rows."""
-        if n_rows == 0 and self.shard:
-            log.warning("shard %d/%d of %s has no records: writing %s without rows", *self.shard, self.vcf, self.out)
-        elif n_rows == 0:
-            os.remove(self.partial)
-            raise ZooError(f"{self.vcf}: the VCF has no records to score")
-
-    def finish(self, scorer: Scorer, tally: Tally, n_rows: int) -> None:
-        """Warn about a build mismatch and turn the complete partial file into ``out``."""
-        tally.warn_unplaced(n_rows, self.genome)
-        finish(self.partial, self.out, self.fmt, self.vcf, scorer)

@@ -25,10 +25,10 @@ from zoo_tools.core.progress import progress_bar
 from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import vcf_records
 from zoo_tools.score.distributed import score_vcf_distributed
-from zoo_tools.score.gene_effects import GeneRequest
 from zoo_tools.score.guards import Tally, check_build, run_lock
 from zoo_tools.score.resume import PartialTable, resume_point, stopped_run
-from zoo_tools.score.stream import Run, Scorer, scorer_options
+from zoo_tools.score.rows import Run
+from zoo_tools.score.stream import Scorer, scorer_options
 
 
 def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
@@ -81,7 +81,7 @@ def score_vcf(
     strategy: str = "ddp",
     skip_malformed: bool = False,
     allow_build_mismatch: bool = False,
-    genes: GeneRequest | None = None,
+    **extras,
 ) -> dict:
     """Score every (record, ALT) of ``vcf`` into ``out`` (.tsv, .tsv.gz, .parquet or .vcf.gz).
 
@@ -94,30 +94,30 @@ def score_vcf(
         What is scored and how: task names or patterns (default all), then as
         :class:`~zoo_tools.score.stream.Scorer` takes them.
     resume, shard, chunk_size
-        Continue an interrupted run; only records ``i-1, i-1+n, ...`` of ``shard = (i, n)``; rows
-        per chunk (:class:`~zoo_tools.score.stream.Run`).
+        Continue a run; records ``i-1, i-1+n, ...`` of ``shard = (i, n)``; rows per chunk (:class:`Run`).
     device, devices, accelerator, num_nodes, strategy
         One device (default CUDA when available), or Lightning's predict loop on ``devices`` x
         ``num_nodes`` processes (:func:`~zoo_tools.score.distributed.score_vcf_distributed`), same output.
     skip_malformed, allow_build_mismatch : bool
         Rows with status ``malformed`` for lines that are not VCF records (default: stop at the
-        first, naming it); score a VCF whose ``##contig`` lengths say it is of another build than
-        the FASTA (:func:`~zoo_tools.score.guards.check_build`; default: stop).
-    genes : GeneRequest, optional
-        Also score each window's genes: a row per (record, ALT, gene) (:mod:`~zoo_tools.score.gene_effects`).
+        first); score a VCF of another build (:func:`~zoo_tools.score.guards.check_build`).
+    **extras
+        ``genes`` (GeneRequest), ``calibration`` (a ``zoo calibrate`` file), ``fdr`` (q-values), as
+        :func:`~zoo_tools.score.stream.scorer_options` takes them.
 
     Returns
     -------
     dict
-        ``{"rows": n, "statuses": {status: n}, "resumed_after": n, "out": path, "columns": [...]}``.
+        ``rows`` (n), ``statuses`` ({status: n}), ``resumed_after`` (n), ``out`` (path), ``columns``.
     """
     run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
     check_build(vcf, vcf_records(vcf)[0], genome, allow_build_mismatch)
     if str(devices) not in ("1",) or int(num_nodes) != 1:
         opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast, devices)
-        where = (accelerator, num_nodes, strategy, skip_malformed, genes)
-        return score_vcf_distributed(model, vcf, genome, out, *opts, *where)
-    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genes, genome)
+        return score_vcf_distributed(
+            model, vcf, genome, out, *opts, accelerator, num_nodes, strategy, skip_malformed, **extras
+        )
+    options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genome, **extras)
     return _score_here(run, Scorer(model, genome, device=device, **options))
 
 
