@@ -16,10 +16,26 @@ def _devices(text: str) -> int | str:
     return int(text)
 
 
+def _samples(text: str | None) -> list[str] | None:
+    """``--samples S1,S2,...`` (or a file with one name per line, ``@FILE``) as a list."""
+    if not text:
+        return None
+    if text.startswith("@"):
+        from zoo_tools.core.errors import require_file
+
+        with open(require_file(text[1:], "samples file", "give one sample name per line")) as fh:
+            return [line.strip() for line in fh if line.strip()]
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
 def _scored_line(args: argparse.Namespace, res: dict) -> str:
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(res["statuses"].items(), key=lambda kv: kv[0] != "ok"))
     resumed = f" (resumed after {res['resumed_after']} rows)" if args.resume and res["resumed_after"] > 0 else ""
-    return f"scored {res['rows']} allele(s) of {args.vcf}{resumed}: {statuses}\n  -> {res['out']}"
+    what = "allele(s)"
+    if "haplotypes" in res:
+        w = res["haplotypes"]
+        what = f"haplotype row(s) ({w['reference']} reference and {w['haplotype']} haplotype windows predicted)"
+    return f"scored {res['rows']} {what} of {args.vcf}{resumed}: {statuses}\n  -> {res['out']}"
 
 
 def _gene_request(args: argparse.Namespace):
@@ -73,6 +89,8 @@ def _cmd_score_variants(args: argparse.Namespace) -> int:
         genes=_gene_request(args),
         calibration=args.calibration,
         fdr=args.fdr,
+        haplotypes=args.haplotypes,
+        samples=_samples(args.samples),
     )
     if "rank" not in res:  # else a worker process of a multi-device run; rank 0 reports
         print(_scored_line(args, res))
@@ -223,9 +241,25 @@ def _add_score_variants(sub: argparse._SubParsersAction) -> None:
     )
     _add_scoring_options(p)
     _add_calibration_options(p)
+    _add_haplotype_options(p)
     _add_gene_options(p)
     _add_running_options(p)
     add_trust(p)
+
+
+def _add_haplotype_options(p: argparse.ArgumentParser) -> None:
+    """Phased haplotypes: rows per sample haplotype."""
+    p.add_argument(
+        "--haplotypes",
+        action="store_true",
+        help="score each sample's phased haplotypes: every ALT the haplotype carries in the window applied "
+        "together; one row per (record, ALT, sample, haplotype) (a sorted VCF with genotypes)",
+    )
+    p.add_argument(
+        "--samples",
+        metavar="S1,S2,...",
+        help="with --haplotypes: the samples scored, comma-separated or @FILE with one per line (default all)",
+    )
 
 
 def _add_calibration_options(p: argparse.ArgumentParser) -> None:

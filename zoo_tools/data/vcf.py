@@ -31,7 +31,9 @@ class Record(NamedTuple):
     """One data line of a VCF: the fields scoring needs, and what is wrong with it (if anything).
 
     ``line`` is the 1-based line number in the file (header lines counted); ``pos`` is 1-based, as
-    in VCF (0 when POS is not a number); ``problem`` is None for a well-formed record.
+    in VCF (0 when POS is not a number); ``problem`` is None for a well-formed record;
+    ``samples`` the line's text from FORMAT on (``FORMAT<TAB>sample1<TAB>...``, "" without it),
+    kept unparsed (:mod:`zoo_tools.data.genotypes` reads it for haplotypes).
     """
 
     line: int
@@ -41,6 +43,7 @@ class Record(NamedTuple):
     ref: str
     alts: tuple[str, ...]
     problem: str | None = None
+    samples: str = ""
 
 
 @dataclass
@@ -146,14 +149,15 @@ def problem_of(fields: list[str], text: str) -> str | None:
 
 def _record(text: str, number: int) -> Record:
     fields = text.split("\t", 8)
+    rest = fields[8] if len(fields) > 8 else ""
     if len(fields) >= 7 and fields[1].isdigit() and fields[0] and fields[3] and fields[4] and " " not in fields[0]:
-        return Record(number, fields[0], int(fields[1]), fields[2], fields[3], tuple(fields[4].split(",")))
+        return Record(number, fields[0], int(fields[1]), fields[2], fields[3], tuple(fields[4].split(",")), None, rest)
     problem = problem_of(fields, text)
     if problem:
         chrom = fields[0] if len(fields) > 1 else "."
         pos = fields[1] if len(fields) > 1 else ""
         return Record(number, chrom or ".", int(pos) if pos.isdigit() else 0, ".", ".", (".",), problem)
-    return Record(number, fields[0], int(fields[1]), fields[2], fields[3], tuple(fields[4].split(",")))
+    return Record(number, fields[0], int(fields[1]), fields[2], fields[3], tuple(fields[4].split(",")), None, rest)
 
 
 def read_vcf(path: str | os.PathLike) -> tuple[Header, Iterator[Record]]:

@@ -138,6 +138,31 @@ def predict_alleles(
     return r, a
 
 
+def predict_windows(
+    model, codes: np.ndarray, rc: bool = True, batch_size: int = 64, device: str | torch.device | None = None
+) -> np.ndarray:
+    """Predictions of windows by :func:`predict_alleles`'s full passes (the same strands and batching).
+
+    Parameters
+    ----------
+    model : ZooModel
+        ``(N, 4, L)`` one-hot -> ``(N, T, B)``.
+    codes : numpy.ndarray
+        ``(n, L)`` uint8 codes.
+    rc, batch_size, device
+        As :func:`predict_alleles` takes them.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, T, B)`` float32.
+    """
+    h = (len(codes) + 1) // 2
+    second = codes[h:] if len(codes) % 2 == 0 else np.concatenate([codes[h:], codes[:1]])
+    r, a = predict_alleles(model, codes[:h], second, rc, batch_size, device)
+    return np.concatenate([r, a])[: len(codes)]
+
+
 def predict_siamese(
     model, ref_codes: np.ndarray, alt_codes: np.ndarray, rc: bool = True, batch_size: int = 64, device=None
 ) -> np.ndarray:

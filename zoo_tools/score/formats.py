@@ -47,7 +47,11 @@ _STATUS_INFO = (
 )
 
 
-_TEXT = {c: str for c in ("chrom", "id", "ref", "alt", "status", "gene_id", "gene_name", "gene_strand", "genes")}
+_TEXT = {
+    c: str
+    for c in ("chrom", "id", "ref", "alt", "status", "gene_id", "gene_name", "gene_strand", "genes")
+    + ("sample", "haplotype", "haplotype_alleles", "note")
+}
 _COLUMN_LINE = ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
 
 
@@ -291,7 +295,7 @@ def _check_records(df: pd.DataFrame) -> None:
             f"records {missing[:5]}{'...' if len(missing) > 5 else ''} are in no shard; pass every "
             f"shard's output (--shard 1/N ... N/N)"
         )
-    key = ["record", "alt"] + (["gene_id"] if "gene_id" in df.columns else [])
+    key = ["record", "alt"] + [c for c in ("sample", "haplotype", "gene_id") if c in df.columns]
     dup = df.duplicated(key) & ~df.alt.isna()
     if dup.any():
         raise ZooError(f"record {int(df.record[dup].iloc[0])} appears in more than one shard; pass each shard once")

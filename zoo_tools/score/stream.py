@@ -217,10 +217,24 @@ class Scorer:
         out[indels, :, vb:] = shifted[:, self.tasks, vb:]
         return out
 
-    def _gene_cells(self, chosen: list[Variant], r: np.ndarray, a: np.ndarray) -> list[str]:
+    def gene_cells(self, chosen: list[Variant], r: np.ndarray, a: np.ndarray, stitch: bool = True) -> list[str]:
         """The packed ``genes`` cell of each scored variant (:func:`~zoo_tools.score.gene_effects.pack`)
-        from its ``(n, T, B)`` reference and alternative predictions."""
-        a = self._stitched(chosen, a)
+        from its ``(n, T, B)`` reference and alternative predictions (indels stitched unless ``stitch`` is False).
+
+        Parameters
+        ----------
+        chosen : list of Variant
+            The scored variants (their windows are centred on them).
+        r, a : numpy.ndarray
+            ``(n, T, B)`` predictions of the scored tasks.
+        stitch : bool
+            Stitch indels' shifted bins (a haplotype's window has its own alignment: not stitched).
+
+        Returns
+        -------
+        list of str
+        """
+        a = self._stitched(chosen, a) if stitch else a
         cells = []
         for i, v in enumerate(chosen):
             start = v.pos - 1 - self.centre
@@ -232,6 +246,27 @@ class Scorer:
             cells.append(pack(self.genes.index, rows, values, cover, v.pos - 1))
         return cells
 
+    def numeric_columns(self, scores: dict, summary: np.ndarray) -> np.ndarray:
+        """The numeric output columns of scored rows: each task's scores, ``max_abs_effect``, and the
+        calibrated quantiles and p-values.
+
+        Parameters
+        ----------
+        scores : dict
+            ``{kind: (n, T)}`` (:func:`~zoo_tools.score.stats.effect_scores`).
+        summary : numpy.ndarray
+            ``(n,)`` ``max_abs_effect``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, columns)`` float64.
+        """
+        cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds] + [summary]
+        if self.calibration is not None:
+            cols += annotate(self.calibration, scores, self.names, self.kinds)
+        return np.column_stack(cols)
+
     def _values(self, chosen: list[Variant]) -> tuple[np.ndarray, list[str] | None]:
         """Score columns ``(n, numeric columns)`` of scored variants, and their packed genes (or None)."""
         ref_c, alt_c = allele_windows(self.genome, chosen, self.seq_len, self.centre)
@@ -239,11 +274,8 @@ class Scorer:
             (scores, summary), preds = self._siamese_scores(ref_c, alt_c), None
         else:
             scores, summary, preds = self._effect_scores(chosen, ref_c, alt_c)
-        cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds] + [summary]
-        if self.calibration is not None:
-            cols += annotate(self.calibration, scores, self.names, self.kinds)
-        cells = self._gene_cells(chosen, *preds) if self.genes is not None else None
-        return np.column_stack(cols), cells
+        cells = self.gene_cells(chosen, *preds) if self.genes is not None else None
+        return self.numeric_columns(scores, summary), cells
 
     def score(self, variants: list[Variant]) -> pd.DataFrame:
         """One output row per variant, in order; scores only for ``ok`` (and ``no_gene_in_window``) rows."""

@@ -26,13 +26,14 @@ from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import vcf_records
 from zoo_tools.score.distributed import score_vcf_distributed
 from zoo_tools.score.guards import Tally, check_build, run_lock
+from zoo_tools.score.haplotypes import haplotype_chunks
 from zoo_tools.score.resume import PartialTable, resume_point, stopped_run
 from zoo_tools.score.rows import Run
 from zoo_tools.score.stream import Scorer, scorer_options
 
 
-def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
-    """Score the run's chunks into its partial file on this process's device.
+def _stream(run: Run, scorer: Scorer, rows=None, status_of=None) -> tuple[Tally, int, int]:
+    """Score the run's chunks (or ``rows``, chunks of haplotype rows) into its partial file on this process's device.
 
     Returns
     -------
@@ -44,7 +45,8 @@ def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
     if run.resume and done < 0 and os.path.exists(run.out):
         raise ZooError(f"{run.out} is already complete; remove it (or drop --resume) to score again")
     run.make_folder()
-    rows = run.chunks()
+    rows = run.chunks() if rows is None else rows
+    status_of = status_of or scorer.status
     tally, n_rows = Tally(), 0
     with (
         PartialTable(run.partial, scorer, done) as table,
@@ -52,7 +54,7 @@ def _stream(run: Run, scorer: Scorer) -> tuple[Tally, int, int]:
         stopped_run(run.partial),
     ):
         for chunk in rows:
-            tally.add_rows(chunk, scorer.status)
+            tally.add_rows(chunk, status_of)
             n_rows += len(chunk)
             table.add(chunk)
             bar.update(len(chunk))
@@ -103,7 +105,8 @@ def score_vcf(
         first); score a VCF of another build (:func:`~zoo_tools.score.guards.check_build`).
     **extras
         ``genes`` (GeneRequest), ``calibration`` (a ``zoo calibrate`` file), ``fdr`` (q-values), as
-        :func:`~zoo_tools.score.stream.scorer_options` takes them.
+        :func:`~zoo_tools.score.stream.scorer_options` takes them; ``haplotypes=True`` (and
+        ``samples``): rows per sample haplotype (:mod:`~zoo_tools.score.haplotypes`).
 
     Returns
     -------
@@ -112,19 +115,28 @@ def score_vcf(
     """
     run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
     check_build(vcf, vcf_records(vcf)[0], genome, allow_build_mismatch)
+    haplotypes, samples = extras.pop("haplotypes", False), extras.pop("samples", None)
+    if samples and not haplotypes:
+        raise ZooError("--samples chooses whose haplotypes are scored: add --haplotypes")
     if str(devices) not in ("1",) or int(num_nodes) != 1:
+        if haplotypes:
+            raise ZooError("--haplotypes runs on one device; split the work with --shard I/N instead of --devices")
         opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast, devices)
         return score_vcf_distributed(
             model, vcf, genome, out, *opts, accelerator, num_nodes, strategy, skip_malformed, **extras
         )
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genome, **extras)
-    return _score_here(run, Scorer(model, genome, device=device, **options))
+    scorer = Scorer(model, genome, device=device, **options)
+    if haplotypes:
+        hap_scorer, rows = haplotype_chunks(run, scorer, samples)
+        return dict(_score_here(run, hap_scorer, rows, lambda r: r.status), haplotypes=hap_scorer.windows)
+    return _score_here(run, scorer)
 
 
-def _score_here(run: Run, scorer: Scorer) -> dict:
+def _score_here(run: Run, scorer: Scorer, rows=None, status_of=None) -> dict:
     """One process, one device: the run scored into its output under the output's lock."""
     with run_lock(run.out):
-        tally, n_rows, done = _stream(run, scorer)
+        tally, n_rows, done = _stream(run, scorer, rows, status_of)
         run.discard_if_empty(n_rows)
         run.finish(scorer, tally, n_rows)
     return {
