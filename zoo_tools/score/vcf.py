@@ -115,22 +115,30 @@ def score_vcf(
     """
     run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
     check_build(vcf, vcf_records(vcf)[0], genome, allow_build_mismatch)
-    haplotypes, samples = extras.pop("haplotypes", False), extras.pop("samples", None)
-    if samples and not haplotypes:
-        raise ZooError("--samples chooses whose haplotypes are scored: add --haplotypes")
-    if str(devices) not in ("1",) or int(num_nodes) != 1:
-        if haplotypes:
-            raise ZooError("--haplotypes runs on one device; split the work with --shard I/N instead of --devices")
+    several = str(devices) not in ("1",) or int(num_nodes) != 1
+    haplotypes = _haplotype_options(extras, several)
+    if several:
         opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast, devices)
         return score_vcf_distributed(
             model, vcf, genome, out, *opts, accelerator, num_nodes, strategy, skip_malformed, **extras
         )
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genome, **extras)
     scorer = Scorer(model, genome, device=device, **options)
-    if haplotypes:
-        hap_scorer, rows = haplotype_chunks(run, scorer, samples)
+    if haplotypes is not None:
+        hap_scorer, rows = haplotype_chunks(run, scorer, haplotypes)
         return dict(_score_here(run, hap_scorer, rows, lambda r: r.status), haplotypes=hap_scorer.windows)
     return _score_here(run, scorer)
+
+
+def _haplotype_options(extras: dict, several_devices: bool) -> list[str] | None:
+    """Pop ``haplotypes`` and ``samples`` from ``extras``: None without haplotypes, else the samples
+    (an empty list: all)."""
+    haplotypes, samples = extras.pop("haplotypes", False), extras.pop("samples", None)
+    if samples and not haplotypes:
+        raise ZooError("--samples chooses whose haplotypes are scored: add --haplotypes")
+    if haplotypes and several_devices:
+        raise ZooError("--haplotypes runs on one device; split the work with --shard I/N instead of --devices")
+    return list(samples or []) if haplotypes else None
 
 
 def _score_here(run: Run, scorer: Scorer, rows=None, status_of=None) -> dict:
