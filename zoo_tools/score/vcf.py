@@ -104,9 +104,8 @@ def score_vcf(
         Rows with status ``malformed`` for lines that are not VCF records (default: stop at the
         first); score a VCF of another build (:func:`~zoo_tools.score.guards.check_build`).
     **extras
-        ``genes`` (GeneRequest), ``calibration`` (a ``zoo calibrate`` file), ``fdr`` (q-values), as
-        :func:`~zoo_tools.score.stream.scorer_options` takes them; ``haplotypes=True`` (and
-        ``samples``): rows per sample haplotype (:mod:`~zoo_tools.score.haplotypes`).
+        ``genes``, ``calibration``, ``fdr`` (:func:`~zoo_tools.score.stream.scorer_options`);
+        ``haplotypes=True``, ``samples``: rows per sample haplotype (:mod:`~zoo_tools.score.haplotypes`).
 
     Returns
     -------
@@ -115,19 +114,21 @@ def score_vcf(
     """
     run = Run(vcf, genome, out, shard, chunk_size, resume, skip_malformed)
     check_build(vcf, vcf_records(vcf)[0], genome, allow_build_mismatch)
-    several = str(devices) not in ("1",) or int(num_nodes) != 1
-    haplotypes = _haplotype_options(extras, several)
-    if several:
+    haplotypes = _haplotype_options(extras, str(devices) not in ("1",) or int(num_nodes) != 1)
+    if str(devices) not in ("1",) or int(num_nodes) != 1:
         opts = (tasks, kinds, window_bins, rc, batch_size, resume, shard, chunk_size, pseudocount, fast, devices)
-        return score_vcf_distributed(
-            model, vcf, genome, out, *opts, accelerator, num_nodes, strategy, skip_malformed, **extras
-        )
+        where = (accelerator, num_nodes, strategy, skip_malformed)
+        return score_vcf_distributed(model, vcf, genome, out, *opts, *where, **extras)
     options = scorer_options(model, tasks, kinds, window_bins, rc, batch_size, pseudocount, fast, genome, **extras)
-    scorer = Scorer(model, genome, device=device, **options)
-    if haplotypes is not None:
-        hap_scorer, rows = haplotype_chunks(run, scorer, haplotypes)
-        return dict(_score_here(run, hap_scorer, rows, lambda r: r.status), haplotypes=hap_scorer.windows)
-    return _score_here(run, scorer)
+    return _one_device(run, Scorer(model, genome, device=device, **options), haplotypes)
+
+
+def _one_device(run: Run, scorer: Scorer, haplotypes: list[str] | None) -> dict:
+    """The run on this process's device: its alleles, or with ``haplotypes`` (samples; [] all) its haplotype rows."""
+    if haplotypes is None:
+        return _score_here(run, scorer)
+    hap_scorer, rows = haplotype_chunks(run, scorer, haplotypes)
+    return dict(_score_here(run, hap_scorer, rows, lambda r: r.status), haplotypes=hap_scorer.windows)
 
 
 def _haplotype_options(extras: dict, several_devices: bool) -> list[str] | None:
