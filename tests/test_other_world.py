@@ -207,3 +207,100 @@ def test_genes_on_other_world(other_world, tmp_path):
     m = gene_metrics(scores, variant_truth(other_world))
     print(f"other world gene effects: {m}")
     assert m["auroc"] >= 0.9 and m["sign"] >= 0.9 and m["ranks_first"] >= 0.8 and m["n_two_genes"] >= 10
+
+
+def _hostile_50(src: str, dest, genome) -> dict:
+    """The world's 12-sample phased VCF as 50 samples spelled chr1 against the FASTA's 1, with the
+    genotype fields real VCFs hold (see the test for who is who): GT:DP and DP:GT, unphased calls,
+    ./., half calls, swapped phase, haploid calls, a bare '.', an overlapping deletion, a symbolic ALT."""
+    lines = open(src).read().splitlines()
+    head = [x.replace("##contig=<ID=", "##contig=<ID=chr") for x in lines if x.startswith("##")]
+    body = [x.split("\t") for x in lines if not x.startswith("#")]
+    first = body[0]
+    first[9] = "1|1"  # P01 carries the first record on both haplotypes, and a deletion over it: overlapping
+    dpos = int(first[1]) - 1
+    dref = genome.fetch(first[0], dpos - 1, dpos + 2)
+    extra = [[first[0], str(dpos), "del1", dref, dref[0], ".", "PASS", ".", "GT", "1|1"] + ["0|0"] * 11]
+    extra.append(
+        [first[0], str(dpos + 1), "sv1", first[3], "<DEL>", ".", "PASS", ".", "GT", "0|0", "1|1"] + ["0|0"] * 10
+    )
+    rows = []
+    for k, f in enumerate(sorted(extra + body, key=lambda f: (f[0], int(f[1])))):
+        gts = f[9:21]
+        calls = list(gts)  # P01-P12: the phased originals
+        calls += [g.replace("|", "/") for g in gts]  # P13-P24: the same calls unphased
+        calls += ["./."] * 6 + [".|" + g[-1] for g in gts[:6]]  # P25-P30 missing; P31-P36 half calls
+        calls += ["|".join(g.split("|")[::-1]) for g in gts]  # P37-P48: the originals with the haplotypes swapped
+        calls += [gts[0][0]]  # P49: a haploid call (the first allele of P01's)
+        fmt = "DP:GT" if k % 3 == 0 else "GT:DP"  # GT is not always first
+        cols = [f"35:{g}" if fmt == "DP:GT" else (f"{g}:35" if i < 12 else g) for i, g in enumerate(calls)]
+        rows.append("\t".join(["chr" + f[0], *f[1:8], fmt, *cols, "."]))  # P50: a bare '.'
+    names = [f"P{i:02d}" for i in range(1, 51)]
+    header = "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *names])
+    dest.write_text("\n".join(head + [header] + rows) + "\n")
+    return {"deletion_pos": dpos, "first_pos": int(first[1])}
+
+
+def test_haplotypes_and_calibration_on_other_world(other_world, other_tuned, tmp_path):
+    """50 samples with hostile genotype fields, a VCF spelled chr1 against the FASTA's 1: every
+    carrier gets a row with the status its call gives; phased rows equal the 12-sample run's."""
+    import pandas as pd
+
+    from zoo_tools.data.genome import Genome
+    from zoo_tools.score import read_scores
+
+    fa = os.path.join(other_world, "genome.fa")
+    where = _hostile_50(os.path.join(other_world, "haplotypes.vcf"), tmp_path / "h50.vcf", Genome(fa))
+    cal = tmp_path / "cal.parquet"
+    res = run("calibrate", "--model", f"local:{other_tuned}", "--genome", fa, "--out", cal, "--random", 600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    common = ["--model", f"local:{other_tuned}", "--genome", fa, "--haplotypes", "--calibration", cal]
+    res = run("score-variants", *common, "--vcf", tmp_path / "h50.vcf", "--out", tmp_path / "h50.tsv", "--fdr", 0.1)
+    assert res.returncode == 0, res.stderr[-2000:]
+    h = read_scores(str(tmp_path / "h50.tsv"))
+    base = run("score-variants", *common, "--vcf", os.path.join(other_world, "haplotypes.vcf"), "--out",
+               tmp_path / "h12.tsv")  # fmt: skip
+    assert base.returncode == 0, base.stderr[-2000:]
+    h12 = read_scores(str(tmp_path / "h12.tsv"))
+    assert set(h.chrom) <= {"1", "2", "X"}  # the genome's spelling
+    k = lambda s: int(s[1:]) if s != "." else 0  # noqa: E731
+    h = h.assign(n=h["sample"].map(k))
+    miss = h[((h.n >= 25) & (h.n <= 36) | (h.n == 50)) & (h.alt != "<DEL>")]  # (a symbolic ALT says so first)
+    assert (miss.status == "missing_gt").all() and (miss.haplotype == ".").all()
+    # every record x ALT has a row for each of P25-P30 and P50 (./. and '.': the call is missing)
+    n_alleles = h12.groupby(["record", "alt"]).ngroups + 2  # + the deletion and the symbolic allele
+    assert len(h[h.n.isin([25, 26, 27, 28, 29, 30, 50])]) == 7 * n_alleles
+    unph = h[(h.n >= 13) & (h.n <= 24) & (h.alt != "<DEL>")]
+    assert set(unph.status) <= {"ok", "unphased"}
+    # a homozygous call is known on both haplotypes, but an unphased het in its window makes the haplotype unknown
+    u = unph[unph.status == "unphased"]
+    assert (u[u.haplotype != "."].note.str.startswith("unphased at ")).all() and (u.haplotype == ".").any()
+    het = unph[unph.status == "ok"]
+    assert (het.n_alleles >= 1).all()
+    over = h[(h.n == 1) & (h.pos.isin([where["deletion_pos"], where["first_pos"]]))]
+    assert (over.status == "overlapping_alleles").all() and len(over) >= 1
+    assert over.note.str.contains(" overlaps ").all()
+    sv = h[h.alt == "<DEL>"]
+    assert (sv.status == "symbolic_allele").all()
+    assert h[(h.n == 2) & (h.status == "ok")].note.str.contains("<DEL> .symbolic_allele. not applied").any()
+    # phased rows of P03-P12 (not the samples given the two added records) equal the 12-sample run's;
+    # so do P39-P48's, whose haplotypes are swapped
+    score = [c for c in h.columns if c.endswith(":diff")]
+    h12 = h12[h12.status == "ok"]
+    orig = h12.assign(n=h12["sample"].map(lambda s: int(s[2:])))
+    for offset, swap in ((0, False), (36, True)):
+        mine = h[(h.n > offset + 2) & (h.n <= offset + 12) & (h.status == "ok")]
+        hap = mine.haplotype.astype(int)
+        mine = mine.assign(n=mine.n - offset, haplotype=(3 - hap if swap else hap).astype(str))
+        j = orig.merge(mine, on=["pos", "alt", "n", "haplotype"], suffixes=("", "_m"))
+        assert len(j) == len(orig[orig.n > 2]) and len(j) >= 100
+        for c in score:
+            np.testing.assert_allclose(j[c], j[c + "_m"], atol=1e-4)
+    assert all(c + ":quantile" in h.columns and c + ":q" in h.columns for c in score)
+    sub = run("score-variants", *common[:-2], "--vcf", tmp_path / "h50.vcf", "--out", tmp_path / "sub.tsv",
+              "--samples", "P40,P03")  # fmt: skip
+    assert sub.returncode == 0, sub.stderr[-2000:]
+    s = read_scores(str(tmp_path / "sub.tsv"))
+    order = s[s["sample"] != "."].groupby(["record", "alt"])["sample"].apply(list)
+    assert all(x == sorted(x, key=["P40", "P03"].index) for x in order)
+    assert pd.api.types.is_numeric_dtype(s["n_alleles"])
