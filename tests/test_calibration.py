@@ -240,3 +240,19 @@ def test_gc_matched_background_through_the_cli(tuned, world, tmp_path):
     assert set(bg.chrom) <= {"chr1", "chr2"} and len(bg) == 400
     assert kstest(gc_around(g, bg.chrom, bg.pos), gc_around(g, target.chrom, target.pos)).pvalue > 0.01
     assert read_calibration(str(out)).meta["background"]["match_gc"].endswith("variants.vcf")
+
+
+def test_sharded_calibrated_runs_merge_to_file_wide_q_values(calibrated, tuned, world, tmp_path):
+    common = ["--model", f"local:{tuned}", "--vcf", f"{world}/variants.vcf", "--genome", f"{world}/genome.fa",
+              "--score", "diff,log2fc,jsd", "--calibration", calibrated, "--fdr", 0.1]  # fmt: skip
+    assert run("score-variants", *common, "--out", tmp_path / "all.tsv").returncode == 0
+    for i in (1, 2):
+        res = run("score-variants", *common, "--out", tmp_path / f"s{i}.tsv", "--shard", f"{i}/2")
+        assert res.returncode == 0, res.stderr[-2000:]
+    shard_q = read_scores(str(tmp_path / "s1.tsv"))["cellA_ATAC:diff:q"]
+    assert run("merge-scores", tmp_path / "s1.tsv", tmp_path / "s2.tsv", "--out", tmp_path / "m.tsv").returncode == 0
+    whole, merged = read_scores(str(tmp_path / "all.tsv")), read_scores(str(tmp_path / "m.tsv"))
+    assert list(merged.columns) == list(whole.columns)
+    q = [c for c in whole.columns if c.endswith(":q")]
+    np.testing.assert_allclose(merged[q].to_numpy(), whole[q].to_numpy(), rtol=1e-4)
+    assert not np.allclose(shard_q.to_numpy(), whole["cellA_ATAC:diff:q"][whole.record % 2 == 0].to_numpy())

@@ -301,8 +301,19 @@ def _check_records(df: pd.DataFrame) -> None:
         raise ZooError(f"record {int(df.record[dup].iloc[0])} appears in more than one shard; pass each shard once")
 
 
+def _file_qvalues(df: pd.DataFrame) -> pd.DataFrame:
+    """q-values over the whole table, one test per allele (or haplotype row), not one per gene row."""
+    key = ["record", "alt"] + [c for c in ("sample", "haplotype") if c in df.columns]
+    df = df.drop(columns=[c for c in df.columns if c.endswith(":q")])
+    first = add_qvalues(df.drop_duplicates(key))
+    qcols = [c for c in first.columns if c.endswith(":q")]
+    return df.merge(first[key + qcols], on=key, how="left", sort=False)[list(first.columns)]
+
+
 def merge_scores(paths: list[str], out: str) -> int:
     """Join shard outputs into one file in input order; every record must appear exactly once.
+
+    Calibrated shards' q-values (``--fdr``) are recomputed over the merged file.
 
     Parameters
     ----------
@@ -326,6 +337,8 @@ def merge_scores(paths: list[str], out: str) -> int:
     _check_records(df)
     alt_rank = df.groupby("record", sort=False).cumcount()  # ALT order within a record as written
     df = df.assign(_k=alt_rank).sort_values(["record", "_k"], kind="stable").drop(columns="_k")
+    if any(c.endswith(":q") for c in df.columns):  # each shard's q-values were over the shard: redo them over all
+        df = _file_qvalues(df)
     fmt = output_format(out)
     if fmt == ".vcf.gz":
         raise ZooError("merge-scores writes .tsv, .tsv.gz or .parquet (score into .vcf.gz without sharding)")
