@@ -33,6 +33,13 @@ demo: $(STAMP)
 	$(BIN)/zoo info local:$(DEMO_OUT)/finetune --max-tasks 6
 	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/finetune --vcf $(DEMO_OUT)/world/variants.vcf \
 		--genome $(DEMO_OUT)/world/genome.fa --out $(DEMO_OUT)/variant_scores.tsv.gz
+	$(BIN)/zoo calibrate --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
+		--random 3000 --seed 1 --out $(DEMO_OUT)/calibration.parquet
+	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/finetune --vcf $(DEMO_OUT)/world/variants.vcf \
+		--genome $(DEMO_OUT)/world/genome.fa --calibration $(DEMO_OUT)/calibration.parquet --fdr 0.1 \
+		--out $(DEMO_OUT)/variant_scores_calibrated.tsv.gz
+	$(BIN)/zoo score-variants --model local:$(DEMO_OUT)/finetune --vcf $(DEMO_OUT)/world/haplotypes.vcf \
+		--genome $(DEMO_OUT)/world/genome.fa --haplotypes --out $(DEMO_OUT)/haplotype_scores.tsv.gz
 	$(BIN)/zoo finetune recipes/multitask_encode.yaml --out $(DEMO_OUT)/finetune_genes \
 		--set data=$(DEMO_OUT)/world/data_genes.yaml train.freeze_trunk=true
 	$(BIN)/zoo predict local:$(DEMO_OUT)/finetune_genes --genome $(DEMO_OUT)/world/genome.fa \

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from zoo_tools.core.errors import ZooError
@@ -199,7 +200,8 @@ def allele_on(call: Call, haplotype: int) -> int | str:
     return call.alleles[haplotype - 1] if haplotype <= len(call.alleles) else 0
 
 
-class Genotyped(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class Genotyped:
     """One record of a genotyped VCF: its index, its ALT rows (:class:`~zoo_tools.data.variants.Variant`,
     with statuses) and the chosen samples' calls (empty for a malformed line)."""
 

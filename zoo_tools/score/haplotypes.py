@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterator
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,8 @@ HAPLOTYPE_COLUMNS = ["sample", "haplotype", "n_alleles", "haplotype_alleles", "n
 _SCORED = ("ok", "no_gene_in_window")
 
 
-class HapRow(NamedTuple):
+@dataclass(frozen=True)
+class HapRow:
     """One output row before scoring: the focal variant, the sample and haplotype, the status,
     the alleles applied (with the focal first) and a note."""
 
