@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from synthetic import grelu_checkpoint  # noqa: E402
+from synthetic import grelu_checkpoint, random_genome  # noqa: E402
 
 os.environ.setdefault("ZOO_PROGRESS", "0")
 warnings.filterwarnings("ignore")
@@ -49,20 +49,9 @@ OUT = os.environ.get("BENCH_OUT", "bench_out")
 
 def make_data(folder: str, n: int, seed: int = 1) -> tuple[str, str]:
     """Random genome (2 x 2 Mb) with .fai and .sizes, and a VCF of n SNVs away from the ends."""
-    import pyfaidx
-
     rng = np.random.default_rng(seed)
-    fa = os.path.join(folder, "genome.fa")
     sizes = {"chr1": 2_000_000, "chr2": 2_000_000}
-    seqs = {}
-    with open(fa, "w") as fh:
-        for c, size in sizes.items():
-            s = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)].tobytes().decode()
-            seqs[c] = s
-            fh.write(f">{c}\n" + "\n".join(s[i : i + 60] for i in range(0, size, 60)) + "\n")
-    pyfaidx.Faidx(fa).close()
-    with open(fa + ".sizes", "w") as fh:
-        fh.write("".join(f"{c}\t{size}\n" for c, size in sizes.items()))
+    fa, seqs = random_genome(folder, sizes, rng)
     rows = []
     for i in range(n):
         c = "chr1" if i % 2 == 0 else "chr2"

@@ -82,3 +82,21 @@ def grelu_checkpoint(path: str, model_params: dict, seq_len: int, n_tasks: int) 
     lm.on_save_checkpoint(ckpt)
     torch.save(ckpt, path)
     return path
+
+
+def random_genome(folder: str, sizes: dict[str, int], rng) -> tuple[str, dict[str, str]]:
+    """A random genome FASTA ``folder/genome.fa`` (uniform bases, 60 per line) with its .fai and
+    .sizes; returns its path and the sequences."""
+    import pyfaidx
+
+    fa = os.path.join(folder, "genome.fa")
+    seqs = {}
+    with open(fa, "w") as fh:
+        for c, size in sizes.items():
+            s = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)].tobytes().decode()
+            seqs[c] = s
+            fh.write(f">{c}\n" + "\n".join(s[i : i + 60] for i in range(0, size, 60)) + "\n")
+    pyfaidx.Faidx(fa).close()
+    with open(fa + ".sizes", "w") as fh:
+        fh.write("".join(f"{c}\t{size}\n" for c, size in sizes.items()))
+    return fa, seqs
