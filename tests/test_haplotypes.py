@@ -192,3 +192,33 @@ def test_haplotype_effects_are_sub_additive_where_the_truth_says(haplotype_score
         assert len(cis) and np.all(np.sign(cis) == np.sign(a[track] + b[track]))
         assert np.all(np.abs(cis) < 0.75 * abs(a[track] + b[track])), (p.pair, cis, a[track], b[track])
     assert checked >= 5
+
+
+def test_haplotype_runs_resume_shard_and_take_genes(haplotype_scores, tuned, world, tmp_path):
+    hap = haplotype_scores[0]
+    common = ["--model", f"local:{tuned}", "--genome", f"{world}/genome.fa", "--vcf", f"{world}/haplotypes.vcf",
+              "--haplotypes"]  # fmt: skip
+    # a run stopped after 100 rows: --resume scores only the rest and gives the same file
+    whole = tmp_path / "whole.tsv"
+    assert run("score-variants", *common, "--out", whole).returncode == 0
+    lines = whole.read_text().splitlines(keepends=True)
+    (tmp_path / "r.tsv.partial.tsv").write_text("".join(lines[:101]))
+    res = run("score-variants", *common, "--out", tmp_path / "r.tsv", "--resume", "--chunk-size", 64)
+    assert res.returncode == 0 and "resumed after 100 rows" in res.stdout, res.stderr[-2000:]
+    assert (tmp_path / "r.tsv").read_text() == whole.read_text()
+    # two shards merge back to the one-run rows
+    for i in (1, 2):
+        assert run("score-variants", *common, "--out", tmp_path / f"s{i}.tsv", "--shard", f"{i}/2").returncode == 0
+    assert run("merge-scores", tmp_path / "s1.tsv", tmp_path / "s2.tsv", "--out", tmp_path / "m.tsv").returncode == 0
+    merged = read_scores(str(tmp_path / "m.tsv"))
+    pd.testing.assert_frame_equal(merged.reset_index(drop=True), hap.reset_index(drop=True), rtol=1e-5)
+    # with --genes: a row per (record, ALT, sample, haplotype, gene) in reach
+    res = run("score-variants", *common, "--out", tmp_path / "g.tsv", "--genes", f"{world}/genes.gtf")
+    assert res.returncode == 0, res.stderr[-2000:]
+    g = read_scores(str(tmp_path / "g.tsv"))
+    assert {"sample", "haplotype", "gene_id", "cellA_ATAC:gene_logSED"} <= set(g.columns)
+    with_gene = g[g.gene_id.notna() & (g.status == "ok")]
+    assert len(with_gene) and not with_gene.duplicated(["record", "alt", "sample", "haplotype", "gene_id"]).any()
+    assert set(zip(g["record"], g["sample"], g["haplotype"])) == set(
+        zip(hap["record"], hap["sample"], hap["haplotype"])
+    )
