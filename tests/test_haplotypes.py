@@ -222,3 +222,24 @@ def test_haplotype_runs_resume_shard_and_take_genes(haplotype_scores, tuned, wor
     assert set(zip(g["record"], g["sample"], g["haplotype"])) == set(
         zip(hap["record"], hap["sample"], hap["haplotype"])
     )
+
+
+def test_only_genotypes_inside_the_window_matter(tuned, world, tmp_path):
+    """The model reads 1,024 bp (the variant at index 511): a missing call 600 bp away is outside the
+    window and does not matter; one 300 bp away is inside and makes the haplotype unknown."""
+    g = Genome(f"{world}/genome.fa")
+    alt = {"A": "C", "C": "G", "G": "T", "T": "A"}
+    p = 60_001
+    recs = []
+    for pos, gts in ((p, "1|0\t1|0"), (p + 300, "0|0\t./."), (p + 600, "./.\t0|0")):
+        b = g.fetch("chr1", pos - 1, pos)
+        recs.append(f"chr1\t{pos}\t.\t{b}\t{alt[b]}\t.\t.\t.\tGT\t{gts}")
+    vcf = _phased_vcf(tmp_path / "w.vcf", recs)
+    res = run("score-variants", "--model", f"local:{tuned}", "--genome", f"{world}/genome.fa", "--vcf", vcf,
+              "--haplotypes", "--out", tmp_path / "w.tsv")  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = read_scores(str(tmp_path / "w.tsv"))
+    first = s[s.pos == p].set_index("sample")
+    assert first.loc["S1", "status"] == "ok" and first.loc["S1", "n_alleles"] == 1
+    assert first.loc["S2", "status"] == "missing_gt" and first.loc["S2", "note"] == f"missing_gt at chr1:{p + 300}"
+    assert (s[s.pos > p].status == ["missing_gt", "missing_gt"]).all()  # their own calls are missing

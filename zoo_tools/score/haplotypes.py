@@ -131,6 +131,8 @@ def _context_edits(scorer: Scorer, focal: Edit, near: list[Genotyped], s: int, h
     """The other alleles sample ``s``'s haplotype ``hap`` carries in the window: ``(edits, status, note)``."""
     edits, skipped = [], []
     for g in near:
+        if not in_window(Edit(g.record.pos - 1, g.record.ref, ""), focal, scorer.seq_len, scorer.centre):
+            continue  # a record whose REF lies outside the window: its genotype does not matter here
         a = allele_on(g.calls[s], hap)
         if isinstance(a, str):
             return (), a, f"{a} at {g.record.chrom}:{g.record.pos}"
@@ -138,8 +140,6 @@ def _context_edits(scorer: Scorer, focal: Edit, near: list[Genotyped], s: int, h
             continue
         v = g.variants[a - 1]
         e = edit_of(v)
-        if not in_window(e, focal, scorer.seq_len, scorer.centre):
-            continue
         if v.status != "ok":
             skipped.append(f"{e.label} ({v.status}) not applied")
             continue
