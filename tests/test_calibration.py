@@ -49,12 +49,30 @@ def test_background_ranks_match_a_brute_force_count(n):
     cal = _cal(bg)
     assert len(cal.ranks) == len(rank_grid(n)) <= 3001 and cal.ranks[-1] == n
     x = np.concatenate([rng.standard_t(3, 3000), bg[:200], [0.0, 1e9]])  # ties with background values too
+    tol = cal.meta["zero_below"]["t:diff"]
+    x = x[np.abs(x) >= tol]  # (effects under the noise floor tie at 0: next test)
     r = cal.background_ranks("t:diff", x)
+    bg = np.where(np.abs(bg) < tol, 0, bg)
     truth = (np.abs(bg)[None, :] >= np.abs(x)[:, None]).sum(1)
     exact = truth <= 2000
     np.testing.assert_array_equal(r[exact], truth[exact])  # the tail is exact
     p, p_true = (r + 1) / (n + 1), (truth + 1) / (n + 1)
     assert np.max(np.abs(p - p_true) / p_true) < 0.01  # interpolated between kept ranks: < 1% in p
+
+
+def test_effects_under_the_noise_floor_tie_at_zero_and_are_broken_uniformly():
+    cal = _cal(np.array([0.0, 1e-9, -3e-9, 1.0, -2.0] * 20))  # n = 100: 60 zeros after the floor (1e-4 x 2)
+    assert cal.meta["zeros"]["t:diff"] == 60 and cal.meta["zero_below"]["t:diff"] == pytest.approx(2e-4)
+    u = np.array([0.0, 0.3, 0.999])
+    q, p = cal.quantile_and_p("t:diff", np.array([0.0, 5e-8, -1e-5]), u)
+    # a zero ties with the 60 background zeros: p = (n - k + K) / (n + 1), K = 1 + floor(u (k + 1))
+    np.testing.assert_allclose(p, (100 - 60 + 1 + np.floor(u * 61)) / 101)
+    assert (q == 0).all()
+    # random zeros get uniform p over the tied block: mean of (41..101)/101
+    rng = np.random.default_rng(0)
+    p_all = cal.quantile_and_p("t:diff", np.zeros(20_000), rng.random(20_000))[1]
+    assert p_all.min() == pytest.approx(41 / 101) and p_all.max() == pytest.approx(1.0)
+    assert abs(p_all.mean() - np.mean(np.arange(41, 102) / 101)) < 0.005
 
 
 def test_benjamini_hochberg_by_hand():

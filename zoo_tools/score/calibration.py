@@ -35,6 +35,7 @@ from zoo_tools.core.errors import ZooError, require_file
 log = logging.getLogger(__name__)
 
 EXACT_RANKS, SPACED_RANKS = 2000, 1000
+ZERO_BELOW = 1e-4  # |effects| under this fraction of the background's 99th percentile count as 0 (float noise)
 FORMAT = 1
 _META_KEY = b"zoo_tools_calibration"
 SETTINGS = ("seq_len", "centre", "window_bins", "rc", "pseudocount")
@@ -144,8 +145,18 @@ class Calibration:
         if n < 1:
             raise ZooError("the background has no scored variant: nothing to calibrate against")
         ranks = rank_grid(n)
-        desc = -np.sort(-np.abs(effects.to_numpy(dtype=np.float64)), axis=0)  # descending per column
-        return cls(list(effects.columns), n, ranks, desc[ranks - 1], meta, np.asarray(keys, np.uint64))
+        a = np.abs(effects.to_numpy(dtype=np.float64))
+        tol = ZERO_BELOW * np.quantile(a, 0.99, axis=0)
+        a[a < tol] = 0.0  # float32 noise of "no effect" counts as no effect: ties at 0
+        desc = -np.sort(-a, axis=0)  # descending per column
+        cols = list(effects.columns)
+        meta = dict(meta, zero_below=dict(zip(cols, tol.tolist())), zeros=dict(zip(cols, (a == 0).sum(0).tolist())))
+        return cls(cols, n, ranks, desc[ranks - 1], meta, np.asarray(keys, np.uint64))
+
+    def _abs(self, column: str, x: np.ndarray) -> np.ndarray:
+        """``|x|``, with values under the column's noise floor set to 0 (as the background's were)."""
+        a = np.abs(np.asarray(x, np.float64))
+        return np.where(a < self.meta.get("zero_below", {}).get(column, 0.0), 0.0, a)
 
     def background_ranks(self, column: str, x: np.ndarray) -> np.ndarray:
         """``r``: how many background ``|effect|`` are ``>= |x|`` (interpolated between kept ranks).
@@ -163,7 +174,7 @@ class Calibration:
             ``(m,)`` float64 in ``[0, n]``; NaN where ``x`` is NaN.
         """
         v = self.values[:, self.columns.index(column)]
-        a = np.abs(np.asarray(x, np.float64))
+        a = self._abs(column, x)
         k = np.searchsorted(-v, -np.nan_to_num(a, nan=0.0), side="right")  # kept ranks with value >= |x|
         r_lo = np.where(k > 0, self.ranks[np.maximum(k - 1, 0)], 0).astype(np.float64)
         inner = (k > 0) & (k < len(v))
@@ -175,8 +186,12 @@ class Calibration:
         r = r_lo + np.where(inner & (gap_r > 0), gap_r * np.clip(frac, 0, 1), 0.0)
         return np.where(np.isnan(a), np.nan, r)
 
-    def quantile_and_p(self, column: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def quantile_and_p(self, column: str, x: np.ndarray, u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Signed quantile ``sign(x) (n - r) / n`` and p-value ``(r + 1) / (n + 1)`` of effects ``x``.
+
+        An effect of 0 (under the column's noise floor) ties with the background's ``k`` zeros: its
+        p-value is ``(n - k + K) / (n + 1)`` with ``K`` in ``1 .. k + 1`` picked by ``u`` (the
+        permutation test's tie-breaking, so that p-values are uniform when nothing has an effect).
 
         Parameters
         ----------
@@ -184,6 +199,8 @@ class Calibration:
             ``<task>:<stat>``.
         x : numpy.ndarray
             ``(m,)`` effects.
+        u : numpy.ndarray, optional
+            ``(m,)`` numbers in [0, 1) breaking ties (:func:`tie_breakers`); default 0.5.
 
         Returns
         -------
@@ -191,7 +208,12 @@ class Calibration:
             ``(quantile, p)``, each ``(m,)`` float64 (NaN where ``x`` is NaN).
         """
         r = self.background_ranks(column, x)
-        return np.sign(x) * (self.n - r) / self.n, (r + 1) / (self.n + 1)
+        zero = self._abs(column, x) == 0
+        k = int(self.meta.get("zeros", {}).get(column, 0))
+        u = np.full(len(r), 0.5) if u is None else np.asarray(u, np.float64)
+        p = np.where(zero, (self.n - k + 1 + np.floor(u * (k + 1))) / (self.n + 1), (r + 1) / (self.n + 1))
+        q = np.where(zero, 0.0, np.sign(x) * (self.n - r) / self.n)
+        return np.where(np.isnan(r), np.nan, q), np.where(np.isnan(r), np.nan, p)
 
     def write(self, path: str) -> None:
         """Write the calibration as Parquet (atomically).
@@ -298,7 +320,24 @@ def calibrated_columns(names: list[str], kinds: list[str]) -> list[str]:
     return [f"{t}:{k}:{s}" for t in names for k in kinds for s in ("quantile", "p")]
 
 
-def annotate(cal: Calibration, scores: dict, names: list[str], kinds: list[str]) -> list[np.ndarray]:
+def tie_breakers(keys: np.ndarray) -> np.ndarray:
+    """Numbers in [0, 1) from rows' 64-bit keys (:func:`~zoo_tools.data.background.variant_keys`):
+    the same row always breaks its ties the same way.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray
+        ``(m,)`` uint64.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m,)`` float64.
+    """
+    return (np.asarray(keys, np.uint64) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def annotate(cal: Calibration, scores: dict, names: list[str], kinds: list[str], keys: np.ndarray) -> list[np.ndarray]:
     """Quantile and p-value columns (in :func:`calibrated_columns` order) of a batch's scores.
 
     Parameters
@@ -308,16 +347,19 @@ def annotate(cal: Calibration, scores: dict, names: list[str], kinds: list[str])
         ``{stat: (n, T) float64}`` (:func:`~zoo_tools.score.stats.effect_scores`).
     names, kinds : list of str
         The ``T`` task names and the statistics.
+    keys : numpy.ndarray
+        ``(n,)`` uint64 keys of the rows (ties at 0 are broken by them, :func:`tie_breakers`).
 
     Returns
     -------
     list of numpy.ndarray
         ``(n,)`` columns.
     """
+    u = tie_breakers(keys)
     out = []
     for t, name in enumerate(names):
         for k in kinds:
-            out += list(cal.quantile_and_p(f"{name}:{k}", scores[k][:, t]))
+            out += list(cal.quantile_and_p(f"{name}:{k}", scores[k][:, t], u))
     return out
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.data.background import variant_keys
 from zoo_tools.data.genotypes import OK, Genotyped, allele_on, carrier_rows, genotyped_records
 from zoo_tools.data.variants import Variant
 from zoo_tools.score.alleles import predict_windows
@@ -247,7 +248,12 @@ class HaplotypeScorer:
         scores = effect_scores(r, a, sc.kinds, sc.bins, sc.pseudocount)
         d = scores["diff"] if "diff" in scores else effect_scores(r, a, ["diff"], sc.bins)["diff"]
         cells = sc.gene_cells([x.variant for x in rows], r, a, stitch=False) if sc.genes is not None else None
-        return sc.numeric_columns(scores, np.abs(d).max(1)), cells
+        keys = None
+        if sc.calibration is not None:  # one key per (variant, sample, haplotype) row
+            keys = variant_keys(
+                *zip(*((x.chrom, x.pos, x.ref, f"{x.variant.alt}|{x.sample}|{x.haplotype}") for x in rows))
+            )
+        return sc.numeric_columns(scores, np.abs(d).max(1), keys), cells
 
     def score(self, rows: list[HapRow]) -> pd.DataFrame:
         """The output rows (:attr:`columns`), scores only for ``ok`` (and ``no_gene_in_window``) rows.

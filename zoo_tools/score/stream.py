@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from zoo_tools.core.errors import ZooError
+from zoo_tools.data.background import variant_keys
 from zoo_tools.data.genome import Genome
 from zoo_tools.data.onehot import codes_to_tensor
 from zoo_tools.data.variants import Variant
@@ -246,7 +247,7 @@ class Scorer:
             cells.append(pack(self.genes.index, rows, values, cover, v.pos - 1))
         return cells
 
-    def numeric_columns(self, scores: dict, summary: np.ndarray) -> np.ndarray:
+    def numeric_columns(self, scores: dict, summary: np.ndarray, keys=None) -> np.ndarray:
         """The numeric output columns of scored rows: each task's scores, ``max_abs_effect``, and the
         calibrated quantiles and p-values.
 
@@ -256,6 +257,8 @@ class Scorer:
             ``{kind: (n, T)}`` (:func:`~zoo_tools.score.stats.effect_scores`).
         summary : numpy.ndarray
             ``(n,)`` ``max_abs_effect``.
+        keys : numpy.ndarray, optional
+            ``(n,)`` uint64 keys of the rows, needed with a calibration (they break ties at 0).
 
         Returns
         -------
@@ -264,7 +267,7 @@ class Scorer:
         """
         cols = [scores[k][:, t] for t in range(len(self.names)) for k in self.kinds] + [summary]
         if self.calibration is not None:
-            cols += annotate(self.calibration, scores, self.names, self.kinds)
+            cols += annotate(self.calibration, scores, self.names, self.kinds, keys)
         return np.column_stack(cols)
 
     def _values(self, chosen: list[Variant]) -> tuple[np.ndarray, list[str] | None]:
@@ -275,7 +278,8 @@ class Scorer:
         else:
             scores, summary, preds = self._effect_scores(chosen, ref_c, alt_c)
         cells = self.gene_cells(chosen, *preds) if self.genes is not None else None
-        return self.numeric_columns(scores, summary), cells
+        keys = variant_keys(*zip(*((v.chrom, v.pos, v.ref, v.alt) for v in chosen))) if self.calibration else None
+        return self.numeric_columns(scores, summary, keys), cells
 
     def score(self, variants: list[Variant]) -> pd.DataFrame:
         """One output row per variant, in order; scores only for ``ok`` (and ``no_gene_in_window``) rows."""
