@@ -207,13 +207,13 @@ def test_haplotype_runs_resume_shard_and_take_genes(haplotype_scores, tuned, wor
     assert res.returncode == 0 and "resumed after 100 rows" in res.stdout, res.stderr[-2000:]
     resumed, once = read_scores(str(tmp_path / "r.tsv")), read_scores(str(whole))
     assert resumed.iloc[:100].equals(once.iloc[:100])  # the rows written before the stop are kept as they were
-    pd.testing.assert_frame_equal(resumed, once, rtol=1e-4)  # the rest rescored (other batches: float noise)
+    pd.testing.assert_frame_equal(resumed, once, rtol=1e-4, atol=1e-5)  # the rest rescored (other batches: float noise)
     # two shards merge back to the one-run rows
     for i in (1, 2):
         assert run("score-variants", *common, "--out", tmp_path / f"s{i}.tsv", "--shard", f"{i}/2").returncode == 0
     assert run("merge-scores", tmp_path / "s1.tsv", tmp_path / "s2.tsv", "--out", tmp_path / "m.tsv").returncode == 0
     merged = read_scores(str(tmp_path / "m.tsv"))
-    pd.testing.assert_frame_equal(merged.reset_index(drop=True), hap.reset_index(drop=True), rtol=1e-5)
+    pd.testing.assert_frame_equal(merged.reset_index(drop=True), hap.reset_index(drop=True), rtol=1e-4, atol=1e-5)
     # with --genes: a row per (record, ALT, sample, haplotype, gene) in reach
     res = run("score-variants", *common, "--out", tmp_path / "g.tsv", "--genes", f"{world}/genes.gtf")
     assert res.returncode == 0, res.stderr[-2000:]

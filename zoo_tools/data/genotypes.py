@@ -79,7 +79,7 @@ def select_samples(columns: list[str], requested: list[str] | None, path: str) -
     where = {n: i for i, n in enumerate(names)}
     unknown = [s for s in dict.fromkeys(requested) if s not in where]
     if unknown:
-        close = sorted({c for s in unknown for c in difflib.get_close_matches(s, names, n=3, cutoff=0.6)})
+        close = sorted({c for s in unknown for c in difflib.get_close_matches(s, names, n=5, cutoff=0.6)})
         hint = f"; close names in the VCF: {', '.join(close)}" if close else f"; the VCF has {len(names)} samples"
         raise ZooError(f"--samples: {', '.join(unknown[:5])} not in {path}{hint}")
     chosen = list(dict.fromkeys(requested))
