@@ -143,9 +143,7 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--blacklist", metavar="BED", help="with --random: regions to avoid (a BED, or hg38 / hg19 / mm10)")
     p.add_argument("--match-gc", metavar="VCF", help="with --random: match the GC content around this VCF's variants")
     _add_scoring_options(p)
-    p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
-    p.add_argument("--chunk-size", type=int, default=1024, help="alleles scored per chunk (default 1024)")
-    p.add_argument("--no-patch", action="store_true", help="full forward passes only (no local-patch shortcut)")
+    _add_batching_options(p)
     add_trust(p)
 
 
@@ -182,8 +180,8 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
     rc.add_argument("--no-rc", dest="rc", action="store_false", help="forward strand only")
 
 
-def _add_running_options(p: argparse.ArgumentParser) -> None:
-    """How it runs: batches, chunks and --resume, shards, devices."""
+def _add_batching_options(p: argparse.ArgumentParser) -> None:
+    """Batches, chunks and the local patch (score-variants and calibrate)."""
     p.add_argument("--batch-size", type=int, default=64, help="windows per forward pass (default 64)")
     p.add_argument(
         "--chunk-size",
@@ -196,6 +194,11 @@ def _add_running_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="always run full forward passes for the alternative allele (no local-patch shortcut)",
     )
+
+
+def _add_running_options(p: argparse.ArgumentParser) -> None:
+    """How it runs: batches, chunks and --resume, shards, devices."""
+    _add_batching_options(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.partial.tsv")
     p.add_argument(
         "--shard", metavar="I/N", help="score records I-1, I-1+N, ... only (array jobs); join with zoo merge-scores"

@@ -130,6 +130,8 @@ def calibration_pass(partial: str, scorer) -> None:
         Its ``calibration`` and ``fdr``.
     """
     cal = scorer.calibration
+    if not len(cal.keys) and scorer.fdr is None:
+        return
     df = read_scores(partial)
     ok = df[df.status.isin(["ok", "no_gene_in_window"])]
     if len(cal.keys) and len(ok):

@@ -35,8 +35,7 @@ from zoo_tools.data.variants import Variant
 from zoo_tools.score.alleles import predict_windows
 from zoo_tools.score.formats import BASE_COLUMNS
 from zoo_tools.score.haplotype_windows import Edit, edit_of, first_overlap, haplotype_window, in_window
-from zoo_tools.score.rows import Run, chunks
-from zoo_tools.score.stats import effect_scores
+from zoo_tools.score.rows import Run, base_frame, chunks, scored_frame
 from zoo_tools.score.stream import Scorer
 
 log = logging.getLogger(__name__)
@@ -245,15 +244,14 @@ class HaplotypeScorer:
         self.windows = {
             k: self.windows[k] + n for k, n in zip(self.windows, (len(rows), len(ref_codes), len(hap_codes)))
         }
-        scores = effect_scores(r, a, sc.kinds, sc.bins, sc.pseudocount)
-        d = scores["diff"] if "diff" in scores else effect_scores(r, a, ["diff"], sc.bins)["diff"]
+        scores, summary = sc.effects(r, a)
         cells = sc.gene_cells([x.variant for x in rows], r, a, stitch=False) if sc.genes is not None else None
         keys = None
         if sc.calibration is not None:  # one key per (variant, sample, haplotype) row
             keys = variant_keys(
                 *zip(*((x.chrom, x.pos, x.ref, f"{x.variant.alt}|{x.sample}|{x.haplotype}") for x in rows))
             )
-        return sc.numeric_columns(scores, np.abs(d).max(1), keys), cells
+        return sc.numeric_columns(scores, summary, keys), cells
 
     def score(self, rows: list[HapRow]) -> pd.DataFrame:
         """The output rows (:attr:`columns`), scores only for ``ok`` (and ``no_gene_in_window``) rows.
@@ -266,27 +264,15 @@ class HaplotypeScorer:
         -------
         pandas.DataFrame
         """
-        base = pd.DataFrame(
-            {
-                "record": [r.variant.record for r in rows], "chrom": [r.variant.chrom for r in rows],
-                "pos": [r.variant.pos for r in rows], "id": [r.variant.id for r in rows],
-                "ref": [r.variant.ref for r in rows], "alt": [r.variant.alt for r in rows],
-                "status": [r.status for r in rows], "line": [r.variant.line for r in rows],
-                "sample": [r.sample for r in rows], "haplotype": [r.haplotype for r in rows],
-                "n_alleles": [len(r.edits) for r in rows],
-                "haplotype_alleles": [",".join(e.label for e in r.edits) for r in rows],
-                "note": [r.note for r in rows],
-            }
-        )  # fmt: skip
-        numeric = [c for c in self.columns[len(BASE_COLUMNS) + len(HAPLOTYPE_COLUMNS) :] if c != "genes"]
-        values, genes = np.full((len(rows), len(numeric)), np.nan), [""] * len(rows)
-        ok = [i for i, r in enumerate(rows) if r.status in _SCORED]
-        if ok:
-            values[ok], cells = self._values([rows[i] for i in ok])
-            for i, c in zip(ok, cells or []):
-                genes[i] = c
-        frame = pd.concat([base, pd.DataFrame(values, columns=numeric)], axis=1)
-        return frame.assign(genes=genes) if self.genes is not None else frame
+        statuses = [r.status for r in rows]
+        base = base_frame([r.variant for r in rows], statuses).assign(
+            sample=[r.sample for r in rows],
+            haplotype=[r.haplotype for r in rows],
+            n_alleles=[len(r.edits) for r in rows],
+            haplotype_alleles=[",".join(e.label for e in r.edits) for r in rows],
+            note=[r.note for r in rows],
+        )
+        return scored_frame(self, base, statuses, lambda ok: self._values([rows[i] for i in ok]))
 
 
 def haplotype_chunks(run: Run, scorer: Scorer, samples: list[str] | None) -> tuple[HaplotypeScorer, Iterator[list]]:

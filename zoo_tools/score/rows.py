@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
 from zoo_tools.core.errors import ZooError
 from zoo_tools.data.genome import Genome
 from zoo_tools.data.variants import Variant, iter_variants
@@ -162,3 +165,61 @@ class Run:
         """Warn about a build mismatch and turn the complete partial file into ``out``."""
         tally.warn_unplaced(n_rows, self.genome)
         finish(self.partial, self.out, self.fmt, self.vcf, scorer)
+
+
+def base_frame(variants: list[Variant], statuses: list[str]) -> pd.DataFrame:
+    """The :data:`~zoo_tools.score.formats.BASE_COLUMNS` of variants' output rows.
+
+    Parameters
+    ----------
+    variants : list of Variant
+        ``pos: int  # 1-based, as in VCF``.
+    statuses : list of str
+        Each row's status.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    return pd.DataFrame(
+        {
+            "record": [v.record for v in variants],
+            "chrom": [v.chrom for v in variants],
+            "pos": [v.pos for v in variants],
+            "id": [v.id for v in variants],
+            "ref": [v.ref for v in variants],
+            "alt": [v.alt for v in variants],
+            "status": statuses,
+            "line": [v.line for v in variants],
+        }
+    )
+
+
+def scored_frame(scorer, base: pd.DataFrame, statuses: list[str], values_of) -> pd.DataFrame:
+    """Output rows: ``base`` and the scorer's numeric columns (NaN unless the status is ``ok`` or
+    ``no_gene_in_window``), then the packed ``genes`` with genes.
+
+    Parameters
+    ----------
+    scorer : Scorer or HaplotypeScorer
+        Its ``columns`` (the numeric ones follow ``base``'s) and ``genes``.
+    base : pandas.DataFrame
+        The rows' leading columns.
+    statuses : list of str
+        Each row's status.
+    values_of : callable
+        Indices of the scored rows -> ``(values (k, numeric columns), gene cells or None)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    numeric = [c for c in scorer.columns[len(base.columns) :] if c != "genes"]
+    values, genes = np.full((len(base), len(numeric)), np.nan), [""] * len(base)
+    ok = [i for i, s in enumerate(statuses) if s in ("ok", "no_gene_in_window")]
+    if ok:
+        values[ok], cells = values_of(ok)
+        for i, c in zip(ok, cells or []):
+            genes[i] = c
+    frame = pd.concat([base, pd.DataFrame(values, columns=numeric)], axis=1)
+    return frame.assign(genes=genes) if scorer.genes is not None else frame

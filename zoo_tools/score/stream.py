@@ -37,6 +37,7 @@ from zoo_tools.score.calibration import (
 from zoo_tools.score.formats import BASE_COLUMNS
 from zoo_tools.score.gene_effects import GeneRequest, GeneScoring, gene_scoring, pack
 from zoo_tools.score.patch import LocalPatch
+from zoo_tools.score.rows import base_frame, scored_frame
 from zoo_tools.score.stats import effect_scores, score_bins
 from zoo_tools.score.windows import aligned_alt_windows, allele_windows, centre_index, change_spans
 
@@ -54,22 +55,6 @@ def _scorable_card(model):
     if not card.seq_len:
         raise ZooError(f"{card.source}:{card.name} has no fixed input length; cannot build variant windows")
     return card
-
-
-def _base_frame(variants: list[Variant], statuses: list[str]) -> pd.DataFrame:
-    """The :data:`~zoo_tools.score.formats.BASE_COLUMNS` of variants' output rows."""
-    return pd.DataFrame(
-        {
-            "record": [v.record for v in variants],
-            "chrom": [v.chrom for v in variants],
-            "pos": [v.pos for v in variants],
-            "id": [v.id for v in variants],
-            "ref": [v.ref for v in variants],
-            "alt": [v.alt for v in variants],
-            "status": statuses,
-            "line": [v.line for v in variants],
-        }
-    )
 
 
 class Scorer:
@@ -192,9 +177,24 @@ class Scorer:
             self.verify(ref_c, alt_c, spans)
         r, a = predict_alleles(self.model, ref_c, alt_c, self.rc, self.batch_size, self.device, spans, self.patch)
         r, a = r[:, self.tasks], a[:, self.tasks]
+        return (*self.effects(r, a), (r, a))
+
+    def effects(self, r: np.ndarray, a: np.ndarray) -> tuple[dict, np.ndarray]:
+        """The scores of ``(n, T, B)`` predictions of the scored tasks, and ``max |diff|`` per row.
+
+        Parameters
+        ----------
+        r, a : numpy.ndarray
+            Reference and alternative predictions.
+
+        Returns
+        -------
+        tuple
+            ``({kind: (n, T)}, (n,) max_abs_effect)``.
+        """
         scores = effect_scores(r, a, self.kinds, self.bins, self.pseudocount)
         d = scores["diff"] if "diff" in scores else effect_scores(r, a, ["diff"], self.bins)["diff"]
-        return scores, np.abs(d).max(1), (r, a)
+        return scores, np.abs(d).max(1)
 
     def _stitched(self, chosen: list[Variant], alt: np.ndarray) -> np.ndarray:
         """Alternative predictions with indels' bins from the variant's bin on taken from the aligned
@@ -284,17 +284,9 @@ class Scorer:
     def score(self, variants: list[Variant]) -> pd.DataFrame:
         """One output row per variant, in order; scores only for ``ok`` (and ``no_gene_in_window``) rows."""
         statuses = [self.status(v) for v in variants]
-        base = _base_frame(variants, statuses)
-        numeric = [c for c in self.columns[len(BASE_COLUMNS) :] if c != "genes"]
-        values = np.full((len(variants), len(numeric)), np.nan)
-        genes = [""] * len(variants)
-        ok = [i for i, s in enumerate(statuses) if s in ("ok", "no_gene_in_window")]
-        if ok:
-            values[ok], cells = self._values([variants[i] for i in ok])
-            for i, c in zip(ok, cells or []):
-                genes[i] = c
-        frame = pd.concat([base, pd.DataFrame(values, columns=numeric)], axis=1)
-        return frame.assign(genes=genes) if self.genes is not None else frame
+        return scored_frame(
+            self, base_frame(variants, statuses), statuses, lambda ok: self._values([variants[i] for i in ok])
+        )
 
 
 # --------------------------------------------------------------------------------------------
