@@ -274,3 +274,19 @@ def test_sharded_calibrated_runs_merge_to_file_wide_q_values(calibrated, tuned, 
     q = [c for c in whole.columns if c.endswith(":q")]
     np.testing.assert_allclose(merged[q].to_numpy(), whole[q].to_numpy(), rtol=1e-4)
     assert not np.allclose(shard_q.to_numpy(), whole["cellA_ATAC:diff:q"][whole.record % 2 == 0].to_numpy())
+
+
+def test_calibrate_bad_inputs_are_one_line_errors(tuned, world, tmp_path):
+    common = ["--model", f"local:{tuned}", "--genome", f"{world}/genome.fa"]
+    res = run("calibrate", *common, "--out", tmp_path / "a.parquet", "--random", 50, "--chroms", "chrZ")
+    assert_user_error(res, "chrZ")
+    assert_user_error(run("calibrate", *common, "--out", tmp_path / "b.parquet", "--random", 0), "--random 0")
+    res = run("calibrate", *common, "--out", tmp_path / "c.parquet", "--random", 50, "--match-gc", tmp_path / "no.vcf")
+    assert_user_error(res, "no.vcf")
+    res = run("score-variants", *common, "--vcf", f"{world}/variants.vcf", "--out", tmp_path / "s.tsv",
+              "--calibration", tmp_path / "missing.parquet")  # fmt: skip
+    assert_user_error(res, "missing.parquet", "zoo calibrate")
+    (tmp_path / "x.parquet").write_bytes(b"not parquet")
+    res = run("score-variants", *common, "--vcf", f"{world}/variants.vcf", "--out", tmp_path / "t.tsv",
+              "--calibration", tmp_path / "x.parquet")  # fmt: skip
+    assert_user_error(res, "not a calibration written by zoo calibrate")
