@@ -75,7 +75,10 @@ def _cmd_attributions(args: argparse.Namespace) -> int:
         args.batch_size,
         args.seed,
     )
-    delta = f"; max |convergence delta| {res['max_abs_delta']:.2g}" if "max_abs_delta" in res else ""
+    delta = ""
+    if "max_abs_delta" in res:
+        delta = f"; max |convergence delta| {res['max_abs_delta']:.2g} ({res['relative_delta']:.2g} of the output range)"
+        delta += "".join(f"\n  no exact DeepLIFT rule, integrated gradients: {f}" for f in res["fallbacks"])
     print(
         f"{args.method} attributions of {res['inputs']} input(s) for {res['task']} ({res['scale']} scale)"
         f"{delta}\n  -> {args.out}/attributions.npz, {len(res['pngs'])} logo(s)"

@@ -14,8 +14,9 @@ Methods:
 ``saliency``          the gradient ``df/dx``, mean-centred over the 4 bases at each position (the
                       component off the one-hot simplex carries no information).
 ``input_x_gradient``  the same gradient; ``contrib`` is its value at the observed bases.
-``deepliftshap``      tangermeme's ``deep_lift_shap``: DeepLIFT's rescale rule averaged over
-                      ``n_shuffles`` dinucleotide-shuffled references of each sequence.
+``deepliftshap``      DeepLIFT/SHAP (:mod:`.deeplift`): DeepLIFT's rules, attention included,
+                      averaged over ``n_shuffles`` dinucleotide-shuffled references of each
+                      sequence (tangermeme's shuffles; its attributions on convolutional models).
 ``ism``               :func:`~zoo_tools.interpret.mutagenesis.ism` effects, centred per position:
                       ``h[b, i] = effect(b at i) - mean_b effect(., i)``.
 """
@@ -23,8 +24,7 @@ Methods:
 from __future__ import annotations
 
 import logging
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -42,7 +42,9 @@ class Attribution:
 
     ``method`` and ``task`` (the explained output's name) say what was computed; ``hypothetical``
     and ``contrib`` are ``(N, 4, L)`` float32 (rows A, C, G, T); ``deltas`` ``(N,)`` are the
-    DeepLIFT/SHAP convergence deltas (None for the other methods).
+    DeepLIFT/SHAP convergence deltas (None for the other methods), ``relative_delta`` the largest
+    over the output range and ``fallbacks`` the layers explained by integrated gradients for lack
+    of an exact rule (:mod:`.deeplift`).
     """
 
     method: str
@@ -50,6 +52,8 @@ class Attribution:
     hypothetical: np.ndarray  # (N, 4, L) float32
     contrib: np.ndarray  # (N, 4, L) float32
     deltas: np.ndarray | None = None  # (N,) DeepLIFT/SHAP convergence deltas
+    relative_delta: float | None = None  # DeepLIFT/SHAP: max |delta| / output range
+    fallbacks: list[str] = field(default_factory=list)  # DeepLIFT/SHAP layers without an exact rule
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -103,101 +107,29 @@ def gradient(explained, x, task: int = 0, batch_size: int = 64, device=None, pro
     return torch.cat(out).numpy()
 
 
-def deepliftshap(
-    explained,
-    x,
-    task: int = 0,
-    n_shuffles: int = 20,
-    batch_size: int = 32,
-    seed: int = 0,
-    device=None,
-    warn_delta: float = 0.01,
-) -> tuple[np.ndarray, np.ndarray]:
-    """tangermeme DeepLIFT/SHAP hypothetical attributions ``(N, 4, L)`` and convergence deltas ``(N,)``.
-
-    A warning names the sequences whose ``|delta|`` exceeds ``warn_delta`` times ``|f(x) - mean
-    f(refs)|`` (plus 1e-3): their attributions do not add up to the output difference, usually a
-    layer DeepLIFT does not handle (e.g. a nonlinearity written as a function, not a module).
+def deepliftshap(explained, x, task: int = 0, n_shuffles: int = 20, batch_size: int = 32, seed: int = 0, device=None):
+    """DeepLIFT/SHAP of output ``task`` (:func:`~zoo_tools.interpret.deeplift.deep_lift_shap`).
 
     Parameters
     ----------
     explained, x, task, batch_size, device
-        As :func:`gradient` takes them; a siamese model is refused.
-    n_shuffles, seed, warn_delta
-        Dinucleotide-shuffled references per sequence, their seed, the tolerance of the warning.
+        As :func:`gradient` takes them; a siamese model is refused. ``batch_size`` counts
+        sequence-reference pairs.
+    n_shuffles, seed
+        Dinucleotide-shuffled references per sequence and their seed.
 
     Returns
     -------
-    tuple of numpy.ndarray
-        ``(hypothetical, deltas)``: ``(N, 4, L)`` float32 and ``(N,)`` float32 convergence deltas,
-        ``sum(contrib) - (f(x) - mean f(references))``.
+    DeepLiftResult
+        ``hypothetical`` ``(N, 4, L)``, ``deltas`` ``(N,)``, ``relative_delta``, ``fallbacks``.
     """
+    from zoo_tools.interpret.deeplift import deep_lift_shap
+
     if explained.siamese:
         raise ZooError(
             "deepliftshap needs one input per output; explain a siamese model with ism, saliency or input_x_gradient"
         )
-    x = _as_tensor(x)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    single = explained.single(task).eval().to(device)
-    hyp, refs = _tangermeme_deep_lift_shap(single, x, batch_size, n_shuffles, seed, device)
-    contrib = (hyp * x).sum((1, 2))
-    with torch.no_grad():
-        fx = _predict_first(single, x, batch_size, device)
-        fr = _predict_first(single, refs.reshape(-1, *refs.shape[2:]).float(), batch_size, device)
-    fr = fr.reshape(len(x), -1).mean(1)
-    # hypothetical[b, i] = mean over references of sum_c m[c, i] (onehot_b[c] - ref[c, i]), so the
-    # contributions of the bases present add up to f(x) - mean f(references) when DeepLIFT is complete
-    deltas = contrib - (fx - fr)
-    bad = (deltas.abs() > warn_delta * (fx - fr).abs() + 1e-3).nonzero().flatten().tolist()
-    if bad:
-        i = bad[0]
-        log.warning(
-            "DeepLIFT/SHAP did not converge for %d of %d sequence(s) (e.g. #%d: delta %.3g vs output difference "
-            "%.3g): read their attributions with care",
-            len(bad),
-            len(x),
-            i,
-            float(deltas[i]),
-            float((fx - fr)[i]),
-        )
-    return hyp.numpy(), deltas.numpy()
-
-
-def _predict_first(single, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    """``(N,)`` the first output of ``single`` over ``x`` in batches, on the CPU."""
-    return torch.cat([single(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])[:, 0]
-
-
-def _tangermeme_deep_lift_shap(single, x, batch_size: int, n_shuffles: int, seed: int, device):
-    """tangermeme's ``deep_lift_shap`` (hypothetical, with its references); its own convergence
-    warnings are replaced by ours, and deterministic mode is relaxed for the call: max-unpooling
-    (DeepLIFT's rule for max-pooling) has no deterministic kernel, and it is exact and order-free here."""
-    from tangermeme.deep_lift_shap import deep_lift_shap
-
-    was = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.use_deterministic_algorithms(was[0], warn_only=True)
-        try:
-            hyp, refs = deep_lift_shap(
-                single,
-                x,
-                target=0,
-                batch_size=batch_size,
-                n_shuffles=n_shuffles,
-                hypothetical=True,
-                return_references=True,
-                random_state=seed,
-                device=device,
-                warning_threshold=float("inf"),
-                verbose=False,
-            )
-        finally:
-            torch.use_deterministic_algorithms(was[0], warn_only=was[1])
-    for w in caught:
-        if "delta" not in str(w.message).lower():
-            log.debug("tangermeme: %s", w.message)
-    return hyp.float(), refs
+    return deep_lift_shap(explained.single(task), _as_tensor(x), n_shuffles, seed, batch_size, device=device)
 
 
 def attribute(
@@ -226,7 +158,7 @@ def attribute(
     n_shuffles, seed
         DeepLIFT/SHAP references per sequence; the seed of torch and of the references.
     batch_size : int
-        Sequences per batch (ISM: mutants, at least 256; DeepLIFT/SHAP: at most 32).
+        Sequences per batch (ISM: mutants, at least 256; DeepLIFT/SHAP: sequence-reference pairs).
     device, progress
         The device (default CUDA when available); show a progress bar (ISM and gradients).
 
@@ -253,6 +185,9 @@ def attribute(
         g = gradient(explained, x, task, batch_size, device, progress)
         hyp = g - g.mean(1, keepdims=True) if method == "saliency" else g
     else:
-        hyp, deltas = deepliftshap(explained, x, task, n_shuffles, min(batch_size, 32), seed, device)
+        d = deepliftshap(explained, x, task, n_shuffles, batch_size, seed, device)
+        hyp = np.asarray(d.hypothetical, np.float32)
+        name = explained.output_names[task]
+        return Attribution(method, name, hyp, (hyp * xn).astype(np.float32), d.deltas, d.relative_delta, d.fallbacks)
     hyp = np.asarray(hyp, np.float32)
     return Attribution(method, explained.output_names[task], hyp, (hyp * xn).astype(np.float32), deltas)

@@ -137,7 +137,8 @@ def run_attributions(
     dict
         ``inputs``, ``method``, ``task`` (the explained output's name), ``scale``, ``out``,
         ``pngs``, ``attribution`` (:class:`~zoo_tools.interpret.attributions.Attribution`) and, for DeepLIFT/SHAP,
-        ``max_abs_delta``.
+        ``max_abs_delta``, ``relative_delta`` (over the output range) and ``fallbacks`` (layers
+        without an exact rule, explained by integrated gradients).
     """
     from zoo_tools.interpret.attributions import attribute
     from zoo_tools.interpret.wrappers import explain
@@ -152,7 +153,8 @@ def run_attributions(
     pngs = _logos(a, table, out, method, scale, bool(regions), e.seq_len) if plot else []
     summary = dict(inputs=len(table), method=method, task=a.task, scale=scale, out=out, pngs=pngs, attribution=a)
     if a.deltas is not None:
-        summary["max_abs_delta"] = float(np.abs(a.deltas).max())
+        summary.update(max_abs_delta=float(np.abs(a.deltas).max()), relative_delta=a.relative_delta)
+        summary["fallbacks"] = a.fallbacks
     return summary
 
 
@@ -168,7 +170,7 @@ def _save_attributions(out: str, a, codes: np.ndarray, table: pd.DataFrame, meth
         scale=scale,
     )
     if a.deltas is not None:
-        arrays["deltas"] = a.deltas
+        arrays.update(deltas=a.deltas, relative_delta=a.relative_delta, fallbacks=np.array(a.fallbacks, dtype=str))
     np.savez_compressed(os.path.join(out, "attributions.npz"), **arrays)
 
 
