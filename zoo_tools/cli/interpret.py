@@ -44,12 +44,21 @@ def _cmd_ism(args: argparse.Namespace) -> int:
         args.end,
         args.batch_size,
         fast=not args.no_fast,
+        bigwig=args.bigwig,
+        track_url=args.track_url,
     )
     print(
         f"ISM of {res['inputs']} input(s), positions {res['window'][0]}-{res['window'][1]}: {res['mutants']} "
-        f"mutants x {res['tasks']} task(s)\n  -> {args.out}/ism.npz, {len(res['pngs'])} plot(s)"
+        f"mutants x {res['tasks']} task(s)\n  -> {args.out}/ism.npz, {len(res['pngs'])} plot(s)" + _tracks_line(res)
     )
     return 0
+
+
+def _tracks_line(res: dict) -> str:
+    """The bigWig files written, and where the browser text is."""
+    files = res.get("tracks") or []
+    bws = [f for f in files if f.endswith(".bw")]
+    return f"\n  -> {len(bws)} bigWig(s), browser tracks in {files[-2]}" if files else ""
 
 
 def _cmd_attributions(args: argparse.Namespace) -> int:
@@ -74,14 +83,18 @@ def _cmd_attributions(args: argparse.Namespace) -> int:
         args.shuffles,
         args.batch_size,
         args.seed,
+        bigwig=args.bigwig,
+        track_url=args.track_url,
     )
     delta = ""
     if "max_abs_delta" in res:
-        delta = f"; max |convergence delta| {res['max_abs_delta']:.2g} ({res['relative_delta']:.2g} of the output range)"
+        delta = (
+            f"; max |convergence delta| {res['max_abs_delta']:.2g} ({res['relative_delta']:.2g} of the output range)"
+        )
         delta += "".join(f"\n  no exact DeepLIFT rule, integrated gradients: {f}" for f in res["fallbacks"])
     print(
         f"{args.method} attributions of {res['inputs']} input(s) for {res['task']} ({res['scale']} scale)"
-        f"{delta}\n  -> {args.out}/attributions.npz, {len(res['pngs'])} logo(s)"
+        f"{delta}\n  -> {args.out}/attributions.npz, {len(res['pngs'])} logo(s)" + _tracks_line(res)
     )
     return 0
 
@@ -146,13 +159,35 @@ def _cmd_modisco(args: argparse.Namespace) -> int:
         args.max_seqlets,
         args.seed,
         args.batch_size,
+        _naming(args),
     )
     t = res["table"]
-    print(f"TF-MoDISco over {res['peaks']} peak(s): {res['patterns']} pattern(s)")
+    named = sorted(set(t.name[t.status == "named"])) if len(t) else []
+    print(
+        f"TF-MoDISco over {res['peaks']} peak(s): {res['patterns']} pattern(s), {len(named)} motif(s) named: "
+        f"{', '.join(named) or 'none'}"
+    )
     if len(t):
-        print(t.to_string(index=False, float_format=lambda v: f"{v:.2g}"))
+        cols = ["pattern", "n_seqlets", "information", "match_1", "q_1", "fdr_1", "status", "reason"]
+        print(t[cols].to_string(index=False, float_format=lambda v: f"{v:.2g}"))
     print(f"  -> {res['report']}")
     return 0
+
+
+def _naming(args: argparse.Namespace):
+    """The ``--min-seqlets`` ... ``--ambiguity`` options as NamingRules (``--seed`` seeds the null)."""
+    from zoo_tools.interpret.motif_naming import NamingRules
+
+    return NamingRules(
+        min_seqlets=args.min_seqlets,
+        min_seqlet_fraction=args.min_seqlet_fraction,
+        min_information=args.min_information,
+        max_q=args.max_q,
+        max_fdr=args.max_fdr,
+        n_shuffles=args.null_shuffles,
+        ambiguity=args.ambiguity,
+        seed=args.seed,
+    )
 
 
 def _add_explain_options(q: argparse.ArgumentParser) -> None:
@@ -169,7 +204,9 @@ def _add_explain_options(q: argparse.ArgumentParser) -> None:
 
 
 def _add_inputs(q: argparse.ArgumentParser) -> None:
-    """The inputs of ism and attributions: regions of ``--genome`` or literal sequences."""
+    """The inputs of ism and attributions: regions of ``--genome`` or literal sequences; bigWigs."""
+    q.add_argument("--bigwig", action="store_true", help="also write per-base bigWig tracks over the regions")
+    q.add_argument("--track-url", help="URL the output folder will be served at (for tracks.txt / trackDb.txt)")
     q.add_argument("--genome", help="FASTA (with .fai) for --regions")
     src = q.add_mutually_exclusive_group(required=True)
     src.add_argument(
@@ -225,6 +262,27 @@ def _add_modisco(isub: argparse._SubParsersAction, methods: tuple[str, ...]) -> 
     q.add_argument("--shuffles", type=int, default=10, help="DeepLIFT/SHAP references per peak (default 10)")
     q.add_argument("--motif-db", default="jaspar", help="jaspar, h12, h13 or a MEME file")
     q.add_argument("--max-seqlets", type=int, default=2000, help="seqlets per metacluster (default 2000)")
+    _add_naming(q)
+
+
+def _add_naming(q: argparse.ArgumentParser) -> None:
+    """When a pattern is named (zoo_tools.interpret.motif_naming; README: TF-MoDISco)."""
+    from zoo_tools.interpret.motif_naming import NamingRules
+
+    d = NamingRules()
+    add = q.add_argument
+    add("--min-seqlets", type=int, default=d.min_seqlets, help=f"seqlets a named pattern has (default {d.min_seqlets})")
+    add(
+        "--min-seqlet-fraction",
+        type=float,
+        default=d.min_seqlet_fraction,
+        help=f"... and this fraction of the largest pattern's seqlets (default {d.min_seqlet_fraction})",
+    )
+    add("--min-information", type=float, default=d.min_information, help="bits in the trimmed core (default 6)")
+    add("--max-q", type=float, default=d.max_q, help="TOMTOM q-value of the best match (default 0.05)")
+    add("--max-fdr", type=float, default=d.max_fdr, help="empirical FDR vs the core's column shuffles (default 0.05)")
+    add("--null-shuffles", type=int, default=d.n_shuffles, help="column shuffles of each core, the null (default 200)")
+    add("--ambiguity", type=float, default=d.ambiguity, help="log10 p gap below which rival matches are ambiguous (1)")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -36,6 +36,8 @@ def run_ism(
     batch_size: int = 256,
     fast: bool = True,
     plot: bool = True,
+    bigwig: bool = False,
+    track_url: str | None = None,
 ) -> dict:
     """ISM of each input over ``[start, end)`` of its window; files in ``out``, a summary back.
 
@@ -53,17 +55,22 @@ def run_ism(
         Window indices mutated, 0-based, half-open; default: all regions' span, for ``seqs`` the window.
     batch_size, fast, plot
         Mutants per batch; use the exact fast path (:func:`~zoo_tools.interpret.mutagenesis.ism`); write the PNGs.
+    bigwig, track_url
+        Regions only: write ``ism_mean.<task>.bw``, ``ism_worst.<task>.bw`` and the track texts
+        (:func:`~zoo_tools.interpret.browser_tracks.ism_tracks`), for the folder served at ``track_url``.
 
     Returns
     -------
     dict
         ``inputs``, ``mutants``, ``window`` (``[start, end]``), ``tasks`` (their number), ``out``,
-        ``pngs``, ``effects`` ``(N, 4, W, T)`` float32 and ``table`` (:func:`~zoo_tools.interpret.inputs.load_inputs`).
+        ``pngs``, ``effects`` ``(N, 4, W, T)`` float32, ``table`` (:func:`~zoo_tools.interpret.inputs.load_inputs`)
+        and ``tracks`` (the bigWig and text files).
     """
     from zoo_tools.interpret.mutagenesis import ism
     from zoo_tools.interpret.plots import ism_png
     from zoo_tools.interpret.wrappers import explain
 
+    _need_regions(bigwig, regions, genome)
     e = explain(model, tasks, window_bins)
     table, codes = load_inputs(e.seq_len, genome, regions, seqs)
     lo, hi = _ism_span(table, e.seq_len, start, end, bool(regions))
@@ -78,10 +85,29 @@ def run_ism(
     for i, name in enumerate(table.name if plot else []):
         path, title = os.path.join(out, f"ism_{safe_name(name)}.png"), f"ISM {name}: {e.output_names[0]}"
         pngs.append(ism_png(eff[i, :, :, 0], codes[i, lo:hi], path, title=title, start=lo))
+    tracks = []
+    if bigwig:
+        from zoo_tools.interpret.browser_tracks import ism_tracks
+
+        tracks = ism_tracks(out, table, eff, lo, e.output_names, genome.contigs, track_url)
     mutants, n_tasks = int(3 * (hi - lo) * len(table)), len(e.output_names)
     return dict(
-        inputs=len(table), mutants=mutants, window=[lo, hi], tasks=n_tasks, out=out, pngs=pngs, effects=eff, table=table
+        inputs=len(table),
+        mutants=mutants,
+        window=[lo, hi],
+        tasks=n_tasks,
+        out=out,
+        pngs=pngs,
+        effects=eff,
+        table=table,
+        tracks=tracks,
     )
+
+
+def _need_regions(bigwig: bool, regions, genome) -> None:
+    """``--bigwig`` needs inputs with coordinates: regions of a genome."""
+    if bigwig and (not regions or genome is None):
+        raise ZooError("--bigwig needs --regions BED and --genome FASTA (literal --seq inputs have no coordinates)")
 
 
 def _ism_span(table: pd.DataFrame, seq_len: int, start: int | None, end: int | None, regions: bool) -> tuple:
@@ -110,6 +136,8 @@ def run_attributions(
     seed: int = 0,
     plot: bool = True,
     max_regions: int | None = None,
+    bigwig: bool = False,
+    track_url: str | None = None,
 ) -> dict:
     """Attributions of each input for the mean of the selected tasks; files in ``out``, a summary back.
 
@@ -131,6 +159,10 @@ def run_attributions(
         ``"output"`` or ``"raw"``; default ``output`` for ISM, else ``raw``.
     plot : bool
         Write the logos: of the region, or of 200 bp around its centre when longer (or for ``seqs``).
+    bigwig, track_url
+        Regions only: write ``attributions.bw`` and the track texts
+        (:func:`~zoo_tools.interpret.browser_tracks.attribution_tracks`) for the folder served at
+        ``track_url``.
 
     Returns
     -------
@@ -143,6 +175,7 @@ def run_attributions(
     from zoo_tools.interpret.attributions import attribute
     from zoo_tools.interpret.wrappers import explain
 
+    _need_regions(bigwig, regions, genome)
     scale = scale or ("output" if method == "ism" else "raw")
     e = explain(model, tasks, window_bins, scale, combine=True)
     table, codes = load_inputs(e.seq_len, genome, regions, seqs, max_regions)
@@ -152,6 +185,11 @@ def run_attributions(
     table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
     pngs = _logos(a, table, out, method, scale, bool(regions), e.seq_len) if plot else []
     summary = dict(inputs=len(table), method=method, task=a.task, scale=scale, out=out, pngs=pngs, attribution=a)
+    if bigwig:
+        from zoo_tools.interpret.browser_tracks import attribution_tracks
+
+        label = f"{method} contributions to {a.task} ({scale} scale)"
+        summary["tracks"] = attribution_tracks(out, table, a.contrib, genome.contigs, label, track_url)
     if a.deltas is not None:
         summary.update(max_abs_delta=float(np.abs(a.deltas).max()), relative_delta=a.relative_delta)
         summary["fallbacks"] = a.fallbacks
@@ -247,6 +285,7 @@ def run_modisco(
     max_seqlets: int = 2000,
     seed: int = 0,
     batch_size: int = 64,
+    naming=None,
 ) -> dict:
     """Attributions over peak-centred windows -> TF-MoDISco on the central ``window`` bp -> TOMTOM.
 
@@ -262,25 +301,29 @@ def run_modisco(
         ``report.html`` (+ logos) and ``modisco_summary.json``.
     window, max_seqlets, db
         Central bp modisco runs on; seqlets per metacluster; the MEME motif database matched.
+    naming : NamingRules, optional
+        When a pattern is named (:class:`~zoo_tools.interpret.motif_naming.NamingRules`).
 
     Returns
     -------
     dict
-        ``table`` (:func:`~zoo_tools.interpret.modisco.match_patterns`), ``report`` (its path), ``out``, ``peaks``,
-        ``patterns`` (their number) and ``max_abs_delta`` (DeepLIFT/SHAP, else None).
+        ``table`` (:func:`~zoo_tools.interpret.motif_naming.name_patterns`), ``report`` (its path),
+        ``out``, ``peaks``, ``patterns`` (their number) and ``max_abs_delta`` (DeepLIFT/SHAP, else
+        None).
     """
     from zoo_tools.data.motifs import load_motifs
-    from zoo_tools.interpret.modisco import match_patterns, write_report
+    from zoo_tools.interpret.modisco import write_report
+    from zoo_tools.interpret.motif_naming import name_patterns
 
     opts = dict(tasks=tasks, window_bins=window_bins, n_shuffles=n_shuffles, batch_size=batch_size, seed=seed)
     res = run_attributions(model, out, method, genome, peaks, plot=False, max_regions=max_peaks, **opts)
     found, w = _central_modisco(res["attribution"], out, window, max_seqlets, seed)
     patterns = found["pos"] + found["neg"]
-    table = match_patterns(patterns, load_motifs(db))
+    table = name_patterns(patterns, load_motifs(db), naming)
     table.to_csv(os.path.join(out, "motifs.tsv"), sep="\t", index=False, float_format="%.4g")
     title = f"TF-MoDISco: {model.card.name}, {res['task']} ({method}, {res['inputs']} peaks, {w} bp)"
     report = write_report(out, table, patterns, title)
-    _write_summary(out, res, method, w, db, len(patterns))
+    _write_summary(out, res, method, w, db, table, naming)
     return dict(
         table=table,
         report=report,
@@ -305,12 +348,24 @@ def _central_modisco(a, out: str, window: int, max_seqlets: int, seed: int) -> t
     return found, w
 
 
-def _write_summary(out: str, res: dict, method: str, w: int, db: str, n_patterns: int) -> None:
-    """``modisco_summary.json``: peaks, method, task, window, motif database and patterns."""
+def _write_summary(out: str, res: dict, method: str, w: int, db: str, table: pd.DataFrame, naming) -> None:
+    """``modisco_summary.json``: peaks, method, task, window, motif database, patterns, the motifs
+    named and the naming thresholds."""
+    from dataclasses import asdict
+
     from zoo_tools.data.motifs import meme_path
+    from zoo_tools.interpret.motif_naming import NamingRules
 
     about = dict(
-        peaks=res["inputs"], method=method, task=res["task"], window=w, motif_db=meme_path(db), patterns=n_patterns
+        peaks=res["inputs"],
+        method=method,
+        task=res["task"],
+        window=w,
+        motif_db=meme_path(db),
+        patterns=len(table),
+        named=sorted(set(table.name[table.status == "named"])),
+        unnamed=int((table.status != "named").sum()),
+        naming=asdict(naming or NamingRules()),
     )
     with open(os.path.join(out, "modisco_summary.json"), "w") as fh:
         json.dump(about, fh, indent=1)

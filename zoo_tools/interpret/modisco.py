@@ -5,13 +5,15 @@
 2. modisco-lite's ``TFMoDISco`` finds seqlets (high-attribution stretches), clusters them and
    aggregates each cluster into a pattern: a contribution-weighted matrix (CWM) and a probability
    matrix (PPM). Positive patterns raise the output, negative ones lower it.
-3. Each pattern's PPM, trimmed to the columns where its CWM is large, is compared with every motif of a MEME
-   database by tomtom-lite (memelite's ``tomtom``: TOMTOM's statistics, no external binary), both
-   strands; p-values are turned into q-values over the database (Benjamini-Hochberg).
+3. Each pattern's PPM, trimmed to its core, is compared with every motif of a MEME database by
+   tomtom-lite (memelite's ``tomtom``: TOMTOM's statistics, no external binary), both strands, and
+   named only when it passes :mod:`.motif_naming`'s tests (support, information, a null for the
+   match, no rival); the others stay unnamed, with the reason.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 
@@ -160,55 +162,18 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def match_patterns(patterns: list[dict], motifs: dict[str, np.ndarray], top: int = 3) -> pd.DataFrame:
-    """tomtom-lite matches of each pattern's PPM (trimmed by its CWM) against ``motifs`` (name -> PPM).
-
-    Parameters
-    ----------
-    patterns : list of dict
-        :func:`run_modisco`'s patterns (``name``, ``ppm`` and ``cwm`` ``(4, w)``, ``n_seqlets``);
-        each PPM is cut to the columns :func:`trim` keeps of its CWM.
-    motifs : dict
-        Motif name -> ``(4, w)`` probabilities, rows A, C, G, T
-        (:func:`~zoo_tools.data.motifs.load_motifs`).
-    top : int
-        Matches kept per pattern.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns: ``pattern, n_seqlets, width, match_1, q_1, match_2, q_2, ...`` (best first;
-        q-values Benjamini-Hochberg over the database, :func:`bh_qvalues`).
-    """
-    from memelite import tomtom
-
-    names = list(motifs)
-    targets = [np.asarray(motifs[n], np.float64) for n in names]
-    rows = []
-    for pat in patterns:
-        lo, hi = trim(pat["cwm"])
-        q_mat = np.asarray(pat["ppm"][:, lo:hi], np.float64)  # TOMTOM compares probability columns
-        p, *_ = tomtom([q_mat], targets, n_jobs=1)
-        q = bh_qvalues(np.asarray(p)[0])
-        best = np.argsort(q, kind="stable")[:top]
-        row = {"pattern": pat["name"], "n_seqlets": pat["n_seqlets"], "width": hi - lo}
-        for k, j in enumerate(best, 1):
-            row[f"match_{k}"], row[f"q_{k}"] = names[j], float(q[j])
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def write_report(out_dir: str, table: pd.DataFrame, patterns: list[dict], title: str) -> str:
-    """``report.html`` with a CWM logo per pattern beside its matches; logos in ``logos/``.
+    """``report.html``: the named patterns, then the unnamed ones and why; a CWM logo per pattern
+    (of its trimmed core) in ``logos/``.
 
     Parameters
     ----------
     out_dir : str
         The folder of ``report.html`` and ``logos/<pattern>.png``.
     table : pandas.DataFrame
-        :func:`match_patterns`'s table; up to 3 matches are shown per pattern.
+        :func:`~zoo_tools.interpret.motif_naming.name_patterns`'s table.
     patterns : list of dict
-        The patterns it names (:func:`run_modisco`).
+        The patterns it judges (:func:`run_modisco`).
     title : str
         The page's title and heading.
 
@@ -220,30 +185,50 @@ def write_report(out_dir: str, table: pd.DataFrame, patterns: list[dict], title:
     from zoo_tools.interpret.plots import logo_png
 
     os.makedirs(os.path.join(out_dir, "logos"), exist_ok=True)
-    cells = []
     by_name = {p["name"]: p for p in patterns}
+    rows = {True: [], False: []}
     for r in table.itertuples(index=False):
-        pat = by_name[r.pattern]
-        lo, hi = trim(pat["cwm"])
         png = os.path.join("logos", f"{r.pattern}.png")
-        logo_png(pat["cwm"][:, lo:hi], os.path.join(out_dir, png), title=f"{r.pattern} ({r.n_seqlets} seqlets)")
-        matches = "<br>".join(
-            f"{getattr(r, f'match_{k}')} (q={getattr(r, f'q_{k}'):.2g})"
-            for k in range(1, 4)
-            if hasattr(r, f"match_{k}")
-        )
-        cells.append(
-            f"<tr><td>{r.pattern}</td><td>{r.n_seqlets}</td><td><img src='{png}' height='90'></td>"
-            f"<td>{matches}</td></tr>"
-        )
-    html = (
-        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
-        "<p>Patterns found by TF-MoDISco (modisco-lite) in the model's attributions, with their best "
-        "TOMTOM (tomtom-lite) matches; q-values are Benjamini-Hochberg over the motif database.</p>"
-        "<table border='1' cellpadding='4'><tr><th>pattern</th><th>seqlets</th><th>CWM logo</th>"
-        "<th>best matches</th></tr>" + "".join(cells) + "</table></body></html>"
+        cwm = by_name[r.pattern]["cwm"][:, int(r.start) : int(r.end)]
+        logo_png(cwm, os.path.join(out_dir, png), title=f"{r.pattern} ({r.n_seqlets} seqlets)")
+        rows[r.status == "named"].append(_report_row(r, png))
+    page = _REPORT.format(
+        title=html.escape(title),
+        named="".join(rows[True]) or _EMPTY.format("No pattern is named."),
+        unnamed="".join(rows[False]) or _EMPTY.format("Every pattern is named."),
     )
     path = os.path.join(out_dir, "report.html")
     with open(path, "w") as fh:
-        fh.write(html)
+        fh.write(page)
     return path
+
+
+def _report_row(r, png: str) -> str:
+    """One pattern's table row: name, seqlets, logo, status and reason, best matches."""
+    matches = "<br>".join(
+        f"{html.escape(str(getattr(r, f'match_{k}')))} (q={getattr(r, f'q_{k}'):.2g})"
+        for k in range(1, 4)
+        if hasattr(r, f"match_{k}") and isinstance(getattr(r, f"match_{k}"), str)
+    )
+    label = html.escape(str(r.name)) if r.status == "named" else html.escape(str(r.status))
+    return (
+        f"<tr><td>{r.pattern}</td><td>{r.n_seqlets}</td><td><img src='{png}' height='90'></td>"
+        f"<td><b>{label}</b><br>{html.escape(str(r.reason))}</td><td>{r.information:.1f}</td><td>{matches}</td></tr>"
+    )
+
+
+_EMPTY = "<tr><td colspan='6'>{}</td></tr>"
+_HEAD = (
+    "<table border='1' cellpadding='4'><tr><th>pattern</th><th>seqlets</th><th>CWM logo (trimmed core)</th>"
+    "<th>status</th><th>bits</th><th>best TOMTOM matches</th></tr>"
+)
+_REPORT = (
+    "<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+    "<p>Patterns found by TF-MoDISco (modisco-lite) in the model's attributions, with their best TOMTOM "
+    "(tomtom-lite) matches; q-values are Benjamini-Hochberg over the motif database. A pattern is named "
+    "only with enough seqlets, enough information in its trimmed core, a match significant both by q "
+    "and by an empirical FDR against column-shuffled copies of the database, and no rival match of "
+    "another family (README: TF-MoDISco).</p>"
+    "<h2>Named patterns</h2>" + _HEAD + "{named}</table>"
+    "<h2>Unnamed patterns, and why</h2>" + _HEAD + "{unnamed}</table></body></html>"
+)
