@@ -36,7 +36,12 @@ def tangermeme_deltas(model, x, refs) -> tuple[torch.Tensor, torch.Tensor]:
     """tangermeme's hypothetical attributions on the same references, and their deltas."""
     from tangermeme.deep_lift_shap import deep_lift_shap as peer
 
-    h = peer(model, x, target=0, references=refs, hypothetical=True, warning_threshold=float("inf"))
+    was = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+    torch.use_deterministic_algorithms(was[0], warn_only=True)  # its max-unpooling has no deterministic kernel
+    try:
+        h = peer(model, x, target=0, references=refs, hypothetical=True, warning_threshold=float("inf"))
+    finally:
+        torch.use_deterministic_algorithms(was[0], warn_only=was[1])
     with torch.no_grad():
         fr = model(refs.reshape(-1, *x.shape[1:]))[:, 0].reshape(len(x), -1).mean(1)
         out = model(x)[:, 0]
@@ -159,7 +164,8 @@ def test_cli_reports_relative_delta_on_enformer(tmp_path):
     from enformer_pytorch import Enformer
 
     folder = str(tmp_path / "enf")  # the small fixture with weights of unit gain
-    reinit(Enformer.from_pretrained(fx.enformer_dir(tmp_path / "plain"))).save_pretrained(folder, safe_serialization=False)
+    plain = Enformer.from_pretrained(fx.enformer_dir(tmp_path / "plain"))
+    reinit(plain).save_pretrained(folder, safe_serialization=False)
     seq = "".join(np.random.default_rng(0).choice(list("ACGT"), 64))
     res = run("interpret", "attributions", "--model", f"enformer:{folder}", "--seq", seq, "--out", tmp_path / "a")
     assert res.returncode == 0, res.stderr

@@ -28,42 +28,48 @@ import pandas as pd
 
 from zoo_tools.core.errors import ZooError
 
-CURVES = (
+_CURVES = (
     "<b>Training curves</b>: training and validation loss per epoch. Look for the validation loss "
     "to flatten out; a validation loss that rises while the training loss keeps falling is overfitting."
 )
-PRED_VS_OBS = (
+_PRED_VS_OBS = (
     "<b>Predicted vs observed</b> on the test chromosomes, a panel per task (for a siamese run: allelic "
     "log ratios of the test SNVs). Points should lie near the diagonal; each panel's title gives the "
     "task's Pearson r, as in the table of test metrics."
 )
-ISM = (
+_ISM = (
     "<b>In-silico mutagenesis</b> of {region} on {task}: the effect of each single-base substitution "
     "(heatmap rows A, C, G, T; red raises the prediction, blue lowers it) under the reference bases "
     "scaled by their importance. Motifs show as blocks of same-sign effects: runs of positions where "
     "every substitution lowers (or raises) the prediction."
 )
-MARGINALIZE = (
+_MARGINALIZE = (
     "<b>Motif marginalisation</b>: the effect of inserting {motif} into shuffled backgrounds, per task "
     "(mean after - before, bars: the confidence interval). A driver raises its tasks (interval above "
     "0); a decoy does nothing (interval across 0)."
 )
-LOGO = "TF-MoDISco CWM logo of {pattern} (trimmed core)"
+_MODISCO = (
+    "<p>Patterns TF-MoDISco found in the attributions. Each logo is a pattern's contribution weight matrix (trimmed "
+    "core): tall letters are the bases the model relies on, letters below the axis lower its prediction. A pattern "
+    "is named only when it passes every test; an unnamed one gives the figure that failed (seqlets, bits of "
+    "information, q-value or empirical FDR of its best match, a rival match).</p>"
+)
+_LOGO = "TF-MoDISco CWM logo of {pattern} (trimmed core)"
 _NAMED_COLS = ["logo", "pattern", "n_seqlets", "name", "q_1", "fdr_1", "information", "reason"]
 _UNNAMED_COLS = ["logo", "pattern", "n_seqlets", "status", "best match", "q_1", "fdr_1", "reason"]
 _NAMED_TEXT = ("Named patterns: the motif each matches, and the figures behind it", ("logo",), "No pattern was named")
 _UNNAMED_TEXT = ("Unnamed patterns: best match, and why each stayed unnamed", ("logo",), "Every pattern was named")
 _MARGINAL_COLS = ["task", "spacing", "before", "after", "effect", "specific", "specific_ci_low", "specific_ci_high"]
-STYLE = (
+_STYLE = (
     "body{font-family:sans-serif;max-width:1200px;margin:2em auto}table.t{border-collapse:collapse;"
     "font-size:90%;margin:.5em 0 1em}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd}"
-    "table.t caption{text-align:left;font-style:italic;padding:4px 0}th.sortable{cursor:pointer}"
+    "table.t caption{text-align:left;font-style:italic;padding:4px 0;white-space:nowrap}th.sortable{cursor:pointer}"
     "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
     "figure{display:inline-block;margin:.5em 1em .5em 0;max-width:100%;vertical-align:top}"
     "figcaption{font-size:85%;max-width:560px;color:#333}.warn{color:#a60}.empty{color:#666}"
     "nav#toc{background:#f6f6f6;padding:.5em 1em}"
 )
-SCRIPT = """(function () {
+_SCRIPT = """(function () {
   function key(cell) { return cell ? (cell.getAttribute("data-v") || cell.textContent).trim() : ""; }
   function num(s) { return /^[-+]?inf(inity)?$/i.test(s) ? (s[0] === "-" ? -Infinity : Infinity) : Number(s); }
   function sortBy(th) {
@@ -189,8 +195,8 @@ def _finetune_section(run: str, page: _Page) -> str:
         if line:
             page.summary.append(line)
     parts += [f"<p class='warn'>warning: {html.escape(str(w))}</p>" for w in m.warnings]
-    parts.append(_figure(page, os.path.join(run, "curves.png"), CURVES))
-    parts.append(_figure(page, os.path.join(run, "pred_vs_obs.png"), PRED_VS_OBS))
+    parts.append(_figure(page, os.path.join(run, "curves.png"), _CURVES))
+    parts.append(_figure(page, os.path.join(run, "pred_vs_obs.png"), _PRED_VS_OBS))
     comp = os.path.join(run, "comparison.tsv")
     if os.path.exists(comp):
         caption = "Held-out cell type on held-out chromosomes: the model against its baselines"
@@ -235,7 +241,7 @@ def _ism_section(npz: str, page: _Page) -> str:
     with np.load(npz) as z:
         task = str(z["tasks"][0]) if "tasks" in z.files and len(z["tasks"]) else "the first task"
     figures = [
-        _figure(page, p, ISM.format(region=html.escape(os.path.basename(p)[4:-4]), task=html.escape(task)), 220)
+        _figure(page, p, _ISM.format(region=html.escape(os.path.basename(p)[4:-4]), task=html.escape(task)), 220)
         for p in sorted(glob.glob(os.path.join(d, "ism_*.png")))
     ]
     body = "".join(figures) or "<p class='empty'>No ISM plots in this folder (ism.npz only).</p>"
@@ -248,12 +254,12 @@ def _marginalize_section(tsv: str, page: _Page) -> str:
     motif = str(t.motif.iat[0]) if len(t) else "the motif"
     low = "specific_ci_low" if "specific_ci_low" in t else "ci_low"
     up = t[t[low] > 0].task.tolist() if low in t else []
-    page.summary.append(f"{page.rel(d)}: {motif.split('(')[0]} raises {', '.join(map(str, up)) or 'no task'}")
+    page.summary.append(f"{page.rel(d)}: {motif.split('(')[0].strip()} raises {', '.join(map(str, up)) or 'no task'}")
     caption = f"Effect of inserting {motif}, per task (specific: against a shuffled control, with its CI)"
     return (
         page.heading(3, "Motif marginalisation", page.rel(d))
         + _table(t[[c for c in _MARGINAL_COLS if c in t]], caption)
-        + _figure(page, os.path.join(d, "marginalize.png"), MARGINALIZE.format(motif=html.escape(motif)), 220)
+        + _figure(page, os.path.join(d, "marginalize.png"), _MARGINALIZE.format(motif=html.escape(motif)), 220)
     )
 
 
@@ -277,7 +283,7 @@ def _logo_cells(t: pd.DataFrame, d: str, page: _Page) -> pd.Series:
     cells = []
     for p in t.pattern.astype(str):
         png = os.path.join(d, "logos", f"{p}.png")
-        img = f"<img src='{_src(page, png)}' height='50' alt='{html.escape(LOGO.format(pattern=p), quote=True)}'>"
+        img = f"<img src='{_src(page, png)}' height='50' alt='{html.escape(_LOGO.format(pattern=p), quote=True)}'>"
         cells.append(img if os.path.exists(png) else "")
     return pd.Series(cells, index=t.index)
 
@@ -309,7 +315,7 @@ def _modisco_section(tsv: str, page: _Page) -> str:
     page.summary.append(f"{page.rel(d)}: {len(t)} patterns; named: {named}; {unnamed} stayed unnamed")
     report = os.path.join(d, "report.html")
     link = f"<p>Full report with logos: <a href='{_src(page, report)}'>report.html</a></p>"
-    head = page.heading(3, "TF-MoDISco", page.rel(d)) + (link if os.path.exists(report) else "")
+    head = page.heading(3, "TF-MoDISco", page.rel(d)) + _MODISCO + (link if os.path.exists(report) else "")
     if t.empty:
         return head + "<p class='empty'>TF-MoDISco found no pattern.</p>"
     return head + _modisco_tables(t, d, page)
@@ -382,9 +388,9 @@ def build_index(root: str, title: str = "zoo_tools report") -> tuple[str, str]:
     summary = summary_head + (f"<ul>{items}</ul>" if items else "<p>No headline figures.</p>")
     page_html = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{_toc(page.toc)}{summary}"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{_toc(page.toc)}{summary}"
         + "\n".join(sections)
-        + f"<script>{SCRIPT}</script></body></html>"
+        + f"<script>{_SCRIPT}</script></body></html>"
     )
     path = os.path.join(root, "index.html")
     with open(path, "w") as fh:

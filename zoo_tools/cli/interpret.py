@@ -44,8 +44,7 @@ def _cmd_ism(args: argparse.Namespace) -> int:
         args.end,
         args.batch_size,
         fast=not args.no_fast,
-        bigwig=args.bigwig,
-        track_url=args.track_url,
+        bigwig=(args.track_url or True) if args.bigwig else False,
     )
     print(
         f"ISM of {res['inputs']} input(s), positions {res['window'][0]}-{res['window'][1]}: {res['mutants']} "
@@ -83,8 +82,7 @@ def _cmd_attributions(args: argparse.Namespace) -> int:
         args.shuffles,
         args.batch_size,
         args.seed,
-        bigwig=args.bigwig,
-        track_url=args.track_url,
+        bigwig=(args.track_url or True) if args.bigwig else False,
     )
     delta = ""
     if "max_abs_delta" in res:
@@ -206,7 +204,9 @@ def _add_explain_options(q: argparse.ArgumentParser) -> None:
 def _add_inputs(q: argparse.ArgumentParser) -> None:
     """The inputs of ism and attributions: regions of ``--genome`` or literal sequences; bigWigs."""
     q.add_argument("--bigwig", action="store_true", help="also write per-base bigWig tracks over the regions")
-    q.add_argument("--track-url", help="URL the output folder will be served at (for tracks.txt / trackDb.txt)")
+    q.add_argument(
+        "--track-url", help="with --bigwig: the URL the output folder will be served at (written into tracks.txt)"
+    )
     q.add_argument("--genome", help="FASTA (with .fai) for --regions")
     src = q.add_mutually_exclusive_group(required=True)
     src.add_argument(

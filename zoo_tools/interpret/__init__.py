@@ -3,9 +3,12 @@
 * :mod:`.wrappers` turns any loaded model (multi-task, multi-bin, siamese) into one scalar per
   sequence and task, explicitly: which tasks, which bins, which scale.
 * :mod:`.mutagenesis` saturation mutagenesis with an exact fast path for convolutional trunks.
-* :mod:`.attributions` saliency, input x gradient, DeepLIFT/SHAP (tangermeme) and ISM attributions.
+* :mod:`.attributions` saliency, input x gradient, DeepLIFT/SHAP and ISM attributions;
+  :mod:`.deeplift` and :mod:`.deeplift_rules` DeepLIFT/SHAP with a rule for every layer.
 * :mod:`.marginalize` motif insertion into shuffled genomic backgrounds, effect with a CI.
-* :mod:`.modisco` TF-MoDISco (modisco-lite) over peaks, patterns matched with tomtom-lite.
+* :mod:`.modisco` TF-MoDISco (modisco-lite) over peaks, patterns matched with tomtom-lite;
+  :mod:`.motif_naming` which patterns get a motif's name, and why the others do not.
+* :mod:`.browser_tracks` per-base values as bigWig with UCSC track text.
 * :mod:`.plots` logos and heatmaps.
 """
 

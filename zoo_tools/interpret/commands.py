@@ -36,8 +36,7 @@ def run_ism(
     batch_size: int = 256,
     fast: bool = True,
     plot: bool = True,
-    bigwig: bool = False,
-    track_url: str | None = None,
+    bigwig: bool | str = False,
 ) -> dict:
     """ISM of each input over ``[start, end)`` of its window; files in ``out``, a summary back.
 
@@ -55,9 +54,9 @@ def run_ism(
         Window indices mutated, 0-based, half-open; default: all regions' span, for ``seqs`` the window.
     batch_size, fast, plot
         Mutants per batch; use the exact fast path (:func:`~zoo_tools.interpret.mutagenesis.ism`); write the PNGs.
-    bigwig, track_url
-        Regions only: write ``ism_mean.<task>.bw``, ``ism_worst.<task>.bw`` and the track texts
-        (:func:`~zoo_tools.interpret.browser_tracks.ism_tracks`), for the folder served at ``track_url``.
+    bigwig : bool or str
+        Regions only: ``ism_mean|worst.<task>.bw`` and track texts (:mod:`.browser_tracks`); a str
+        is the URL the folder will be served at.
 
     Returns
     -------
@@ -67,7 +66,6 @@ def run_ism(
         and ``tracks`` (the bigWig and text files).
     """
     from zoo_tools.interpret.mutagenesis import ism
-    from zoo_tools.interpret.plots import ism_png
     from zoo_tools.interpret.wrappers import explain
 
     _need_regions(bigwig, regions, genome)
@@ -77,31 +75,39 @@ def run_ism(
     os.makedirs(out, exist_ok=True)
     x = codes_to_tensor(codes)
     eff = ism(e, x, lo, hi, batch_size=batch_size, fast=fast)
-    names = np.array(table.name)
-    arrays = dict(effects=eff, one_hot=x.numpy(), start=lo, end=hi, tasks=np.array(e.output_names), names=names)
+    _save_ism(out, eff, x, lo, hi, e.output_names, table)
+    pngs = _ism_pngs(out, table, eff, codes, lo, hi, e.output_names[0]) if plot else []
+    tracks = _ism_tracks(bigwig, out, table, eff, lo, e.output_names, genome)
+    n = len(table)
+    about = dict(inputs=n, mutants=int(3 * (hi - lo) * n), window=[lo, hi], tasks=len(e.output_names), out=out)
+    return about | dict(pngs=pngs, effects=eff, table=table, tracks=tracks)
+
+
+def _ism_tracks(bigwig, out: str, table: pd.DataFrame, eff, lo: int, tasks, genome) -> list[str]:
+    """``--bigwig`` of :func:`run_ism`: the files written, or none."""
+    from zoo_tools.interpret.browser_tracks import ism_tracks
+
+    if not bigwig:
+        return []
+    return ism_tracks(out, table, eff, lo, tasks, genome.contigs, bigwig if isinstance(bigwig, str) else None)
+
+
+def _ism_pngs(out: str, table: pd.DataFrame, eff, codes, lo: int, hi: int, task: str) -> list[str]:
+    """A heatmap and logo of the first task's ISM effects per input."""
+    from zoo_tools.interpret.plots import ism_png
+
+    pngs = []
+    for i, name in enumerate(table.name):
+        path, title = os.path.join(out, f"ism_{safe_name(name)}.png"), f"ISM {name}: {task}"
+        pngs.append(ism_png(eff[i, :, :, 0], codes[i, lo:hi], path, title=title, start=lo))
+    return pngs
+
+
+def _save_ism(out: str, eff, x, lo: int, hi: int, tasks, table: pd.DataFrame) -> None:
+    """``ism.npz`` and ``regions.tsv`` of :func:`run_ism`."""
+    arrays = dict(effects=eff, one_hot=x.numpy(), start=lo, end=hi, tasks=np.array(tasks), names=np.array(table.name))
     np.savez_compressed(os.path.join(out, "ism.npz"), **arrays)
     table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
-    pngs = []
-    for i, name in enumerate(table.name if plot else []):
-        path, title = os.path.join(out, f"ism_{safe_name(name)}.png"), f"ISM {name}: {e.output_names[0]}"
-        pngs.append(ism_png(eff[i, :, :, 0], codes[i, lo:hi], path, title=title, start=lo))
-    tracks = []
-    if bigwig:
-        from zoo_tools.interpret.browser_tracks import ism_tracks
-
-        tracks = ism_tracks(out, table, eff, lo, e.output_names, genome.contigs, track_url)
-    mutants, n_tasks = int(3 * (hi - lo) * len(table)), len(e.output_names)
-    return dict(
-        inputs=len(table),
-        mutants=mutants,
-        window=[lo, hi],
-        tasks=n_tasks,
-        out=out,
-        pngs=pngs,
-        effects=eff,
-        table=table,
-        tracks=tracks,
-    )
 
 
 def _need_regions(bigwig: bool, regions, genome) -> None:
@@ -136,8 +142,7 @@ def run_attributions(
     seed: int = 0,
     plot: bool = True,
     max_regions: int | None = None,
-    bigwig: bool = False,
-    track_url: str | None = None,
+    bigwig: bool | str = False,
 ) -> dict:
     """Attributions of each input for the mean of the selected tasks; files in ``out``, a summary back.
 
@@ -153,24 +158,21 @@ def run_attributions(
     method, n_shuffles, batch_size, seed
         As :func:`~zoo_tools.interpret.attributions.attribute` takes them.
     genome, regions, seqs, max_regions
-        The inputs: BED regions of the genome (the first ``max_regions``) or sequences
-        (:func:`~zoo_tools.interpret.inputs.load_inputs`).
+        The inputs, BED regions (the first ``max_regions``) or sequences (:mod:`.inputs`).
     scale : str, optional
-        ``"output"`` or ``"raw"``; default ``output`` for ISM, else ``raw``.
+        ``"output"`` or ``"raw"`` (default: ``output`` for ISM, else ``raw``).
     plot : bool
-        Write the logos: of the region, or of 200 bp around its centre when longer (or for ``seqs``).
-    bigwig, track_url
-        Regions only: write ``attributions.bw`` and the track texts
-        (:func:`~zoo_tools.interpret.browser_tracks.attribution_tracks`) for the folder served at
-        ``track_url``.
+        Write the logos (of the region, or of 200 bp around its centre when longer or for ``seqs``).
+    bigwig : bool or str
+        Regions only: ``attributions.bw`` and track texts (:mod:`.browser_tracks`); a str is the
+        URL the folder will be served at.
 
     Returns
     -------
     dict
         ``inputs``, ``method``, ``task`` (the explained output's name), ``scale``, ``out``,
-        ``pngs``, ``attribution`` (:class:`~zoo_tools.interpret.attributions.Attribution`) and, for DeepLIFT/SHAP,
-        ``max_abs_delta``, ``relative_delta`` (over the output range) and ``fallbacks`` (layers
-        without an exact rule, explained by integrated gradients).
+        ``pngs``, ``attribution`` (:class:`~zoo_tools.interpret.attributions.Attribution`), ``tracks``; for
+        DeepLIFT/SHAP ``max_abs_delta``, ``relative_delta`` (of the output range), ``fallbacks``.
     """
     from zoo_tools.interpret.attributions import attribute
     from zoo_tools.interpret.wrappers import explain
@@ -182,18 +184,28 @@ def run_attributions(
     os.makedirs(out, exist_ok=True)
     a = attribute(e, codes_to_tensor(codes), method, 0, n_shuffles, batch_size, seed)
     _save_attributions(out, a, codes, table, method, scale)
-    table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
     pngs = _logos(a, table, out, method, scale, bool(regions), e.seq_len) if plot else []
     summary = dict(inputs=len(table), method=method, task=a.task, scale=scale, out=out, pngs=pngs, attribution=a)
-    if bigwig:
-        from zoo_tools.interpret.browser_tracks import attribution_tracks
+    return summary | _delta_summary(a) | _attribution_tracks(bigwig, out, table, a, genome, f"{method}, {scale} scale")
 
-        label = f"{method} contributions to {a.task} ({scale} scale)"
-        summary["tracks"] = attribution_tracks(out, table, a.contrib, genome.contigs, label, track_url)
-    if a.deltas is not None:
-        summary.update(max_abs_delta=float(np.abs(a.deltas).max()), relative_delta=a.relative_delta)
-        summary["fallbacks"] = a.fallbacks
-    return summary
+
+def _attribution_tracks(bigwig, out: str, table: pd.DataFrame, a, genome: Genome, how: str) -> dict:
+    """``--bigwig`` of :func:`run_attributions`: ``{"tracks": files}``, or nothing."""
+    from zoo_tools.interpret.browser_tracks import attribution_tracks
+
+    if not bigwig:
+        return {}
+    url = bigwig if isinstance(bigwig, str) else None
+    return {
+        "tracks": attribution_tracks(out, table, a.contrib, genome.contigs, f"contributions to {a.task} ({how})", url)
+    }
+
+
+def _delta_summary(a) -> dict:
+    """DeepLIFT/SHAP's convergence figures for the summary (nothing for the other methods)."""
+    if a.deltas is None:
+        return {}
+    return dict(max_abs_delta=float(np.abs(a.deltas).max()), relative_delta=a.relative_delta, fallbacks=a.fallbacks)
 
 
 def _save_attributions(out: str, a, codes: np.ndarray, table: pd.DataFrame, method: str, scale: str) -> None:
@@ -207,6 +219,7 @@ def _save_attributions(out: str, a, codes: np.ndarray, table: pd.DataFrame, meth
         method=method,
         scale=scale,
     )
+    table.to_csv(os.path.join(out, "regions.tsv"), sep="\t", index=False)
     if a.deltas is not None:
         arrays.update(deltas=a.deltas, relative_delta=a.relative_delta, fallbacks=np.array(a.fallbacks, dtype=str))
     np.savez_compressed(os.path.join(out, "attributions.npz"), **arrays)
@@ -324,14 +337,8 @@ def run_modisco(
     title = f"TF-MoDISco: {model.card.name}, {res['task']} ({method}, {res['inputs']} peaks, {w} bp)"
     report = write_report(out, table, patterns, title)
     _write_summary(out, res, method, w, db, table, naming)
-    return dict(
-        table=table,
-        report=report,
-        out=out,
-        peaks=res["inputs"],
-        patterns=len(patterns),
-        max_abs_delta=res.get("max_abs_delta"),
-    )
+    found = dict(table=table, report=report, out=out, peaks=res["inputs"], patterns=len(patterns))
+    return found | dict(max_abs_delta=res.get("max_abs_delta"))
 
 
 def _central_modisco(a, out: str, window: int, max_seqlets: int, seed: int) -> tuple[dict, int]:

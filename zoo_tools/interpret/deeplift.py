@@ -341,13 +341,7 @@ def deep_lift_shap(
     with Rules(plan, steps) as rules:
         hyp, fx, fr, span = _attribute_all(model, rules, x, refs_of, n_shuffles, batch_size, device, progress)
         used = set(rules.used)
-    paths = module_paths(model)
-    fallbacks = [f"{paths[id(m)]}: a layer of unknown class" for m in unknown if id(m) in used]
-    fallbacks += [f"{f}: nonlinear outside its layers" for f in flagged]
-    if fallbacks:
-        log.warning(
-            "DeepLIFT has no exact rule for %s: integrated gradients over each (%d nodes)", "; ".join(fallbacks), steps
-        )
+    fallbacks = _fallbacks(model, unknown, flagged, used, steps)
     deltas = (hyp * x).sum((1, 2)) - (fx - fr)
     relative = float(deltas.abs().max()) / max(span, 1e-12)
     if relative > tol:
@@ -355,6 +349,18 @@ def deep_lift_shap(
             "DeepLIFT/SHAP: the largest convergence delta is %.2g of the output range (above %g)", relative, tol
         )
     return DeepLiftResult(hyp.numpy(), deltas.numpy(), fx.numpy(), fr.numpy(), relative, fallbacks)
+
+
+def _fallbacks(model: nn.Module, unknown, flagged: list[str], used: set[int], steps: int) -> list[str]:
+    """The layers explained by the ``integrated`` rule for lack of their own (those that ran), warned."""
+    paths = module_paths(model)
+    out = [f"{paths[id(m)]}: a layer of unknown class" for m in unknown if id(m) in used]
+    out += [f"{f}: nonlinear outside its layers" for f in flagged]
+    if out:
+        log.warning(
+            "DeepLIFT has no exact rule for %s: integrated gradients over each (%d nodes)", "; ".join(out), steps
+        )
+    return out
 
 
 def _attribute_all(model, rules: Rules, x, refs_of, k: int, batch_size: int, device, progress: bool):
