@@ -55,7 +55,7 @@ demo: $(STAMP)
 		--set data=$(DEMO_OUT)/world/data.yaml
 	head -n 3 $(DEMO_OUT)/world/peaks/cellA_ATAC.narrowPeak > $(DEMO_OUT)/ism_peaks.narrowPeak
 	$(BIN)/zoo interpret ism --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
-		--regions $(DEMO_OUT)/ism_peaks.narrowPeak --tasks cellA_ATAC --out $(DEMO_OUT)/interpret/ism
+		--regions $(DEMO_OUT)/ism_peaks.narrowPeak --tasks cellA_ATAC --bigwig --out $(DEMO_OUT)/interpret/ism
 	$(BIN)/zoo interpret marginalize --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
 		--motif C027:CEBP:bZIP --out $(DEMO_OUT)/interpret/marginalize_CEBP
 	$(BIN)/zoo interpret modisco --model local:$(DEMO_OUT)/finetune --genome $(DEMO_OUT)/world/genome.fa \
