@@ -419,6 +419,7 @@ def child(spec: dict) -> None:
 
             def timed_audit(*a, **kw):  # how much of our time the audit's pass takes (measurement only)
                 out, res["audit_s"] = timed(lambda: audit(*a, **kw))
+                print(f"zoo_tools: the audit's pass took {res['audit_s']:.1f} s", file=sys.stderr, flush=True)
                 return out
 
             dl.audit_rules = timed_audit
@@ -462,20 +463,37 @@ def child(spec: dict) -> None:
     dump()
 
 
+def _hwm_gib(pid: int) -> float | None:
+    """The peak RSS so far (VmHWM) of a running process, GiB."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        return None
+    return None
+
+
 def run_child(spec: dict, timeout: float) -> dict:
+    """Run :func:`child` in its own process; its peak RSS is sampled every 0.5 s from the parent
+    too, so that it is known when the process is killed for lack of memory."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
     t = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, timeout=timeout)
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        return {"engine": spec["engine"], "error": f"the process ran over {timeout:.0f} s and was stopped"}
-    wall = time.perf_counter() - t
-    children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    proc = subprocess.Popen(cmd)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _hwm_gib(proc.pid) or 0.0)
+        if time.perf_counter() - t > timeout:
+            proc.kill()
+            proc.wait()
+            return {"engine": spec["engine"], "error": f"ran over {timeout:.0f} s and was stopped", "maxrss_gib": peak}
+        time.sleep(0.5)
+    rc, wall = proc.returncode, time.perf_counter() - t
     path = spec["out"] + ".json"
     if not os.path.exists(path):
         why = "killed (out of memory: SIGKILL)" if rc == -signal.SIGKILL else f"exited with status {rc}"
-        return {"engine": spec["engine"], "error": f"the process {why} after {wall:.0f} s", "maxrss_gib": children_rss}
+        return {"engine": spec["engine"], "error": f"the process was {why} after {wall:.0f} s", "maxrss_gib": peak}
     with open(path) as fh:
         res = json.load(fh)
     res["process_wall_s"] = wall
@@ -505,7 +523,7 @@ def bench_full(args, folder: str) -> dict:
     )
     for name, r in res.items():
         if "error" in r:
-            print(f"| {name} | - | {r.get('maxrss_gib', float('nan')):.2f} | {r['error']} | | |")
+            print(f"| {name} | - | {r.get('maxrss_gib', float('nan')):.2f} (when stopped) | {r['error']} | | |")
             continue
         if span:
             s = delta_stats(r["deltas"], span)
