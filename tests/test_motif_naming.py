@@ -119,3 +119,15 @@ def test_ambiguous_only_between_unrelated_motifs(db):
         pat, rules, 30, {"p": np.array([1e-8, 0.3, 0.3, 0.4]), "fdr_1": 0.2, "information": 15.0}, names, motifs
     )
     assert row["status"] == "no_significant_match" and "empirical FDR 0.2" in row["reason"]
+
+
+def test_impossible_thresholds_are_one_line_errors():
+    from zoo_tools.core.errors import ZooError
+
+    for bad, opt in (
+        (dict(max_fdr=0), "--max-fdr"),
+        (dict(n_shuffles=0), "--null-shuffles"),
+        (dict(min_seqlet_fraction=2), "--min-seqlet-fraction"),
+    ):
+        with pytest.raises(ZooError, match=opt):
+            NamingRules(**bad)

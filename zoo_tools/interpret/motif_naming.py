@@ -47,6 +47,21 @@ class NamingRules:
     ambiguity: float = 1.0
     seed: int = 0
 
+    def __post_init__(self):
+        from zoo_tools.core.errors import ZooError
+
+        for opt, value, ok in (
+            ("--min-seqlets", self.min_seqlets, self.min_seqlets >= 1),
+            ("--min-seqlet-fraction", self.min_seqlet_fraction, 0 <= self.min_seqlet_fraction <= 1),
+            ("--min-information", self.min_information, self.min_information >= 0),
+            ("--max-q", self.max_q, 0 < self.max_q <= 1),
+            ("--max-fdr", self.max_fdr, 0 < self.max_fdr <= 1),
+            ("--null-shuffles", self.n_shuffles, self.n_shuffles >= 1),
+            ("--ambiguity", self.ambiguity, self.ambiguity >= 0),
+        ):
+            if not ok:
+                raise ZooError(f"{opt} {value}: out of range; see `zoo interpret modisco --help` for its meaning")
+
 
 def column_bits(ppm: np.ndarray, pseudocount: float = 1e-3) -> np.ndarray:
     """Information content of each column of a ``(4, w)`` probability matrix, in bits.
